@@ -1,0 +1,141 @@
+/*
+ * dict - one API for every lookup table type ("type:name").
+ *
+ * dict_open("hash:/etc/postfix/access", O_RDONLY, flags, why) returns a
+ * handle or NULL with the reason in WHY.  A table opened twice with the same
+ * "type:name", open flags and dict flags is shared: the second open returns
+ * the same handle with a reference count, and dict_close() releases one
+ * reference.
+ *
+ * Lookups have three outcomes (enum lk_result): found, not found, and try
+ * again later.  LK_TEMPFAIL is never "not found": callers turn it into a
+ * deferral (451 4.3.0 for smtpd).  After LK_TEMPFAIL, dict_why() says why.
+ * Values are copied into the caller's buf, so no pointer into a table's
+ * internal storage escapes.
+ *
+ * Keys: unless DICT_FLAG_FIXED_CASE is set, a table folds lookup keys to
+ * lower case (DICT_FLAG_FOLD_FIX), which is what postmap and postalias do
+ * when they build a table; regexp/pcre tables match case-insensitively
+ * by their own flags instead.
+ *
+ * Implementations register a struct dict_type in dict_types.c.  Each open
+ * function allocates a struct that embeds struct dict as its first member,
+ * fills the ops it supports (NULL ops answer "not supported"), and returns it.
+ */
+#ifndef ULAK_DICT_H
+#define ULAK_DICT_H
+
+#include <fcntl.h>
+#include <time.h>
+
+#include "buf.h"
+
+enum lk_result {
+    LK_FOUND,
+    LK_NOTFOUND,
+    LK_TEMPFAIL,
+};
+
+/* dict flags (open-time) */
+#define DICT_FLAG_NONE        0
+#define DICT_FLAG_DUP_WARN    (1 << 0)  /* warn about duplicate key, keep first */
+#define DICT_FLAG_DUP_IGNORE  (1 << 1)  /* silently keep first */
+#define DICT_FLAG_DUP_REPLACE (1 << 2)  /* silently replace */
+#define DICT_FLAG_TRY0NULL    (1 << 3)  /* keys stored without a trailing NUL */
+#define DICT_FLAG_TRY1NULL    (1 << 4)  /* keys stored with a trailing NUL */
+#define DICT_FLAG_FOLD_FIX    (1 << 5)  /* fold fixed-string keys to lower case */
+#define DICT_FLAG_LOCK        (1 << 6)  /* lock the table while accessing it */
+#define DICT_FLAG_BULK_UPDATE (1 << 7)  /* build into a temp file, rename at close */
+#define DICT_FLAG_PARANOID    (1 << 8)  /* reject keys with odd characters */
+#define DICT_FLAG_UTF8        (1 << 9)  /* keys and values must be valid UTF-8 */
+
+/* sequence functions */
+enum dict_seq {
+    DICT_SEQ_FIRST,
+    DICT_SEQ_NEXT,
+};
+
+/* dict_type flags */
+#define DICT_TYPE_FIXED    (1 << 0) /* exact-key lookups (not regexp/cidr) */
+#define DICT_TYPE_PATTERN  (1 << 1) /* regexp, pcre, cidr: keys are patterns */
+#define DICT_TYPE_WRITABLE (1 << 2) /* update/delete work (postmap builds it) */
+#define DICT_TYPE_INDEXED  (1 << 3) /* built by postmap from a text source */
+
+struct dict;
+
+struct dict_ops {
+    /* required */
+    enum lk_result (*lookup)(struct dict *d, const char *key,
+                             struct buf *value);
+    /* 0 ok, 1 duplicate key (kept or replaced as flags say), -1 error */
+    int (*update)(struct dict *d, const char *key, const char *value);
+    /* 0 deleted, 1 not found, -1 error */
+    int (*delete)(struct dict *d, const char *key);
+    /* 0 got an entry (key, value borrowed until the next call), 1 end,
+     * -1 error */
+    int (*sequence)(struct dict *d, enum dict_seq func, const char **key,
+                    const char **value);
+    /* flush to disk; 0 ok, -1 error */
+    int (*sync)(struct dict *d);
+    /* release everything the implementation allocated, including D */
+    void (*close)(struct dict *d);
+};
+
+struct dict {
+    const char *type;     /* borrowed from the dict_type */
+    char *name;           /* owned: the part after "type:" */
+    int open_flags;       /* O_RDONLY, O_RDWR|O_CREAT|O_TRUNC, ... */
+    int flags;            /* DICT_FLAG_* */
+    struct dict_ops ops;  /* filled by the implementation */
+    struct buf why;       /* owned: reason of the last failure */
+    time_t mtime;         /* source file time at open, 0 when none */
+    int refcount;         /* managed by dict.c */
+    char *key;            /* owned by dict.c: the sharing key */
+};
+
+/* An open function: return a struct dict (allocated with dict_alloc) or
+ * NULL with WHY set. */
+typedef struct dict *(*dict_open_fn)(const char *name, int open_flags,
+                                     int dict_flags, struct buf *why);
+
+struct dict_type {
+    const char *name; /* "hash" */
+    dict_open_fn open;
+    int flags; /* DICT_TYPE_* */
+};
+
+/* dict_open - open "type:name"; NULL with WHY on failure. */
+struct dict *dict_open(const char *type_name, int open_flags, int dict_flags,
+                       struct buf *why);
+/* dict_open3 - the same with type and name apart. */
+struct dict *dict_open3(const char *type, const char *name, int open_flags,
+                        int dict_flags, struct buf *why);
+void dict_close(struct dict *d);
+
+ULAK_NODISCARD enum lk_result dict_lookup(struct dict *d, const char *key,
+                                          struct buf *value);
+ULAK_NODISCARD int dict_update(struct dict *d, const char *key,
+                               const char *value);
+ULAK_NODISCARD int dict_delete(struct dict *d, const char *key);
+ULAK_NODISCARD int dict_sequence(struct dict *d, enum dict_seq func,
+                                 const char **key, const char **value);
+int dict_sync(struct dict *d);
+/* dict_why - reason of the last failure (borrowed). */
+const char *dict_why(const struct dict *d);
+/* dict_changed - whether the table's source file changed since open. */
+bool dict_changed(const struct dict *d);
+
+/* For implementations. */
+/* dict_alloc - zeroed struct of SIZE bytes (>= sizeof(struct dict)) with
+ * type, name, flags and why initialised. */
+struct dict *dict_alloc(const char *type, const char *name, int open_flags,
+                        int dict_flags, size_t size);
+/* dict_free_base - release what dict_alloc allocated (call from close). */
+void dict_free_base(struct dict *d);
+
+/* The registry (dict_types.c). */
+const struct dict_type *dict_type_find(const char *type);
+/* dict_type_list - the types that work, NULL-terminated, sorted by name. */
+const struct dict_type *const *dict_type_list(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * ulak - the multi-call binary.
+ *
+ * Invoked through a link NAME (build/bin/postconf) or as "ulak NAME ARGS",
+ * it runs NAME's main.  "ulak VERB" for any other word, and plain "ulak", is
+ * the postfix(1) command: "ulak -c DIR check" is "postfix -c DIR check".
+ */
+#include "lib/sys_defs.h"
+
+#include "lib/msg.h"
+#include "cmd/cmd.h"
+
+struct prog {
+    const char *name;
+    int (*main)(int argc, char **argv);
+};
+
+static const struct prog progs[] = {
+    {"postfix", postfix_main},
+    {"postconf", postconf_main},
+    {"postmap", postmap_main},
+    {"postalias", postalias_main},
+    {"newaliases", newaliases_main},
+    {"postqueue", notyet_main},
+    {"mailq", notyet_main},
+    {"postsuper", notyet_main},
+    {"postcat", notyet_main},
+    {"sendmail", notyet_main},
+};
+
+/* find - the program called NAME, or NULL */
+static const struct prog *
+find(const char *name)
+{
+    for (size_t i = 0; i < NELEM(progs); i++)
+        if (strcmp(progs[i].name, name) == 0)
+            return &progs[i];
+    return NULL;
+}
+
+/* main - dispatch on argv[0], then on argv[1] */
+int
+main(int argc, char **argv)
+{
+    const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    const struct prog *p;
+
+    base = base ? base + 1 : (argc > 0 ? argv[0] : "ulak");
+    if ((p = find(base)) != NULL)
+        return p->main(argc, argv);
+    if (argc > 1 && (p = find(argv[1])) != NULL)
+        return p->main(argc - 1, argv + 1);
+    /* "ulak start", "ulak -c DIR check": the postfix command, named ulak. */
+    return postfix_main(argc, argv);
+}
