@@ -16,21 +16,15 @@ struct prog {
 };
 
 static const struct prog progs[] = {
-    {"postfix", postfix_main},
-    {"postconf", postconf_main},
-    {"postmap", postmap_main},
-    {"postalias", postalias_main},
-    {"newaliases", newaliases_main},
-    {"postqueue", notyet_main},
-    {"mailq", notyet_main},
-    {"postsuper", notyet_main},
-    {"postcat", notyet_main},
-    {"sendmail", notyet_main},
+    {"postfix", postfix_main},       {"postconf", postconf_main},
+    {"postmap", postmap_main},       {"postalias", postalias_main},
+    {"newaliases", newaliases_main}, {"postqueue", notyet_main},
+    {"mailq", notyet_main},          {"postsuper", notyet_main},
+    {"postcat", notyet_main},        {"sendmail", notyet_main},
 };
 
 /* find - the program called NAME, or NULL */
-static const struct prog *
-find(const char *name)
+static const struct prog *find(const char *name)
 {
     for (size_t i = 0; i < NELEM(progs); i++)
         if (strcmp(progs[i].name, name) == 0)
@@ -39,8 +33,7 @@ find(const char *name)
 }
 
 /* main - dispatch on argv[0], then on argv[1] */
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
     const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
     const struct prog *p;

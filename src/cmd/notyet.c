@@ -3,8 +3,7 @@
 #include "lib/msg.h"
 
 /* notyet_main - the queue commands, whose queue does not exist yet */
-int
-notyet_main(int argc, char **argv)
+int notyet_main(int argc, char **argv)
 {
     (void) argc;
     msg_init(argv[0]);

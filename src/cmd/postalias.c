@@ -3,8 +3,7 @@
 #include "lib/msg.h"
 
 /* postalias_main - placeholder until the command lands */
-int
-postalias_main(int argc, char **argv)
+int postalias_main(int argc, char **argv)
 {
     (void) argc;
     msg_init(argv[0]);
@@ -13,8 +12,7 @@ postalias_main(int argc, char **argv)
 }
 
 /* newaliases_main - placeholder */
-int
-newaliases_main(int argc, char **argv)
+int newaliases_main(int argc, char **argv)
 {
     return postalias_main(argc, argv);
 }

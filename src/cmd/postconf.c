@@ -3,8 +3,7 @@
 #include "lib/msg.h"
 
 /* postconf_main - placeholder until the command lands */
-int
-postconf_main(int argc, char **argv)
+int postconf_main(int argc, char **argv)
 {
     (void) argc;
     msg_init(argv[0]);

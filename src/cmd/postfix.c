@@ -3,8 +3,7 @@
 #include "lib/msg.h"
 
 /* postfix_main - placeholder until the command lands */
-int
-postfix_main(int argc, char **argv)
+int postfix_main(int argc, char **argv)
 {
     (void) argc;
     msg_init(argv[0]);

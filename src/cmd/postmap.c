@@ -3,8 +3,7 @@
 #include "lib/msg.h"
 
 /* postmap_main - placeholder until the command lands */
-int
-postmap_main(int argc, char **argv)
+int postmap_main(int argc, char **argv)
 {
     (void) argc;
     msg_init(argv[0]);

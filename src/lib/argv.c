@@ -3,8 +3,7 @@
 #include "mem.h"
 
 /* argv_new - empty vector */
-struct argv *
-argv_new(void)
+struct argv *argv_new(void)
 {
     struct argv *a = mem_alloc(sizeof(*a));
 
@@ -15,8 +14,7 @@ argv_new(void)
 }
 
 /* argv_free - release the vector and its strings */
-void
-argv_free(struct argv *a)
+void argv_free(struct argv *a)
 {
     if (a == NULL)
         return;
@@ -27,8 +25,7 @@ argv_free(struct argv *a)
 }
 
 /* argv_addn - append a copy of LEN bytes */
-void
-argv_addn(struct argv *a, const char *s, size_t len)
+void argv_addn(struct argv *a, const char *s, size_t len)
 {
     if (a->argc + 1 >= a->size) {
         a->size *= 2;
@@ -39,15 +36,13 @@ argv_addn(struct argv *a, const char *s, size_t len)
 }
 
 /* argv_add - append a copy of S */
-void
-argv_add(struct argv *a, const char *s)
+void argv_add(struct argv *a, const char *s)
 {
     argv_addn(a, s, strlen(s));
 }
 
 /* argv_truncate - keep the first ARGC strings */
-void
-argv_truncate(struct argv *a, size_t argc)
+void argv_truncate(struct argv *a, size_t argc)
 {
     while (a->argc > argc)
         mem_free(a->argv[--a->argc]);
@@ -55,8 +50,7 @@ argv_truncate(struct argv *a, size_t argc)
 }
 
 /* argv_split - split S on the bytes in SEP */
-struct argv *
-argv_split(const char *s, const char *sep)
+struct argv *argv_split(const char *s, const char *sep)
 {
     struct argv *a = argv_new();
 

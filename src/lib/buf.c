@@ -8,8 +8,7 @@
 static char empty[1];
 
 /* buf_init - prepare an embedded buf with an optional content cap */
-void
-buf_init(struct buf *b, size_t cap)
+void buf_init(struct buf *b, size_t cap)
 {
     b->size = 32;
     b->data = mem_alloc(b->size);
@@ -19,8 +18,7 @@ buf_init(struct buf *b, size_t cap)
 }
 
 /* buf_fini - release an embedded buf */
-void
-buf_fini(struct buf *b)
+void buf_fini(struct buf *b)
 {
     mem_free(b->data);
     b->data = NULL;
@@ -28,8 +26,7 @@ buf_fini(struct buf *b)
 }
 
 /* buf_new - allocate a heap buf */
-struct buf *
-buf_new(size_t cap)
+struct buf *buf_new(size_t cap)
 {
     struct buf *b = mem_alloc(sizeof(*b));
 
@@ -38,8 +35,7 @@ buf_new(size_t cap)
 }
 
 /* buf_free - release a heap buf */
-void
-buf_free(struct buf *b)
+void buf_free(struct buf *b)
 {
     if (b == NULL)
         return;
@@ -48,8 +44,7 @@ buf_free(struct buf *b)
 }
 
 /* reserve - make room for EXTRA more bytes plus the terminator */
-static int
-reserve(struct buf *b, size_t extra)
+static int reserve(struct buf *b, size_t extra)
 {
     size_t need;
 
@@ -72,8 +67,7 @@ reserve(struct buf *b, size_t extra)
 }
 
 /* buf_reset - make empty, keep the memory */
-void
-buf_reset(struct buf *b)
+void buf_reset(struct buf *b)
 {
     if (b->data == NULL)
         buf_init(b, b->cap);
@@ -82,8 +76,7 @@ buf_reset(struct buf *b)
 }
 
 /* buf_catn - append LEN bytes */
-int
-buf_catn(struct buf *b, const void *p, size_t len)
+int buf_catn(struct buf *b, const void *p, size_t len)
 {
     if (reserve(b, len) < 0)
         return -1;
@@ -95,15 +88,13 @@ buf_catn(struct buf *b, const void *p, size_t len)
 }
 
 /* buf_cat - append a NUL-terminated string */
-int
-buf_cat(struct buf *b, const char *s)
+int buf_cat(struct buf *b, const char *s)
 {
     return buf_catn(b, s, strlen(s));
 }
 
 /* buf_catc - append one byte */
-int
-buf_catc(struct buf *b, int c)
+int buf_catc(struct buf *b, int c)
 {
     char ch = (char) c;
 
@@ -111,15 +102,13 @@ buf_catc(struct buf *b, int c)
 }
 
 /* buf_catspan - append a span */
-int
-buf_catspan(struct buf *b, struct span s)
+int buf_catspan(struct buf *b, struct span s)
 {
     return buf_catn(b, s.p, s.len);
 }
 
 /* buf_vcatf - append formatted text */
-int
-buf_vcatf(struct buf *b, const char *fmt, va_list ap)
+int buf_vcatf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     int n;
@@ -149,8 +138,7 @@ buf_vcatf(struct buf *b, const char *fmt, va_list ap)
 }
 
 /* buf_catf - append formatted text */
-int
-buf_catf(struct buf *b, const char *fmt, ...)
+int buf_catf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     int ret;
@@ -162,16 +150,14 @@ buf_catf(struct buf *b, const char *fmt, ...)
 }
 
 /* buf_set - replace the content */
-int
-buf_set(struct buf *b, const char *s)
+int buf_set(struct buf *b, const char *s)
 {
     buf_reset(b);
     return buf_cat(b, s);
 }
 
 /* buf_setf - replace the content with formatted text */
-int
-buf_setf(struct buf *b, const char *fmt, ...)
+int buf_setf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     int ret;
@@ -184,8 +170,7 @@ buf_setf(struct buf *b, const char *fmt, ...)
 }
 
 /* buf_truncate - shorten the content */
-void
-buf_truncate(struct buf *b, size_t len)
+void buf_truncate(struct buf *b, size_t len)
 {
     if (b->data && len < b->len) {
         b->len = len;
@@ -194,22 +179,19 @@ buf_truncate(struct buf *b, size_t len)
 }
 
 /* buf_str - the content as a C string */
-const char *
-buf_str(const struct buf *b)
+const char *buf_str(const struct buf *b)
 {
     return b->data ? b->data : empty;
 }
 
 /* buf_len - the content length */
-size_t
-buf_len(const struct buf *b)
+size_t buf_len(const struct buf *b)
 {
     return b->len;
 }
 
 /* buf_steal - hand the content over and reset */
-char *
-buf_steal(struct buf *b)
+char *buf_steal(struct buf *b)
 {
     char *p;
 
@@ -222,16 +204,14 @@ buf_steal(struct buf *b)
 }
 
 /* buf_lower - ASCII lower-case in place */
-void
-buf_lower(struct buf *b)
+void buf_lower(struct buf *b)
 {
     for (size_t i = 0; i < b->len; i++)
         b->data[i] = (char) tolower((unsigned char) b->data[i]);
 }
 
 /* span_of - span over a C string */
-struct span
-span_of(const char *s)
+struct span span_of(const char *s)
 {
     struct span sp = {s, strlen(s)};
 
@@ -239,8 +219,7 @@ span_of(const char *s)
 }
 
 /* span_make - span over LEN bytes */
-struct span
-span_make(const char *p, size_t len)
+struct span span_make(const char *p, size_t len)
 {
     struct span sp = {p, len};
 
@@ -248,8 +227,7 @@ span_make(const char *p, size_t len)
 }
 
 /* span_eq - exact comparison with a literal */
-bool
-span_eq(struct span s, const char *lit)
+bool span_eq(struct span s, const char *lit)
 {
     size_t n = strlen(lit);
 
@@ -257,8 +235,7 @@ span_eq(struct span s, const char *lit)
 }
 
 /* span_caseeq - ASCII case-insensitive comparison with a literal */
-bool
-span_caseeq(struct span s, const char *lit)
+bool span_caseeq(struct span s, const char *lit)
 {
     size_t n = strlen(lit);
 
@@ -266,8 +243,7 @@ span_caseeq(struct span s, const char *lit)
 }
 
 /* span_trim - drop leading and trailing white space */
-struct span
-span_trim(struct span s)
+struct span span_trim(struct span s)
 {
     while (s.len && isspace((unsigned char) s.p[0])) {
         s.p++;
@@ -279,8 +255,7 @@ span_trim(struct span s)
 }
 
 /* span_dup - owned C string copy of a span */
-char *
-span_dup(struct span s)
+char *span_dup(struct span s)
 {
     return mem_strndup(s.p, s.len);
 }

@@ -30,7 +30,10 @@ struct span {
     size_t len;
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT      \
+    {                 \
+        NULL, 0, 0, 0 \
+    }
 
 /* buf_new - heap buf (owned); buf_free(NULL) is a no-op. */
 struct buf *buf_new(size_t cap);
@@ -45,8 +48,7 @@ int buf_catn(struct buf *b, const void *p, size_t len);
 int buf_catc(struct buf *b, int c);
 int buf_catspan(struct buf *b, struct span s);
 int buf_catf(struct buf *b, const char *fmt, ...) ULAK_PRINTFLIKE(2, 3);
-int buf_vcatf(struct buf *b, const char *fmt, va_list ap)
-    ULAK_PRINTFLIKE(2, 0);
+int buf_vcatf(struct buf *b, const char *fmt, va_list ap) ULAK_PRINTFLIKE(2, 0);
 /* buf_set - reset, then cat. */
 int buf_set(struct buf *b, const char *s);
 int buf_setf(struct buf *b, const char *fmt, ...) ULAK_PRINTFLIKE(2, 3);

@@ -7,8 +7,7 @@
 #include <cmocka.h>
 
 /* test_cat - appends keep the NUL terminator and binary data */
-static void
-test_cat(void **state)
+static void test_cat(void **state)
 {
     struct buf b = BUF_INIT;
 
@@ -24,8 +23,7 @@ test_cat(void **state)
 }
 
 /* test_cap - a capped buf refuses to grow past its cap */
-static void
-test_cap(void **state)
+static void test_cap(void **state)
 {
     struct buf *b = buf_new(4);
 
@@ -41,8 +39,7 @@ test_cap(void **state)
 }
 
 /* test_long_format - formatting beyond the first allocation */
-static void
-test_long_format(void **state)
+static void test_long_format(void **state)
 {
     struct buf b = BUF_INIT;
     char want[1001];
@@ -56,8 +53,7 @@ test_long_format(void **state)
 }
 
 /* test_str - bounded copies and strict number parsing */
-static void
-test_str(void **state)
+static void test_str(void **state)
 {
     char small[4];
     long v = 7;
@@ -80,8 +76,7 @@ test_str(void **state)
 }
 
 /* test_span - trimming and comparison */
-static void
-test_span(void **state)
+static void test_span(void **state)
 {
     struct span s = span_trim(span_of("  Hello \t"));
     char *d;
@@ -95,14 +90,11 @@ test_span(void **state)
     free(d);
 }
 
-int
-main(void)
+int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cat),
-        cmocka_unit_test(test_cap),
-        cmocka_unit_test(test_long_format),
-        cmocka_unit_test(test_str),
+        cmocka_unit_test(test_cat),         cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_long_format), cmocka_unit_test(test_str),
         cmocka_unit_test(test_span),
     };
 

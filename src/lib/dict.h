@@ -38,16 +38,17 @@ enum lk_result {
 
 /* dict flags (open-time) */
 #define DICT_FLAG_NONE        0
-#define DICT_FLAG_DUP_WARN    (1 << 0)  /* warn about duplicate key, keep first */
-#define DICT_FLAG_DUP_IGNORE  (1 << 1)  /* silently keep first */
-#define DICT_FLAG_DUP_REPLACE (1 << 2)  /* silently replace */
-#define DICT_FLAG_TRY0NULL    (1 << 3)  /* keys stored without a trailing NUL */
-#define DICT_FLAG_TRY1NULL    (1 << 4)  /* keys stored with a trailing NUL */
-#define DICT_FLAG_FOLD_FIX    (1 << 5)  /* fold fixed-string keys to lower case */
-#define DICT_FLAG_LOCK        (1 << 6)  /* lock the table while accessing it */
-#define DICT_FLAG_BULK_UPDATE (1 << 7)  /* build into a temp file, rename at close */
-#define DICT_FLAG_PARANOID    (1 << 8)  /* reject keys with odd characters */
-#define DICT_FLAG_UTF8        (1 << 9)  /* keys and values must be valid UTF-8 */
+#define DICT_FLAG_DUP_WARN    (1 << 0) /* warn about duplicate key, keep first */
+#define DICT_FLAG_DUP_IGNORE  (1 << 1) /* silently keep first */
+#define DICT_FLAG_DUP_REPLACE (1 << 2) /* silently replace */
+#define DICT_FLAG_TRY0NULL    (1 << 3) /* keys stored without a trailing NUL */
+#define DICT_FLAG_TRY1NULL    (1 << 4) /* keys stored with a trailing NUL */
+#define DICT_FLAG_FOLD_FIX    (1 << 5) /* fold fixed-string keys to lower case */
+#define DICT_FLAG_LOCK        (1 << 6) /* lock the table while accessing it */
+#define DICT_FLAG_BULK_UPDATE \
+    (1 << 7) /* build into a temp file, rename at close */
+#define DICT_FLAG_PARANOID (1 << 8) /* reject keys with odd characters */
+#define DICT_FLAG_UTF8     (1 << 9) /* keys and values must be valid UTF-8 */
 
 /* sequence functions */
 enum dict_seq {
@@ -82,15 +83,15 @@ struct dict_ops {
 };
 
 struct dict {
-    const char *type;     /* borrowed from the dict_type */
-    char *name;           /* owned: the part after "type:" */
-    int open_flags;       /* O_RDONLY, O_RDWR|O_CREAT|O_TRUNC, ... */
-    int flags;            /* DICT_FLAG_* */
-    struct dict_ops ops;  /* filled by the implementation */
-    struct buf why;       /* owned: reason of the last failure */
-    time_t mtime;         /* source file time at open, 0 when none */
-    int refcount;         /* managed by dict.c */
-    char *key;            /* owned by dict.c: the sharing key */
+    const char *type;    /* borrowed from the dict_type */
+    char *name;          /* owned: the part after "type:" */
+    int open_flags;      /* O_RDONLY, O_RDWR|O_CREAT|O_TRUNC, ... */
+    int flags;           /* DICT_FLAG_* */
+    struct dict_ops ops; /* filled by the implementation */
+    struct buf why;      /* owned: reason of the last failure */
+    time_t mtime;        /* source file time at open, 0 when none */
+    int refcount;        /* managed by dict.c */
+    char *key;           /* owned by dict.c: the sharing key */
 };
 
 /* An open function: return a struct dict (allocated with dict_alloc) or

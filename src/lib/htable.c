@@ -3,8 +3,7 @@
 #include "mem.h"
 
 /* hash - FNV-1a over the key */
-static size_t
-hash(const char *key, size_t size)
+static size_t hash(const char *key, size_t size)
 {
     uint64_t h = 14695981039346656037ULL;
 
@@ -16,8 +15,7 @@ hash(const char *key, size_t size)
 }
 
 /* htable_new - empty table */
-struct htable *
-htable_new(size_t size_hint)
+struct htable *htable_new(size_t size_hint)
 {
     struct htable *t = mem_alloc(sizeof(*t));
 
@@ -28,8 +26,7 @@ htable_new(size_t size_hint)
 }
 
 /* htable_free - release the table, and values with FN when set */
-void
-htable_free(struct htable *t, htable_free_fn fn)
+void htable_free(struct htable *t, htable_free_fn fn)
 {
     if (t == NULL)
         return;
@@ -49,8 +46,7 @@ htable_free(struct htable *t, htable_free_fn fn)
 }
 
 /* grow - double the bucket array */
-static void
-grow(struct htable *t)
+static void grow(struct htable *t)
 {
     size_t size = t->size * 2 + 1;
     struct htable_entry **b = mem_calloc(size, sizeof(*b));
@@ -72,8 +68,7 @@ grow(struct htable *t)
 }
 
 /* htable_locate - the entry for KEY, or NULL */
-struct htable_entry *
-htable_locate(const struct htable *t, const char *key)
+struct htable_entry *htable_locate(const struct htable *t, const char *key)
 {
     for (struct htable_entry *e = t->buckets[hash(key, t->size)]; e;
          e = e->next)
@@ -83,8 +78,7 @@ htable_locate(const struct htable *t, const char *key)
 }
 
 /* htable_find - the value for KEY, or NULL */
-void *
-htable_find(const struct htable *t, const char *key)
+void *htable_find(const struct htable *t, const char *key)
 {
     struct htable_entry *e = htable_locate(t, key);
 
@@ -92,8 +86,8 @@ htable_find(const struct htable *t, const char *key)
 }
 
 /* htable_enter - insert or replace */
-struct htable_entry *
-htable_enter(struct htable *t, const char *key, void *value)
+struct htable_entry *htable_enter(struct htable *t, const char *key,
+                                  void *value)
 {
     struct htable_entry *e = htable_locate(t, key);
     size_t h;
@@ -115,8 +109,7 @@ htable_enter(struct htable *t, const char *key, void *value)
 }
 
 /* htable_delete - remove KEY */
-void
-htable_delete(struct htable *t, const char *key, htable_free_fn fn)
+void htable_delete(struct htable *t, const char *key, htable_free_fn fn)
 {
     struct htable_entry **pp = &t->buckets[hash(key, t->size)];
 
@@ -136,8 +129,7 @@ htable_delete(struct htable *t, const char *key, htable_free_fn fn)
 }
 
 /* cmp - order entries by key */
-static int
-cmp(const void *a, const void *b)
+static int cmp(const void *a, const void *b)
 {
     const struct htable_entry *const *x = a, *const *y = b;
 
@@ -145,8 +137,7 @@ cmp(const void *a, const void *b)
 }
 
 /* htable_list - all entries, optionally sorted */
-struct htable_entry **
-htable_list(const struct htable *t, bool sorted)
+struct htable_entry **htable_list(const struct htable *t, bool sorted)
 {
     struct htable_entry **list = mem_calloc(t->used + 1, sizeof(*list));
     size_t n = 0;

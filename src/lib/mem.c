@@ -3,8 +3,7 @@
 #include "msg.h"
 
 /* mem_alloc - allocate LEN bytes or exit */
-void *
-mem_alloc(size_t len)
+void *mem_alloc(size_t len)
 {
     void *p = malloc(len ? len : 1);
 
@@ -14,8 +13,7 @@ mem_alloc(size_t len)
 }
 
 /* mem_zalloc - allocate LEN zeroed bytes or exit */
-void *
-mem_zalloc(size_t len)
+void *mem_zalloc(size_t len)
 {
     void *p = calloc(1, len ? len : 1);
 
@@ -25,8 +23,7 @@ mem_zalloc(size_t len)
 }
 
 /* mem_calloc - allocate N zeroed elements of SIZE bytes, overflow-checked */
-void *
-mem_calloc(size_t n, size_t size)
+void *mem_calloc(size_t n, size_t size)
 {
     void *p;
 
@@ -39,8 +36,7 @@ mem_calloc(size_t n, size_t size)
 }
 
 /* mem_realloc - resize PTR to LEN bytes or exit */
-void *
-mem_realloc(void *ptr, size_t len)
+void *mem_realloc(void *ptr, size_t len)
 {
     void *p = realloc(ptr, len ? len : 1);
 
@@ -50,22 +46,19 @@ mem_realloc(void *ptr, size_t len)
 }
 
 /* mem_free - release memory; NULL is a no-op */
-void
-mem_free(void *ptr)
+void mem_free(void *ptr)
 {
     free(ptr);
 }
 
 /* mem_strdup - copy a NUL-terminated string */
-char *
-mem_strdup(const char *s)
+char *mem_strdup(const char *s)
 {
     return mem_strndup(s, strlen(s));
 }
 
 /* mem_strndup - copy LEN bytes of S and terminate the copy */
-char *
-mem_strndup(const char *s, size_t len)
+char *mem_strndup(const char *s, size_t len)
 {
     char *p = mem_alloc(len + 1);
 
@@ -75,8 +68,7 @@ mem_strndup(const char *s, size_t len)
 }
 
 /* mem_dup - copy LEN bytes */
-void *
-mem_dup(const void *src, size_t len)
+void *mem_dup(const void *src, size_t len)
 {
     void *p = mem_alloc(len);
 

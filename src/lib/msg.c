@@ -15,15 +15,13 @@ static msg_exit_fn exit_hook;
 static int in_msg;
 
 /* msg_progname - the current program name */
-const char *
-msg_progname(void)
+const char *msg_progname(void)
 {
     return progname;
 }
 
 /* msg_prefix - severity prefix for a level */
-const char *
-msg_prefix(enum msg_level level)
+const char *msg_prefix(enum msg_level level)
 {
     switch (level) {
         case MSG_LEVEL_INFO:
@@ -41,8 +39,7 @@ msg_prefix(enum msg_level level)
 }
 
 /* msg_init - name the program and reset outputs to stderr only */
-void
-msg_init(const char *name)
+void msg_init(const char *name)
 {
     const char *slash = strrchr(name, '/');
 
@@ -51,8 +48,7 @@ msg_init(const char *name)
 }
 
 /* msg_output_add - register an output once */
-void
-msg_output_add(msg_output_fn fn)
+void msg_output_add(msg_output_fn fn)
 {
     for (size_t i = 0; i < n_outputs; i++)
         if (outputs[i] == fn)
@@ -63,8 +59,7 @@ msg_output_add(msg_output_fn fn)
 }
 
 /* msg_output_remove - unregister an output */
-void
-msg_output_remove(msg_output_fn fn)
+void msg_output_remove(msg_output_fn fn)
 {
     for (size_t i = 0; i < n_outputs; i++) {
         if (outputs[i] == fn) {
@@ -77,22 +72,19 @@ msg_output_remove(msg_output_fn fn)
 }
 
 /* msg_output_stderr - turn the "prog: warning: text" stderr output on/off */
-void
-msg_output_stderr(bool on)
+void msg_output_stderr(bool on)
 {
     use_stderr = on;
 }
 
 /* msg_set_exit_hook - replace exit() in msg_fatal (tests) */
-void
-msg_set_exit_hook(msg_exit_fn fn)
+void msg_set_exit_hook(msg_exit_fn fn)
 {
     exit_hook = fn;
 }
 
 /* emit - format once, then hand the line to every output */
-static void
-emit(enum msg_level level, const char *fmt, va_list ap)
+static void emit(enum msg_level level, const char *fmt, va_list ap)
 {
     char line[MSG_LINE_MAX];
     int saved_errno = errno;
@@ -127,15 +119,13 @@ emit(enum msg_level level, const char *fmt, va_list ap)
 }
 
 /* msg_vlog - log at LEVEL without terminating */
-void
-msg_vlog(enum msg_level level, const char *fmt, va_list ap)
+void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 {
     emit(level, fmt, ap);
 }
 
 /* msg_info - informational message */
-void
-msg_info(const char *fmt, ...)
+void msg_info(const char *fmt, ...)
 {
     va_list ap;
 
@@ -145,8 +135,7 @@ msg_info(const char *fmt, ...)
 }
 
 /* msg_warn - handled failure */
-void
-msg_warn(const char *fmt, ...)
+void msg_warn(const char *fmt, ...)
 {
     va_list ap;
 
@@ -156,8 +145,7 @@ msg_warn(const char *fmt, ...)
 }
 
 /* msg_error - problem the administrator must fix */
-void
-msg_error(const char *fmt, ...)
+void msg_error(const char *fmt, ...)
 {
     va_list ap;
 
@@ -167,8 +155,7 @@ msg_error(const char *fmt, ...)
 }
 
 /* msg_fatal - log and exit(1) */
-void
-msg_fatal(const char *fmt, ...)
+void msg_fatal(const char *fmt, ...)
 {
     va_list ap;
 
@@ -181,8 +168,7 @@ msg_fatal(const char *fmt, ...)
 }
 
 /* msg_panic - log and abort for a core dump */
-void
-msg_panic(const char *fmt, ...)
+void msg_panic(const char *fmt, ...)
 {
     va_list ap;
 

@@ -59,10 +59,10 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
     ULAK_PRINTFLIKE(2, 0);
 
 /* msg_debug - verbose logging that evaluates nothing when filtered. */
-#define msg_debug(level, ...)               \
-    do {                                    \
-        if (msg_verbose >= (level))         \
-            msg_info(__VA_ARGS__);          \
+#define msg_debug(level, ...)       \
+    do {                            \
+        if (msg_verbose >= (level)) \
+            msg_info(__VA_ARGS__);  \
     } while (0)
 
 #endif

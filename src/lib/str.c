@@ -5,8 +5,7 @@
 #include <stdarg.h>
 
 /* str_copy - bounded, always-terminated copy; -1 on truncation */
-int
-str_copy(char *dst, size_t size, const char *src)
+int str_copy(char *dst, size_t size, const char *src)
 {
     size_t len = strlen(src);
 
@@ -22,8 +21,7 @@ str_copy(char *dst, size_t size, const char *src)
 }
 
 /* str_fmt - bounded, always-terminated format; -1 on truncation */
-int
-str_fmt(char *dst, size_t size, const char *fmt, ...)
+int str_fmt(char *dst, size_t size, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -35,8 +33,7 @@ str_fmt(char *dst, size_t size, const char *fmt, ...)
 }
 
 /* str_to_long - parse a whole decimal long */
-int
-str_to_long(const char *s, long *out)
+int str_to_long(const char *s, long *out)
 {
     char *end;
     long v;
@@ -52,8 +49,7 @@ str_to_long(const char *s, long *out)
 }
 
 /* str_to_ulong - parse a whole unsigned decimal number (no sign) */
-int
-str_to_ulong(const char *s, unsigned long *out)
+int str_to_ulong(const char *s, unsigned long *out)
 {
     char *end;
     unsigned long v;
@@ -69,8 +65,7 @@ str_to_ulong(const char *s, unsigned long *out)
 }
 
 /* str_lower - fold ASCII to lower case in place */
-char *
-str_lower(char *s)
+char *str_lower(char *s)
 {
     for (char *p = s; *p; p++)
         *p = (char) tolower((unsigned char) *p);
@@ -78,15 +73,13 @@ str_lower(char *s)
 }
 
 /* str_has_prefix - whether S starts with PREFIX */
-bool
-str_has_prefix(const char *s, const char *prefix)
+bool str_has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 /* str_has_suffix - whether S ends with SUFFIX */
-bool
-str_has_suffix(const char *s, const char *suffix)
+bool str_has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
 

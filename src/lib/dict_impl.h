@@ -1,0 +1,27 @@
+/*
+ * dict_impl - the open functions of every table type, for the registry in
+ * dict_types.c.  Only dict_types.c includes this.
+ */
+#ifndef ULAK_DICT_IMPL_H
+#define ULAK_DICT_IMPL_H
+
+#include "dict.h"
+
+struct dict *dict_hash_open(const char *, int, int, struct buf *);
+struct dict *dict_btree_open(const char *, int, int, struct buf *);
+struct dict *dict_lmdb_open(const char *, int, int, struct buf *);
+struct dict *dict_cdb_open(const char *, int, int, struct buf *);
+struct dict *dict_texthash_open(const char *, int, int, struct buf *);
+struct dict *dict_inline_open(const char *, int, int, struct buf *);
+struct dict *dict_static_open(const char *, int, int, struct buf *);
+struct dict *dict_regexp_open(const char *, int, int, struct buf *);
+struct dict *dict_pcre_open(const char *, int, int, struct buf *);
+struct dict *dict_cidr_open(const char *, int, int, struct buf *);
+struct dict *dict_unix_open(const char *, int, int, struct buf *);
+struct dict *dict_fail_open(const char *, int, int, struct buf *);
+struct dict *dict_environ_open(const char *, int, int, struct buf *);
+struct dict *dict_unionmap_open(const char *, int, int, struct buf *);
+struct dict *dict_pipemap_open(const char *, int, int, struct buf *);
+struct dict *dict_randmap_open(const char *, int, int, struct buf *);
+
+#endif
