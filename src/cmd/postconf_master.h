@@ -7,6 +7,8 @@
 #ifndef ULAK_POSTCONF_MASTER_H
 #define ULAK_POSTCONF_MASTER_H
 
+#include "../lib/sys_defs.h"
+
 /* -M [-f] [service[/type]...]: print entries ("fold" for -f). */
 int postconf_master_entries(char **names, int count, bool fold);
 /* -F [service[/type[/field]]...]: print "service/type/field = value". */
