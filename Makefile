@@ -17,7 +17,11 @@ PKGS := libpcre2-8 lmdb libcdb
 WARN := -std=c17 -Wall -Wextra -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wshadow -Wvla -Wswitch-enum -Wimplicit-fallthrough \
 	-fno-common -Werror
-ifeq ($(SAN),1)
+ifeq ($(SAN),fuzz)
+CC  := clang
+OPT := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined
+else ifeq ($(SAN),1)
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 else
@@ -35,11 +39,12 @@ MAIN_SRC := src/ulak.c
 LIB_SRC  := $(filter-out $(TEST_SRC) $(MAIN_SRC),$(ALL_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 TESTS    := $(TEST_SRC:src/%.c=$(B)/test/%)
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*.c))
 
 PROGS := postfix postconf postmap postalias newaliases postqueue mailq \
 	postsuper postcat sendmail
 
-.PHONY: all deps run check unit asan e2e format format-check lint fuzz clean
+.PHONY: all deps run check unit asan e2e format format-check lint fuzz fuzzers clean
 all: $(B)/ulak $(PROGS:%=$(B)/bin/%)
 
 # The dependency script installs what is missing (root) or says what to run.
@@ -66,6 +71,13 @@ $(B)/bin/%: | $(B)/ulak
 $(B)/test/%: $(B)/obj/src/%.o $(B)/libulak.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# libFuzzer drivers (build with SAN=fuzz; scripts/fuzz.sh does).
+fuzzers: $(FUZZERS)
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libulak.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $^ $(LDLIBS)
 
 # Each unit test binary runs in its own process with a time limit.
 unit: $(TESTS)

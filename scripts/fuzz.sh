@@ -1,0 +1,45 @@
+#!/bin/bash
+# fuzz.sh - build the libFuzzer drivers of tests/fuzz and run them.
+#
+#   scripts/fuzz.sh smoke      each target for $FUZZ_SECONDS (default 30) s
+#   scripts/fuzz.sh TARGET [libFuzzer options...]   one target, open-ended
+#
+# Each target's committed corpus is tests/fuzz/corpus/TARGET; new inputs go
+# to build/fuzz/corpus/TARGET, so a run never rewrites the repository.  A
+# crash leaves its input in build/fuzz/ and fails the run: turn it into a
+# golden test case and fix the parser.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+make --no-print-directory -s B=build/fuzz SAN=fuzz fuzzers >/dev/null
+mode=${1:-smoke}
+secs=${FUZZ_SECONDS:-30}
+
+run_one() {
+    local t=$1; shift
+    local work=build/fuzz/corpus/$t seed=tests/fuzz/corpus/$t
+    mkdir -p "$work" "$seed"
+    local dict=()
+    [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+    "build/fuzz/$t" "${dict[@]}" -artifact_prefix="build/fuzz/$t-" \
+        "$@" "$work" "$seed"
+}
+
+if [ "$mode" != smoke ]; then
+    shift
+    run_one "$mode" "$@"
+    exit
+fi
+n=0
+for src in tests/fuzz/*.c; do
+    [ -e "$src" ] || continue
+    t=$(basename "$src" .c)
+    if ! run_one "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+        >"build/fuzz/$t.log" 2>&1; then
+        tail -n 40 "build/fuzz/$t.log"
+        echo "fuzz: $t FAILED (log: build/fuzz/$t.log)"
+        exit 1
+    fi
+    n=$((n + 1))
+done
+echo "fuzz: $n targets, ${secs}s each, no crashes"
