@@ -13,7 +13,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
 libdb5.3-dev liblmdb-dev libcdb-dev libpcre2-dev"
 TEST_PKGS="libcmocka-dev python3-pytest clang clang-format swaks
-postfix postfix-pcre postfix-lmdb postfix-cdb"
+postfix postfix-pcre postfix-lmdb postfix-cdb pflogsumm"
 
 missing() {
     for p in $BUILD_PKGS $TEST_PKGS; do
