@@ -63,6 +63,7 @@ enum dict_seq {
 #define DICT_TYPE_INDEXED  (1 << 3) /* built by postmap from a text source */
 
 struct dict;
+struct argv;
 
 struct dict_ops {
     /* required */
@@ -92,6 +93,8 @@ struct dict {
     time_t mtime;        /* source file time at open, 0 when none */
     int refcount;        /* managed by dict.c */
     char *key;           /* owned by dict.c: the sharing key */
+    char *file;          /* owned: file whose mtime dict_changed() watches,
+                            set with dict_set_file(); NULL for none */
 };
 
 /* An open function: return a struct dict (allocated with dict_alloc) or
@@ -133,6 +136,40 @@ struct dict *dict_alloc(const char *type, const char *name, int open_flags,
                         int dict_flags, size_t size);
 /* dict_free_base - release what dict_alloc allocated (call from close). */
 void dict_free_base(struct dict *d);
+/* dict_set_file - remember PATH and its current mtime for dict_changed(). */
+void dict_set_file(struct dict *d, const char *path);
+
+/*
+ * dict_text - the logical lines of a table source file, as postmap reads
+ * them: a line that starts with white space continues the previous one (the
+ * newline is dropped, the white space kept), lines whose first non-blank
+ * byte is '#' and blank lines are skipped (also inside a continuation), and
+ * trailing white space is removed.  LINENO is the first physical line.
+ */
+struct dict_text {
+    char *path;      /* owned */
+    struct buf data; /* owned: the whole file */
+    size_t off;
+    int lineno; /* physical lines consumed */
+};
+/* dict_text_open - read PATH; -1 with "open PATH: strerror" in WHY. */
+int dict_text_open(struct dict_text *t, const char *path, struct buf *why);
+/* dict_text_init - iterate over TEXT (copied) instead of a file. */
+void dict_text_init(struct dict_text *t, const char *name, const char *text);
+/* dict_text_next - the next logical line into LINE; false at the end. */
+bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno);
+void dict_text_close(struct dict_text *t);
+
+/*
+ * dict_split - split S at SEP bytes outside { } groups, dropping empty
+ * fields and the white space around each field; a field that is a whole
+ * "{ text }" group is returned with its braces.  NULL with WHY when braces
+ * do not balance.  The result is owned by the caller.
+ */
+struct argv *dict_split(const char *s, const char *sep, struct buf *why);
+/* dict_unbrace - the text inside "{ text }" trimmed, or S trimmed when it
+ * is not a group; -1 with WHY on an unbalanced group. */
+int dict_unbrace(const char *s, struct buf *out, struct buf *why);
 
 /* The registry (dict_types.c). */
 const struct dict_type *dict_type_find(const char *type);

@@ -1,0 +1,456 @@
+/*
+ * dict - open, share, dispatch and close lookup tables.
+ *
+ * Open tables live in one process-wide list keyed by "type:name", open flags
+ * and dict flags, so that a table named in several parameters is opened
+ * once.  The list is small (a process opens tens of tables), so a linear
+ * scan is simpler than a hash table and just as fast.
+ */
+#include "dict.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "argv.h"
+#include "mem.h"
+#include "msg.h"
+#include "str.h"
+
+static struct dict **open_list; /* owned array of shared handles */
+static size_t open_count;
+static size_t open_size;
+
+/* share_key - the sharing key of an open */
+static char *share_key(const char *type, const char *name, int open_flags,
+                       int dict_flags)
+{
+    struct buf b = BUF_INIT;
+
+    buf_setf(&b, "%s:%s\n%d\n%d", type, name, open_flags, dict_flags);
+    return buf_steal(&b);
+}
+
+/* dict_open3 - open TYPE:NAME, sharing an identical earlier open */
+struct dict *dict_open3(const char *type, const char *name, int open_flags,
+                        int dict_flags, struct buf *why)
+{
+    const struct dict_type *dt;
+    struct dict *d;
+    char *key;
+
+    if (*type == 0 || name == NULL) {
+        buf_setf(
+            why,
+            "open dictionary: expecting \"type:name\" form instead of \"%s:%s\"",
+            type, name ? name : "");
+        return NULL;
+    }
+    key = share_key(type, name, open_flags, dict_flags);
+    for (size_t i = 0; i < open_count; i++) {
+        if (strcmp(open_list[i]->key, key) == 0) {
+            mem_free(key);
+            open_list[i]->refcount++;
+            return open_list[i];
+        }
+    }
+    if ((dt = dict_type_find(type)) == NULL) {
+        mem_free(key);
+        buf_setf(why, "unsupported dictionary type: %s", type);
+        return NULL;
+    }
+    /* Read-only types refuse a writable open before they touch anything. */
+    if ((dt->flags & DICT_TYPE_WRITABLE) == 0
+        && (dt->flags & DICT_TYPE_PATTERN) != 0
+        && (open_flags & O_ACCMODE) != O_RDONLY) {
+        mem_free(key);
+        buf_setf(why, "%s:%s map requires O_RDONLY access mode", type, name);
+        return NULL;
+    }
+    buf_reset(why);
+    if ((d = dt->open(name, open_flags, dict_flags, why)) == NULL) {
+        mem_free(key);
+        if (buf_len(why) == 0)
+            buf_setf(why, "open %s:%s failed", type, name);
+        return NULL;
+    }
+    d->type = dt->name;
+    d->key = key;
+    d->refcount = 1;
+    if (open_count == open_size) {
+        open_size = open_size ? 2 * open_size : 16;
+        open_list = mem_realloc(open_list, open_size * sizeof(*open_list));
+    }
+    open_list[open_count++] = d;
+    return d;
+}
+
+/* dict_open - open "type:name" */
+struct dict *dict_open(const char *type_name, int open_flags, int dict_flags,
+                       struct buf *why)
+{
+    const char *colon = strchr(type_name, ':');
+    struct dict *d;
+    char *type;
+
+    if (colon == NULL || colon == type_name || colon[1] == 0) {
+        buf_setf(
+            why,
+            "open dictionary: expecting \"type:name\" form instead of \"%s\"",
+            type_name);
+        return NULL;
+    }
+    type = mem_strndup(type_name, (size_t) (colon - type_name));
+    d = dict_open3(type, colon + 1, open_flags, dict_flags, why);
+    mem_free(type);
+    return d;
+}
+
+/* dict_close - drop one reference; close the table at the last one */
+void dict_close(struct dict *d)
+{
+    if (d == NULL)
+        return;
+    if (d->refcount <= 0)
+        msg_panic("dict_close: %s:%s: bad refcount %d", d->type, d->name,
+                  d->refcount);
+    if (--d->refcount > 0)
+        return;
+    for (size_t i = 0; i < open_count; i++) {
+        if (open_list[i] == d) {
+            open_list[i] = open_list[--open_count];
+            break;
+        }
+    }
+    if (open_count == 0) {
+        mem_free(open_list);
+        open_list = NULL;
+        open_size = 0;
+    }
+    if (d->ops.close)
+        d->ops.close(d);
+    else
+        dict_free_base(d);
+}
+
+/* fold_key - whether D folds fixed-string keys to lower case */
+static bool fold_key(const struct dict *d)
+{
+    const struct dict_type *dt;
+
+    if ((d->flags & DICT_FLAG_FOLD_FIX) == 0)
+        return false;
+    dt = dict_type_find(d->type);
+    return dt != NULL && (dt->flags & DICT_TYPE_FIXED) != 0;
+}
+
+/* unsupported - the reason for an operation the type does not have */
+static void unsupported(struct dict *d, const char *op)
+{
+    buf_setf(&d->why, "table %s:%s: %s operation is not supported", d->type,
+             d->name, op);
+}
+
+/* dict_lookup - look KEY up, the value (copied) into VALUE */
+enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
+{
+    enum lk_result r;
+
+    if (d->ops.lookup == NULL)
+        msg_panic("dict_lookup: %s:%s has no lookup", d->type, d->name);
+    buf_reset(&d->why);
+    if (fold_key(d)) {
+        char *folded = str_lower(mem_strdup(key));
+
+        r = d->ops.lookup(d, folded, value);
+        mem_free(folded);
+    } else {
+        r = d->ops.lookup(d, key, value);
+    }
+    if (r == LK_TEMPFAIL && buf_len(&d->why) == 0)
+        buf_setf(&d->why, "table %s:%s: lookup error", d->type, d->name);
+    return r;
+}
+
+/* dict_update - store KEY=VALUE */
+int dict_update(struct dict *d, const char *key, const char *value)
+{
+    int r;
+
+    buf_reset(&d->why);
+    if (d->ops.update == NULL) {
+        unsupported(d, "update");
+        return -1;
+    }
+    if (fold_key(d)) {
+        char *folded = str_lower(mem_strdup(key));
+
+        r = d->ops.update(d, folded, value);
+        mem_free(folded);
+        return r;
+    }
+    return d->ops.update(d, key, value);
+}
+
+/* dict_delete - remove KEY */
+int dict_delete(struct dict *d, const char *key)
+{
+    int r;
+
+    buf_reset(&d->why);
+    if (d->ops.delete == NULL) {
+        unsupported(d, "delete");
+        return -1;
+    }
+    if (fold_key(d)) {
+        char *folded = str_lower(mem_strdup(key));
+
+        r = d->ops.delete(d, folded);
+        mem_free(folded);
+        return r;
+    }
+    return d->ops.delete(d, key);
+}
+
+/* dict_sequence - iterate over the entries */
+int dict_sequence(struct dict *d, enum dict_seq func, const char **key,
+                  const char **value)
+{
+    buf_reset(&d->why);
+    if (d->ops.sequence == NULL) {
+        unsupported(d, "sequence");
+        return -1;
+    }
+    return d->ops.sequence(d, func, key, value);
+}
+
+/* dict_sync - flush to disk (a no-op for tables without sync) */
+int dict_sync(struct dict *d)
+{
+    buf_reset(&d->why);
+    if (d->ops.sync == NULL)
+        return 0;
+    return d->ops.sync(d);
+}
+
+/* dict_why - the reason of the last failure */
+const char *dict_why(const struct dict *d)
+{
+    return buf_str(&d->why);
+}
+
+/* dict_set_file - watch PATH for dict_changed */
+void dict_set_file(struct dict *d, const char *path)
+{
+    struct stat st;
+
+    mem_free(d->file);
+    d->file = mem_strdup(path);
+    d->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+}
+
+/* dict_changed - whether the watched file changed or vanished since open */
+bool dict_changed(const struct dict *d)
+{
+    struct stat st;
+
+    if (d->file == NULL)
+        return false;
+    if (stat(d->file, &st) < 0)
+        return true;
+    return st.st_mtime != d->mtime;
+}
+
+/* dict_alloc - a zeroed table struct with the common fields set */
+struct dict *dict_alloc(const char *type, const char *name, int open_flags,
+                        int dict_flags, size_t size)
+{
+    struct dict *d;
+
+    if (size < sizeof(struct dict))
+        msg_panic("dict_alloc: size %zu too small", size);
+    d = mem_zalloc(size);
+    d->type = type;
+    d->name = mem_strdup(name);
+    d->open_flags = open_flags;
+    d->flags = dict_flags;
+    buf_init(&d->why, 0);
+    return d;
+}
+
+/* dict_free_base - release what dict_alloc and dict.c allocated, and D */
+void dict_free_base(struct dict *d)
+{
+    mem_free(d->name);
+    mem_free(d->key);
+    mem_free(d->file);
+    buf_fini(&d->why);
+    mem_free(d);
+}
+
+/* dict_text_init - iterate over a copy of TEXT */
+void dict_text_init(struct dict_text *t, const char *name, const char *text)
+{
+    t->path = mem_strdup(name);
+    buf_init(&t->data, 0);
+    buf_set(&t->data, text);
+    t->off = 0;
+    t->lineno = 0;
+}
+
+/* dict_text_open - read the whole of PATH */
+int dict_text_open(struct dict_text *t, const char *path, struct buf *why)
+{
+    FILE *fp;
+    char chunk[8192];
+    size_t n;
+
+    if ((fp = fopen(path, "re")) == NULL) {
+        buf_setf(why, "open %s: %m", path);
+        return -1;
+    }
+    dict_text_init(t, path, "");
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        buf_catn(&t->data, chunk, n);
+    if (ferror(fp)) {
+        buf_setf(why, "read %s: %m", path);
+        fclose(fp);
+        dict_text_close(t);
+        return -1;
+    }
+    fclose(fp);
+    return 0;
+}
+
+/* phys_line - the next physical line without its newline; false at end */
+static bool phys_line(struct dict_text *t, struct span *out)
+{
+    const char *data = buf_str(&t->data);
+    size_t len = buf_len(&t->data);
+    const char *nl;
+
+    if (t->off >= len)
+        return false;
+    nl = memchr(data + t->off, '\n', len - t->off);
+    out->p = data + t->off;
+    out->len = nl ? (size_t) (nl - out->p) : len - t->off;
+    t->off += out->len + (nl ? 1 : 0);
+    t->lineno++;
+    return true;
+}
+
+/* blank_or_comment - whether a physical line is skipped */
+static bool blank_or_comment(struct span s)
+{
+    size_t i = 0;
+
+    while (i < s.len && isspace((unsigned char) s.p[i]))
+        i++;
+    return i == s.len || s.p[i] == '#';
+}
+
+/* dict_text_next - the next logical line */
+bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
+{
+    struct span s;
+
+    buf_reset(line);
+    /* Skip to the first line that starts a logical line. */
+    for (;;) {
+        if (!phys_line(t, &s))
+            return false;
+        if (blank_or_comment(s))
+            continue;
+        break;
+    }
+    *lineno = t->lineno;
+    buf_catspan(line, s);
+    /* Append continuation lines, skipping blanks and comments. */
+    for (;;) {
+        size_t save_off = t->off;
+        int save_lineno = t->lineno;
+
+        if (!phys_line(t, &s))
+            break;
+        if (blank_or_comment(s))
+            continue;
+        if (!isspace((unsigned char) s.p[0])) {
+            t->off = save_off;
+            t->lineno = save_lineno;
+            break;
+        }
+        buf_catspan(line, s);
+    }
+    while (buf_len(line) > 0
+           && isspace((unsigned char) buf_str(line)[buf_len(line) - 1]))
+        buf_truncate(line, buf_len(line) - 1);
+    return true;
+}
+
+/* dict_text_close - release the file copy */
+void dict_text_close(struct dict_text *t)
+{
+    mem_free(t->path);
+    t->path = NULL;
+    buf_fini(&t->data);
+}
+
+/* dict_split - split at SEP outside braces */
+struct argv *dict_split(const char *s, const char *sep, struct buf *why)
+{
+    struct argv *a = argv_new();
+    const char *start = s;
+    int depth = 0;
+
+    for (const char *p = s;; p++) {
+        if (*p == '{') {
+            depth++;
+        } else if (*p == '}') {
+            if (--depth < 0) {
+                buf_setf(why, "syntax error: extra \"}\" in \"%s\"", s);
+                argv_free(a);
+                return NULL;
+            }
+        } else if (*p == 0 || (depth == 0 && strchr(sep, *p) != NULL)) {
+            struct span f = span_trim(span_make(start, (size_t) (p - start)));
+
+            if (*p == 0 && depth > 0)
+                break;
+            if (f.len > 0)
+                argv_addn(a, f.p, f.len);
+            if (*p == 0)
+                return a;
+            start = p + 1;
+        }
+    }
+    buf_setf(why, "syntax error: missing \"}\" in \"%s\"", s);
+    argv_free(a);
+    return NULL;
+}
+
+/* dict_unbrace - the inside of "{ text }", trimmed */
+int dict_unbrace(const char *s, struct buf *out, struct buf *why)
+{
+    struct span t = span_trim(span_of(s));
+    int depth = 0;
+
+    buf_reset(out);
+    if (t.len == 0 || t.p[0] != '{') {
+        buf_catspan(out, t);
+        return 0;
+    }
+    for (size_t i = 0; i < t.len; i++) {
+        if (t.p[i] == '{') {
+            depth++;
+        } else if (t.p[i] == '}' && --depth == 0) {
+            if (i != t.len - 1) {
+                buf_setf(why, "syntax error after \"}\" in \"%s\"", s);
+                return -1;
+            }
+            buf_catspan(out, span_trim(span_make(t.p + 1, t.len - 2)));
+            return 0;
+        }
+    }
+    buf_setf(why, "syntax error: missing \"}\" in \"%s\"", s);
+    return -1;
+}
