@@ -167,8 +167,26 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
     } else {
         r = d->ops.lookup(d, key, value);
     }
-    if (r == LK_TEMPFAIL && buf_len(&d->why) == 0)
-        buf_setf(&d->why, "table %s:%s: lookup error", d->type, d->name);
+    switch (r) {
+        case LK_FOUND:
+            /* Postfix's rule: a table never answers an empty string. */
+            if (buf_len(value) == 0) {
+                msg_warn(
+                    "table %s:%s: key %s: empty string result is not allowed",
+                    d->type, d->name, key);
+                msg_warn(
+                    "table %s:%s should return NO RESULT in case of NOT FOUND",
+                    d->type, d->name);
+            }
+            break;
+        case LK_NOTFOUND:
+            break;
+        case LK_TEMPFAIL:
+            if (buf_len(&d->why) == 0)
+                buf_setf(&d->why, "table %s:%s: lookup error", d->type,
+                         d->name);
+            break;
+    }
     return r;
 }
 

@@ -1,6 +1,7 @@
 /*
  * dict_impl - the open functions of every table type, for the registry in
- * dict_types.c.  Only dict_types.c includes this.
+ * dict_types.c, and the in-memory table that texthash and inline share.
+ * Only table implementations include this.
  */
 #ifndef ULAK_DICT_IMPL_H
 #define ULAK_DICT_IMPL_H
@@ -23,5 +24,16 @@ struct dict *dict_environ_open(const char *, int, int, struct buf *);
 struct dict *dict_unionmap_open(const char *, int, int, struct buf *);
 struct dict *dict_pipemap_open(const char *, int, int, struct buf *);
 struct dict *dict_randmap_open(const char *, int, int, struct buf *);
+
+/*
+ * An in-memory table (texthash, inline): keys in insertion order for
+ * sequence, values owned by the table.
+ */
+struct dict *dict_mem_new(const char *type, const char *name, int open_flags,
+                          int dict_flags);
+/* dict_mem_put - store a copy of KEY=VALUE (folded as the flags say);
+ * returns 1 when KEY was already present (then REPLACE decides), else 0. */
+int dict_mem_put(struct dict *d, const char *key, const char *value,
+                 bool replace);
 
 #endif

@@ -12,15 +12,20 @@ static const struct dict_type types[] = {
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
     {"cdb", dict_cdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
+    {"environ", dict_environ_open, DICT_TYPE_FIXED},
+    {"fail", dict_fail_open, DICT_TYPE_FIXED},
     {"hash", dict_hash_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
+    {"inline", dict_inline_open, DICT_TYPE_FIXED},
     {"lmdb", dict_lmdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
+    {"static", dict_static_open, DICT_TYPE_FIXED},
+    {"texthash", dict_texthash_open, DICT_TYPE_FIXED},
+    {"unix", dict_unix_open, DICT_TYPE_FIXED},
 };
 
-static const struct dict_type *const type_list[] = {
-    &types[0], &types[1], &types[2], &types[3], NULL,
-};
+/* Filled on first use from types[], which is kept sorted by name. */
+static const struct dict_type *type_list[NELEM(types) + 1];
 
 /* dict_type_find - the type called NAME, or NULL */
 const struct dict_type *dict_type_find(const char *name)
@@ -34,5 +39,8 @@ const struct dict_type *dict_type_find(const char *name)
 /* dict_type_list - every working type, sorted by name */
 const struct dict_type *const *dict_type_list(void)
 {
+    if (type_list[0] == NULL)
+        for (size_t i = 0; i < NELEM(types); i++)
+            type_list[i] = &types[i];
     return type_list;
 }
