@@ -19,6 +19,7 @@
 #define ULAK_CONF_H
 
 #include "../lib/buf.h"
+#include "../lib/argv.h"
 
 /* conf_set_dir - use DIR as config_directory (the -c option). */
 void conf_set_dir(const char *dir);
@@ -39,5 +40,59 @@ bool conf_bool(const char *name);
 long conf_int(const char *name);
 long conf_time(const char *name); /* seconds */
 long conf_size(const char *name); /* bytes */
+
+/*
+ * Extensions for postconf and "ulak check" (owned by the conf module).
+ */
+
+/* conf_check - report EVERY problem of main.cf at once: syntax errors and
+ * values that do not parse or are out of bounds (msg_error, "FILE:LINE:
+ * NAME: why"), parameters accepted but not acted on yet and unused names
+ * (msg_warn).  Returns the number of errors.  Call after conf_load; a
+ * conf_load that failed on syntax still allows conf_check to list all. */
+int conf_check(void);
+
+/* conf_expand - expand TEXT ($name, ${name?x}, relational forms) into OUT
+ * (appended).  -1 with WHY on a syntax error or a reference loop.  UNDEF,
+ * when not NULL, is called for each reference to an undefined name. */
+typedef void (*conf_undef_fn)(const char *name);
+int conf_expand(const char *text, struct buf *out, struct buf *why,
+                conf_undef_fn undef);
+/* conf_defaults_only - with ON, values ignore main.cf and overrides
+ * (postconf -d); host-dependent defaults follow. */
+void conf_defaults_only(bool on);
+
+/* conf_raw - the unexpanded value of NAME: main.cf or -o text, else the
+ * default text, else NULL (not a parameter).  Borrowed. */
+const char *conf_raw(const char *name);
+/* conf_default - the default text of NAME (host-dependent ones computed),
+ * or NULL when NAME has no built-in default.  Borrowed. */
+const char *conf_default(const char *name);
+/* conf_is_set - NAME is set in main.cf (or by -c / -o); *LINE gets the
+ * line of its last definition (0 for -c and -o) when LINE is not NULL. */
+bool conf_is_set(const char *name, int *line);
+/* conf_is_known - NAME is a built-in parameter, a per-service parameter of
+ * a master.cf service, or a user-defined name that is used (referenced as
+ * $name, a restriction class, a legacy ldap:/mysql:/pgsql:/sqlite: table
+ * parameter). */
+bool conf_is_known(const char *name);
+/* conf_names - sorted names (owned vector): ALL: built-in and per-service
+ * parameters plus used names set in main.cf; SET: main.cf names in file
+ * order, used or not; DEFAULTS: built-in and per-service parameters. */
+enum conf_names {
+    CONF_NAMES_ALL,
+    CONF_NAMES_SET,
+    CONF_NAMES_DEFAULTS,
+};
+struct argv *conf_names(enum conf_names which);
+/* conf_main_cf - the path of main.cf (borrowed). */
+const char *conf_main_cf(void);
+/* conf_master_cf_missing - master.cf could not be opened at conf_load. */
+bool conf_master_cf_missing(void);
+/* conf_parse_time/size/bool/int - parse VALUE as a parameter of that type
+ * (time: bare numbers in UNIT); -1 with a reason ("is not a time"). */
+int conf_parse_time(const char *value, char unit, long *out);
+int conf_parse_long(const char *value, long *out);
+int conf_parse_bool(const char *value, bool *out);
 
 #endif
