@@ -206,6 +206,14 @@ static void build_command(struct master_ent *e, const struct toks *t,
     cmd_add(e, &size, v[first], MASTER_ARG_PLAIN);
     while (i < n) {
         const char *a = v[i];
+        if (strcmp(a, "-") == 0 && i + 1 < n) {
+            /* Postfix's postconf shows a lone "-" and the word after it as
+             * one unit, like "-o value", and goes on scanning options. */
+            cmd_add(e, &size, a, MASTER_ARG_OPTION);
+            cmd_add(e, &size, v[i + 1], MASTER_ARG_OPTVAL);
+            i += 2;
+            continue;
+        }
         if (a[0] != '-' || a[1] == 0 || strcmp(a, "--") == 0) {
             cmd_add(e, &size, a, MASTER_ARG_RAW);
             i++;

@@ -49,7 +49,7 @@ enum master_type {
 enum master_arg {
     MASTER_ARG_PLAIN,  /* in braces when it contains white space */
     MASTER_ARG_RAW,    /* as is: the options and the first non-option */
-    MASTER_ARG_OPTION, /* "-o" with a value after it */
+    MASTER_ARG_OPTION, /* "-o" (or a lone "-") with a value after it */
     MASTER_ARG_OPTVAL, /* the value of "-o": braces when white space */
 };
 
