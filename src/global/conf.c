@@ -371,7 +371,9 @@ int conf_load(struct buf *why)
      * is why postconf -n shows it and main.cf may override it. */
     if (cfg_dir || (env && *env))
         set_val("config_directory", conf_dir(), 0);
-    if ((fp = fopen(path, "r")) == NULL) {
+    if (defaults_only) {
+        /* postconf -d: main.cf plays no part. */
+    } else if ((fp = fopen(path, "r")) == NULL) {
         if (errno != ENOENT) {
             buf_setf(why, "open %s: %m", path);
             return -1;
