@@ -17,6 +17,8 @@
 #include "msg.h"
 #include "str.h"
 
+#include "dict_impl.h"
+
 static struct dict **open_list; /* owned array of shared handles */
 static size_t open_count;
 static size_t open_size;
@@ -471,4 +473,47 @@ int dict_unbrace(const char *s, struct buf *out, struct buf *why)
     }
     buf_setf(why, "syntax error: missing \"}\" in \"%s\"", s);
     return -1;
+}
+
+/* dict_text_any - rule lines from a file or from an inline "{ {...} }" */
+int dict_text_any(struct dict_text *t, const char *map, const char *name,
+                  struct buf *why)
+{
+    struct buf inner = BUF_INIT;
+    struct buf rule = BUF_INIT;
+    struct buf text = BUF_INIT;
+    struct buf err = BUF_INIT;
+    struct argv *items;
+    int ret = -1;
+
+    if (name[0] != '{')
+        return dict_text_open(t, name, why);
+    if (dict_unbrace(name, &inner, &err) < 0
+        || (items = dict_split(buf_str(&inner), ", \t\r\n", &err)) == NULL) {
+        buf_setf(why, "%s: missing '}' in \"%s\"", map, name);
+        goto out;
+    }
+    for (size_t i = 0; i < items->argc; i++) {
+        if (items->argv[i][0] != '{') {
+            buf_setf(why, "%s: no '{' at start of text in \"%s\"", map,
+                     items->argv[i]);
+            argv_free(items);
+            goto out;
+        }
+        if (dict_unbrace(items->argv[i], &rule, &err) < 0) {
+            buf_setf(why, "%s: missing '}' in \"%s\"", map, items->argv[i]);
+            argv_free(items);
+            goto out;
+        }
+        buf_catf(&text, "%s\n", buf_str(&rule));
+    }
+    argv_free(items);
+    dict_text_init(t, name, buf_str(&text));
+    ret = 0;
+out:
+    buf_fini(&inner);
+    buf_fini(&rule);
+    buf_fini(&text);
+    buf_fini(&err);
+    return ret;
 }

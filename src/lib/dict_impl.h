@@ -36,4 +36,38 @@ struct dict *dict_mem_new(const char *type, const char *name, int open_flags,
 int dict_mem_put(struct dict *d, const char *key, const char *value,
                  bool replace);
 
+/*
+ * dict_text_any - the rule lines of a pattern table: the file NAME, or
+ * for NAME "{ {rule}, {rule} }" one line per rule (Postfix 3.7 inline
+ * form).  MAP ("regexp map") prefixes the syntax errors in WHY.
+ */
+int dict_text_any(struct dict_text *t, const char *map, const char *name,
+                  struct buf *why);
+
+/*
+ * A regular-expression engine for the rule-file table of dict_regexp.c,
+ * shared by regexp: (POSIX) and pcre: (PCRE2).
+ */
+#define DICT_PAT_UNSET SIZE_MAX
+struct dict_pat_engine {
+    const char *type;         /* "regexp" */
+    int default_flags;        /* engine flag bits before the toggles */
+    const char *zero_warning; /* "out-of-range replacement index" */
+    const char *no_delim;     /* "skipping" (regexp) or "ignoring" (pcre) */
+    /* flag - toggle flag C in *FLAGS: 0 done, 1 obsolete (warn, ignore),
+     * -1 unknown */
+    int (*flag)(int c, int *flags);
+    /* compile - NULL with the engine's message in ERR */
+    void *(*compile)(const char *pattern, int flags, size_t *nsub,
+                     struct buf *err);
+    /* match - 1 matched, with groups 0..NSUB as start/end offsets in OFF
+     * (DICT_PAT_UNSET when a group did not take part), 0 no match, -1
+     * error in ERR */
+    int (*match)(void *re, const char *key, size_t nsub, size_t *off,
+                 struct buf *err);
+    void (*free)(void *re);
+};
+struct dict *dict_pat_open(const struct dict_pat_engine *eng, const char *name,
+                           int open_flags, int dict_flags, struct buf *why);
+
 #endif

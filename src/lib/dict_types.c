@@ -19,6 +19,8 @@ static const struct dict_type types[] = {
     {"inline", dict_inline_open, DICT_TYPE_FIXED},
     {"lmdb", dict_lmdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
+    {"pcre", dict_pcre_open, DICT_TYPE_PATTERN},
+    {"regexp", dict_regexp_open, DICT_TYPE_PATTERN},
     {"static", dict_static_open, DICT_TYPE_FIXED},
     {"texthash", dict_texthash_open, DICT_TYPE_FIXED},
     {"unix", dict_unix_open, DICT_TYPE_FIXED},
