@@ -364,16 +364,18 @@ static int edit_main_cf(enum mode mode, char **args, int count)
                 if (mode == MODE_EDIT)
                     buf_catf(&out, "%s = %s\n", cur, values->argv[idx]);
                 else if (mode == MODE_COMMENT)
-                    buf_catf(&out, "#%s\n", line);
+                    buf_catf(&out, "#%s%s", line, nl ? "\n" : "");
                 continue;
             }
         } else if (cur != NULL && is_continuation(line)) {
             if (mode == MODE_COMMENT)
-                buf_catf(&out, "#%s\n", line);
+                buf_catf(&out, "#%s%s", line, nl ? "\n" : "");
             continue;
         }
+        /* Copied as read: Postfix keeps a missing final newline too. */
         buf_cat(&out, line);
-        buf_catc(&out, '\n');
+        if (nl)
+            buf_catc(&out, '\n');
     }
     free(line);
     if (ferror(fp))
