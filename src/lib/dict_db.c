@@ -31,6 +31,7 @@
 
 struct dict_db {
     struct dict dict;
+    DB_ENV *env; /* private, in memory: only the cache lives there */
     DB *db;
     DBC *cursor;     /* open during a sequence */
     int fd;          /* lock file descriptor */
@@ -237,6 +238,8 @@ static void db_close(struct dict *d)
         dd->cursor->close(dd->cursor);
     if (dd->db && (ret = dd->db->close(dd->db, 0)) != 0)
         msg_fatal("close database %s: %s", dd->path, db_strerror(ret));
+    if (dd->env)
+        (void) dd->env->close(dd->env, 0);
     if (dd->tmp_path) {
         if (dd->fd >= 0 && fsync(dd->fd) < 0)
             msg_fatal("fsync %s: %m", dd->tmp_path);
@@ -253,10 +256,14 @@ static void db_close(struct dict *d)
 }
 
 /* db_fail - undo a failed open; always NULL */
-static struct dict *db_fail(struct dict_db *dd)
+static struct dict *db_fail(struct dict_db *dd, struct buf *b)
 {
+    buf_fini(b);
     if (dd->db)
         (void) dd->db->close(dd->db, 0);
+    if (dd->env)
+        (void) dd->env->close(dd->env, 0);
+    dd->env = NULL;
     if (dd->fd >= 0)
         (void) close(dd->fd);
     if (dd->tmp_path)
@@ -282,6 +289,7 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     bool rdonly = (open_flags & O_ACCMODE) == O_RDONLY;
     bool build = !rdonly && (open_flags & O_TRUNC) && (open_flags & O_CREAT);
     const char *file;
+    const char *slash;
     u_int32_t db_flags;
     struct stat st;
     int ret;
@@ -300,10 +308,9 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
         buf_setf(&b, "%s.%ld.tmp", dd->path, (long) getpid());
         dd->tmp_path = buf_steal(&b);
         (void) unlink(dd->tmp_path);
-        dd->fd =
-            open(dd->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        /* Berkeley DB creates it: it refuses an empty existing file. */
         file = dd->tmp_path;
-        db_flags = DB_CREATE;
+        db_flags = DB_CREATE | DB_EXCL;
     } else if (rdonly) {
         dd->fd = open(dd->path, O_RDONLY | O_CLOEXEC);
         file = dd->path;
@@ -314,32 +321,55 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
         file = dd->path;
         db_flags = (open_flags & O_CREAT) ? DB_CREATE : 0;
     }
-    if (dd->fd < 0) {
+    if (!build && dd->fd < 0) {
         buf_setf(why, "open database %s: %m", dd->path);
-        return db_fail(dd);
+        return db_fail(dd, &b);
     }
     /* Wait for a writer that updates in place (Postfix's postmap does). */
-    if (flock(dd->fd, rdonly ? LOCK_SH : LOCK_EX) < 0) {
+    if (!build && flock(dd->fd, rdonly ? LOCK_SH : LOCK_EX) < 0) {
         buf_setf(why, "lock database %s: %m", dd->path);
-        return db_fail(dd);
+        return db_fail(dd, &b);
     }
-    if ((ret = db_create(&dd->db, NULL, 0)) != 0) {
+    /* The environment's home is the table's folder. */
+    slash = strrchr(file, '/');
+    buf_reset(&b);
+    if (slash == NULL)
+        buf_set(&b, ".");
+    else if (slash == file)
+        buf_set(&b, "/");
+    else
+        buf_catn(&b, file, (size_t) (slash - file));
+    /* A private environment, as Postfix uses: it holds the cache, and
+     * Berkeley DB's own messages name the file as Postfix's do. */
+    if ((ret = db_env_create(&dd->env, 0)) != 0
+        || (ret = dd->env->set_cachesize(
+                dd->env, 0, rdonly ? DB_READ_CACHE : DB_CREATE_CACHE, 0))
+               != 0
+        || (ret = dd->env->open(dd->env, buf_str(&b),
+                                DB_CREATE | DB_INIT_MPOOL | DB_PRIVATE, 0))
+               != 0
+        || (ret = db_create(&dd->db, dd->env, 0)) != 0) {
         buf_setf(why, "create DB database handle: %s", db_strerror(ret));
-        return db_fail(dd);
+        return db_fail(dd, &b);
     }
-    (void) dd->db->set_cachesize(dd->db, 0,
-                                 rdonly ? DB_READ_CACHE : DB_CREATE_CACHE, 0);
-    ret = dd->db->open(dd->db, NULL, file, NULL, dbtype, db_flags, 0644);
+    ret = dd->db->open(dd->db, NULL, slash ? slash + 1 : file, NULL, dbtype,
+                       db_flags, 0644);
     if (ret != 0) {
         errno = ret;
         buf_setf(why, "open database %s: %s", dd->path, db_strerror(ret));
-        return db_fail(dd);
+        return db_fail(dd, &b);
+    }
+    /* The descriptor of a new file serves fsync at close. */
+    if (build && (dd->fd = open(dd->tmp_path, O_RDWR | O_CLOEXEC)) < 0) {
+        buf_setf(why, "open database %s: %m", dd->tmp_path);
+        return db_fail(dd, &b);
     }
     /* Readers lock per lookup; a writer keeps its lock until close. */
     if (rdonly)
         (void) flock(dd->fd, LOCK_UN);
     if (fstat(dd->fd, &st) == 0)
         dd->dict.mtime = st.st_mtime;
+    buf_fini(&b);
     if (!build)
         dict_set_file(&dd->dict, dd->path);
     dd->dict.ops.lookup = db_lookup;
