@@ -12,6 +12,7 @@ static const struct dict_type types[] = {
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
     {"cdb", dict_cdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
+    {"cidr", dict_cidr_open, DICT_TYPE_PATTERN},
     {"environ", dict_environ_open, DICT_TYPE_FIXED},
     {"fail", dict_fail_open, DICT_TYPE_FIXED},
     {"hash", dict_hash_open,
