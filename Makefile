@@ -10,7 +10,8 @@
 B      ?= build
 SAN    ?=
 CC     ?= cc
-PYTEST ?= python3 -m pytest
+# Debian's python3-pytest lives with /usr/bin/python3, not a pyenv python.
+PYTEST ?= /usr/bin/python3 -m pytest
 
 PKGS := libpcre2-8 lmdb libcdb
 

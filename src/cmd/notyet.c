@@ -9,6 +9,6 @@ int notyet_main(int argc, char **argv)
     msg_init(argv[0]);
     msg_error("%s is not implemented in ulak %s yet: it needs the mail "
               "queue, which comes in a later release",
-              argv[0], ULAK_VERSION);
+              msg_progname(), ULAK_VERSION);
     return 1;
 }

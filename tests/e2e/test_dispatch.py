@@ -1,0 +1,30 @@
+"""The multi-call binary: links, 'ulak NAME', and commands not built yet."""
+import os
+
+from conftest import BIN, ULAK, run
+
+PROGS = ["postfix", "postconf", "postmap", "postalias", "newaliases",
+         "postqueue", "mailq", "postsuper", "postcat", "sendmail"]
+
+
+def test_links_point_to_ulak():
+    for p in PROGS:
+        link = BIN / p
+        assert link.is_symlink(), p
+        assert os.path.realpath(link) == os.path.realpath(ULAK), p
+
+
+def test_queue_commands_say_they_need_the_queue():
+    for p in ["postqueue", "mailq", "postsuper", "postcat", "sendmail"]:
+        r = run(p, "-p")
+        assert r.rc == 1, r
+        assert r.err == (f"{p}: error: {p} is not implemented in ulak 0.1.0 "
+                         "yet: it needs the mail queue, which comes in a "
+                         "later release\n"), r
+
+
+def test_ulak_name_runs_the_named_program(confdir):
+    via_link = run("postconf", "-c", confdir, "-d", "mail_name")
+    via_ulak = run("ulak", "postconf", "-c", confdir, "-d", "mail_name")
+    assert via_link.rc == 0 and via_ulak.rc == 0, (via_link, via_ulak)
+    assert via_link.out == via_ulak.out
