@@ -37,17 +37,18 @@ struct val {
     int order;  /* definition order, for CONF_NAMES_SET */
 };
 
-static char *cfg_dir;         /* -c; NULL: $MAIL_CONFIG or default */
-static char *main_cf;         /* owned path */
-static struct htable *vals;   /* name -> struct val */
-static struct htable *cache;  /* name -> owned expanded text */
-static struct htable *dyn;    /* name -> owned computed default */
-static struct htable *svc;    /* per-service name -> owned default */
-static struct htable *refs;   /* names referenced as $name: value unused */
-static struct argv *services; /* master.cf service names */
-static struct argv *syntax;   /* "FILE, line N: why" of the last load */
-static bool master_missing;   /* master.cf could not be opened */
-static bool defaults_only;    /* postconf -d */
+static char *cfg_dir;             /* -c; NULL: $MAIL_CONFIG or default */
+static char *main_cf;             /* owned path */
+static struct htable *vals;       /* name -> struct val */
+static struct htable *cache;      /* name -> owned expanded text */
+static struct htable *dyn;        /* name -> owned computed default */
+static struct htable *svc;        /* per-service name -> owned default */
+static struct htable *refs;       /* names referenced as $name: value unused */
+static struct argv *services;     /* master.cf service names */
+static struct argv *syntax;       /* "FILE, line N: why" of the last load */
+static struct argv *syntax_check; /* the same as "FILE:N: why" */
+static bool master_missing;       /* master.cf could not be opened */
+static bool defaults_only;        /* postconf -d */
 static int order_seq;
 
 /* free_val - htable destructor for struct val */
@@ -79,6 +80,7 @@ static void ensure_init(void)
         refs = htable_new(64);
         services = argv_new();
         syntax = argv_new();
+        syntax_check = argv_new();
         clear_cache();
     }
 }
@@ -184,11 +186,15 @@ static void logical_line(const char *path, struct buf *line, int lineno)
     while (isspace((unsigned char) *p))
         p++;
     if (nlen == 0 || *p != '=') {
-        buf_setf(&why, "%s, line %d: %s: \"%s\"", path, lineno,
-                 nlen == 0 ? "missing attribute name"
-                           : "missing '=' after attribute name",
+        const char *what = nlen == 0 ? "missing attribute name"
+                                     : "missing '=' after attribute name";
+
+        /* Postfix's words for postconf, ulak's FILE:LINE form for check. */
+        buf_setf(&why, "%s, line %d: %s: \"%s\"", path, lineno, what,
                  buf_str(line));
         argv_add(syntax, buf_str(&why));
+        buf_setf(&why, "%s:%d: %s: \"%s\"", path, lineno, what, buf_str(line));
+        argv_add(syntax_check, buf_str(&why));
         buf_fini(&why);
         return;
     }
@@ -351,6 +357,8 @@ static void reset(void)
     services = argv_new();
     argv_free(syntax);
     syntax = argv_new();
+    argv_free(syntax_check);
+    syntax_check = argv_new();
     master_missing = false;
     order_seq = 0;
     mem_free(main_cf);
@@ -665,7 +673,8 @@ static int braced(const char *p, const char *end, struct span *in,
         if (*q == '{')
             level++;
         else if (*q == '}' && --level == 0) {
-            *in = span_make(p + 1, (size_t) (q - p - 1));
+            /* White space inside the braces is not part of the value. */
+            *in = span_trim(span_make(p + 1, (size_t) (q - p - 1)));
             *next = q + 1;
             return 0;
         }
@@ -1409,8 +1418,8 @@ int conf_check(void)
     int errors = 0;
 
     ensure_init();
-    for (size_t i = 0; i < syntax->argc; i++, errors++)
-        msg_error("%s", syntax->argv[i]);
+    for (size_t i = 0; i < syntax_check->argc; i++, errors++)
+        msg_error("%s", syntax_check->argv[i]);
     names = conf_names(CONF_NAMES_SET);
     for (size_t i = 0; i < names->argc; i++) {
         const char *name = names->argv[i];
@@ -1433,7 +1442,7 @@ int conf_check(void)
         if (p && !(p->flags & PARAM_ACTED))
             msg_warn("%s:%d: %s: accepted, not acted on yet by ulak", path,
                      v->line, name);
-        else if (!p && is_service_param(name))
+        else if (!p && (is_service_param(name) || is_legacy_table_param(name)))
             msg_warn("%s:%d: %s: accepted, not acted on yet by ulak", path,
                      v->line, name);
         else if (!conf_is_known(name))
