@@ -33,7 +33,7 @@ def test_check_logs_to_maillog_file(confdir):
     texts = [m.group(5) for m in parsed]
     assert (f"warning: {confdir}/main.cf: unused parameter: foo=bar"
             in texts), texts
-    assert (f'error: {confdir}/main.cf:2: message_size_limit: "10MB" is '
+    assert (f'error: {confdir}/main.cf:5: message_size_limit: "10MB" is '
             "not a size" in texts), texts
 
 
