@@ -196,6 +196,9 @@ static int do_sequence(const struct postmap_ctx *ctx, char **args, int count)
         int r;
 
         while ((r = dict_sequence(d, func, &key, &value)) == 0) {
+            if (*key == 0)
+                msg_warn("table %s:%s: empty lookup key value is not allowed",
+                         d->type, d->name);
             print_entry(ctx, key, value);
             func = DICT_SEQ_NEXT;
         }
@@ -233,6 +236,7 @@ static void update_raw(struct dict *d, const char *key, const char *value)
     int saved = d->flags;
 
     d->flags = (d->flags & ~DICT_FLAG_TRY1NULL) | DICT_FLAG_TRY0NULL;
+    d->flags &= ~DICT_FLAG_FOLD_FIX;
     d->flags |= DICT_FLAG_DUP_REPLACE;
     d->flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
     update(d, key, value);
@@ -352,7 +356,7 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     if (getenv("MAIL_VERBOSE") != NULL)
         msg_verbose++;
     optind = 1;
-    opterr = 0;
+    opterr = 1;
     while ((c = getopt(argc, argv, "bc:d:fFhimnNopq:rsuUvw")) != -1) {
         switch (c) {
             case 'c':

@@ -25,7 +25,9 @@ struct toks {
     size_t size;
 };
 
-#define SPECIALS "()<>@,;:\\\".[]"
+/* RFC 822 specials plus the route operators !, % and |, which Postfix
+ * also separates from atoms. */
+#define SPECIALS "()<>@,;:\\\".[]!%|"
 
 /* tok_add - a new empty token of KIND at the end of T */
 static struct tok *tok_add(struct toks *t, enum tok_kind kind)
@@ -139,7 +141,7 @@ static bool needs_quotes(const struct buf *text)
     for (const char *p = buf_str(text); *p; p++) {
         unsigned char c = (unsigned char) *p;
 
-        if (c <= ' ' || c == 0x7f || strchr(SPECIALS "!%|", c) != NULL)
+        if (c <= ' ' || c == 0x7f || strchr(SPECIALS, c) != NULL)
             return true;
     }
     return false;

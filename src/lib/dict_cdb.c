@@ -163,6 +163,9 @@ struct dict *dict_cdb_open(const char *name, int open_flags, int dict_flags,
         if (fstat(dc->fd, &st) == 0)
             dc->dict.mtime = st.st_mtime;
         dict_set_file(&dc->dict, dc->path);
+        /* Postfix names an open cdb reader after its file in messages. */
+        mem_free(dc->dict.name);
+        dc->dict.name = mem_strdup(dc->path);
         dc->dict.ops.lookup = cdb_lookup;
     } else {
         buf_setf(&b, "%s.%ld.tmp", dc->path, (long) getpid());

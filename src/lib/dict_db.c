@@ -290,6 +290,7 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     bool build = !rdonly && (open_flags & O_TRUNC) && (open_flags & O_CREAT);
     const char *file;
     const char *slash;
+    bool late_fd = false;
     u_int32_t db_flags;
     struct stat st;
     int ret;
@@ -316,17 +317,22 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
         file = dd->path;
         db_flags = DB_RDONLY;
     } else {
-        dd->fd =
-            open(dd->path, O_RDWR | O_CLOEXEC | (open_flags & O_CREAT), 0644);
+        dd->fd = open(dd->path, O_RDWR | O_CLOEXEC);
         file = dd->path;
-        db_flags = (open_flags & O_CREAT) ? DB_CREATE : 0;
+        db_flags = 0;
+        /* A missing table is created by Berkeley DB, which refuses an
+         * empty file; it is locked once it exists. */
+        if (dd->fd < 0 && errno == ENOENT && (open_flags & O_CREAT)) {
+            late_fd = true;
+            db_flags = DB_CREATE;
+        }
     }
-    if (!build && dd->fd < 0) {
+    if (!build && !late_fd && dd->fd < 0) {
         buf_setf(why, "open database %s: %m", dd->path);
         return db_fail(dd, &b);
     }
     /* Wait for a writer that updates in place (Postfix's postmap does). */
-    if (!build && flock(dd->fd, rdonly ? LOCK_SH : LOCK_EX) < 0) {
+    if (!build && !late_fd && flock(dd->fd, rdonly ? LOCK_SH : LOCK_EX) < 0) {
         buf_setf(why, "lock database %s: %m", dd->path);
         return db_fail(dd, &b);
     }
@@ -360,8 +366,10 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
         return db_fail(dd, &b);
     }
     /* The descriptor of a new file serves fsync at close. */
-    if (build && (dd->fd = open(dd->tmp_path, O_RDWR | O_CLOEXEC)) < 0) {
-        buf_setf(why, "open database %s: %m", dd->tmp_path);
+    if ((build || late_fd)
+        && ((dd->fd = open(file, O_RDWR | O_CLOEXEC)) < 0
+            || (late_fd && flock(dd->fd, LOCK_EX) < 0))) {
+        buf_setf(why, "open database %s: %m", file);
         return db_fail(dd, &b);
     }
     /* Readers lock per lookup; a writer keeps its lock until close. */
