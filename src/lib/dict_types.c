@@ -21,10 +21,13 @@ static const struct dict_type types[] = {
     {"lmdb", dict_lmdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
     {"pcre", dict_pcre_open, DICT_TYPE_PATTERN},
+    {"pipemap", dict_pipemap_open, 0},
+    {"randmap", dict_randmap_open, 0},
     {"regexp", dict_regexp_open, DICT_TYPE_PATTERN},
     {"static", dict_static_open, DICT_TYPE_FIXED},
     {"texthash", dict_texthash_open, DICT_TYPE_FIXED},
     {"unix", dict_unix_open, DICT_TYPE_FIXED},
+    {"unionmap", dict_unionmap_open, 0},
 };
 
 /* Filled on first use from types[], which is kept sorted by name. */
