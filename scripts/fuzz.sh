@@ -21,7 +21,7 @@ run_one() {
     mkdir -p "$work" "$seed"
     local dict=()
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-    "build/fuzz/$t" "${dict[@]}" -artifact_prefix="build/fuzz/$t-" \
+    "build/fuzz/fuzz/$t" "${dict[@]}" -artifact_prefix="build/fuzz/$t-" \
         "$@" "$work" "$seed"
 }
 

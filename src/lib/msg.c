@@ -84,7 +84,8 @@ void msg_set_exit_hook(msg_exit_fn fn)
 }
 
 /* emit - format once, then hand the line to every output */
-static void emit(enum msg_level level, const char *fmt, va_list ap)
+static void ULAK_PRINTFLIKE(2, 0)
+    emit(enum msg_level level, const char *fmt, va_list ap)
 {
     char line[MSG_LINE_MAX];
     int saved_errno = errno;
