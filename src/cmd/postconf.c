@@ -118,7 +118,7 @@ static const char *value_of(const char *name, int flags, struct buf *out)
 
     if (raw == NULL)
         raw = "";
-    if (!(flags & F_EXPAND))
+    if (!(flags & F_EXPAND) || conf_is_raw(name))
         return raw;
     buf_reset(out);
     if (conf_expand(raw, out, &why, NULL) < 0) {
@@ -139,6 +139,8 @@ static void scan_undefined(void)
     for (size_t i = 0; i < names->argc; i++) {
         const char *p = conf_raw(names->argv[i]);
 
+        if (conf_is_raw(names->argv[i]) || conf_is_readonly(names->argv[i]))
+            continue;
         for (; p && (p = strchr(p, '$')) != NULL;) {
             const char *s;
 
@@ -208,6 +210,21 @@ static void load(int flags, struct argv *overrides)
         return;
     }
     scan_undefined();
+    {
+        struct argv *set = conf_names(CONF_NAMES_SET);
+
+        for (size_t i = 0; i < set->argc; i++) {
+            int line = 0;
+
+            if (conf_is_readonly(set->argv[i])
+                && conf_is_set(set->argv[i], &line) && line > 0) {
+                msg_warn("%s: read-only parameter assignment: %s=%s",
+                         conf_main_cf(), set->argv[i],
+                         conf_set_text(set->argv[i]));
+            }
+        }
+        argv_free(set);
+    }
 }
 
 /* cmp_str - qsort strings */
@@ -231,7 +248,8 @@ static int print_params(int flags, char **names, int count)
             struct argv *known = argv_new();
 
             for (size_t i = 0; i < all->argc; i++)
-                if (conf_is_known(all->argv[i]))
+                if (conf_is_known(all->argv[i])
+                    && !conf_is_readonly(all->argv[i]))
                     argv_add(known, all->argv[i]);
             argv_free(all);
             all = known;

@@ -593,11 +593,22 @@ const char *conf_default(const char *name)
 const char *conf_raw(const char *name)
 {
     struct val *v;
+    const struct param *p;
 
     ensure_init();
-    if (!defaults_only && (v = htable_find(vals, name)) != NULL)
+    if (!defaults_only && (v = htable_find(vals, name)) != NULL
+        && ((p = params_find(name)) == NULL || !(p->flags & PARAM_RO)))
         return v->text;
     return conf_default(name);
+}
+
+/* conf_set_text - the text NAME is set to, or NULL */
+const char *conf_set_text(const char *name)
+{
+    struct val *v;
+
+    ensure_init();
+    return (v = htable_find(vals, name)) != NULL ? v->text : NULL;
 }
 
 /* conf_is_set - defined in main.cf, by -c or by -o */
@@ -956,6 +967,22 @@ int conf_expand(const char *text, struct buf *out, struct buf *why,
     return expand_span(span_of(text), out, &x);
 }
 
+/* conf_is_raw - NAME's value holds run-time macros, not $parameters */
+bool conf_is_raw(const char *name)
+{
+    const struct param *p = params_find(name);
+
+    return p && (p->flags & PARAM_RAW);
+}
+
+/* conf_is_readonly - NAME cannot be set in main.cf */
+bool conf_is_readonly(const char *name)
+{
+    const struct param *p = params_find(name);
+
+    return p && (p->flags & PARAM_RO);
+}
+
 /* conf_str - expanded value, cached until the next change */
 const char *conf_str(const char *name)
 {
@@ -969,7 +996,9 @@ const char *conf_str(const char *name)
         return e->value;
     if ((raw = conf_raw(name)) == NULL)
         return "";
-    if (conf_expand(raw, &out, &why, NULL) < 0) {
+    if (conf_is_raw(name)) {
+        buf_set(&out, raw);
+    } else if (conf_expand(raw, &out, &why, NULL) < 0) {
         msg_warn("%s: %s", name, buf_str(&why));
         buf_reset(&out);
     }
@@ -1432,7 +1461,14 @@ int conf_check(void)
         if (v->line == 0)
             continue;
         undef_count = 0;
-        if (conf_expand(v->text, &out, &why, note_undef) < 0) {
+        if (p && (p->flags & PARAM_RO)) {
+            msg_warn("%s:%d: %s: read-only parameter, setting ignored", path,
+                     v->line, name);
+            continue;
+        }
+        if (p && (p->flags & PARAM_RAW)) {
+            buf_set(&out, v->text);
+        } else if (conf_expand(v->text, &out, &why, note_undef) < 0) {
             msg_error("%s:%d: %s: %s", path, v->line, name, buf_str(&why));
             errors++;
         } else if (p && check_value(p, buf_str(&out), &n, &why) < 0) {

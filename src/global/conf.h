@@ -71,6 +71,9 @@ const char *conf_default(const char *name);
 /* conf_is_set - NAME is set in main.cf (or by -c / -o); *LINE gets the
  * line of its last definition (0 for -c and -o) when LINE is not NULL. */
 bool conf_is_set(const char *name, int *line);
+/* conf_set_text - the unexpanded text NAME is set to in main.cf, by -c or
+ * -o, or NULL (read-only parameters included).  Borrowed. */
+const char *conf_set_text(const char *name);
 /* conf_is_known - NAME is a built-in parameter, a per-service parameter of
  * a master.cf service, or a user-defined name that is used (referenced as
  * $name, a restriction class, a legacy ldap:/mysql:/pgsql:/sqlite: table
@@ -85,6 +88,11 @@ enum conf_names {
     CONF_NAMES_DEFAULTS,
 };
 struct argv *conf_names(enum conf_names which);
+/* conf_is_raw - NAME holds run-time macros ($user, $rbl_code...) and is
+ * never expanded at configuration time (conf_str returns it as is). */
+bool conf_is_raw(const char *name);
+/* conf_is_readonly - NAME is computed (process_id...): settings ignored. */
+bool conf_is_readonly(const char *name);
 /* conf_main_cf - the path of main.cf (borrowed). */
 const char *conf_main_cf(void);
 /* conf_master_cf_missing - master.cf could not be opened at conf_load. */

@@ -8,6 +8,8 @@
 #define MAX   LONG_MAX
 #define ACTED PARAM_ACTED
 #define DYN   PARAM_DYN
+#define RAW   PARAM_RAW
+#define RO    PARAM_RO
 
 /* Type tokens of params.def: the type and the unit of bare time values. */
 #define T_STR    PARAM_STR, 0

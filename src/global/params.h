@@ -24,6 +24,8 @@ enum param_type {
 
 #define PARAM_ACTED (1 << 0) /* ulak acts on it */
 #define PARAM_DYN   (1 << 1) /* default computed at run time */
+#define PARAM_RAW   (1 << 2) /* never expanded at configuration time */
+#define PARAM_RO    (1 << 3) /* read-only: main.cf settings are ignored */
 
 struct param {
     const char *name;
