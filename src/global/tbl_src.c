@@ -11,6 +11,7 @@
 void tbl_src_fdopen(struct tbl_src *s, FILE *fp, const char *name)
 {
     s->fp = fp;
+    s->own_fp = false;
     s->name = mem_strdup(name);
     s->lineno = 0;
     buf_init(&s->next, 0);
@@ -28,13 +29,14 @@ int tbl_src_open(struct tbl_src *s, const char *path, struct buf *why)
         return -1;
     }
     tbl_src_fdopen(s, fp, path);
+    s->own_fp = true;
     return 0;
 }
 
 /* tbl_src_close - release the reader (and close the file it opened) */
 void tbl_src_close(struct tbl_src *s)
 {
-    if (s->fp != NULL && s->fp != stdin)
+    if (s->fp != NULL && s->own_fp)
         (void) fclose(s->fp);
     s->fp = NULL;
     mem_free(s->name);

@@ -22,7 +22,8 @@
 #include "../lib/buf.h"
 
 struct tbl_src {
-    FILE *fp;        /* borrowed when it is stdin, else owned */
+    FILE *fp;        /* owned when OWN_FP */
+    bool own_fp;     /* tbl_src_open opened it */
     char *name;      /* owned: for messages ("stdin" or the path) */
     int lineno;      /* physical lines consumed */
     struct buf next; /* look-ahead physical line */
