@@ -34,7 +34,7 @@ n=0
 for src in tests/fuzz/*.c; do
     [ -e "$src" ] || continue
     t=$(basename "$src" .c)
-    if ! run_one "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+    if ! run_one "$t" -seed=1 -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
         >"build/fuzz/$t.log" 2>&1; then
         tail -n 40 "build/fuzz/$t.log"
         echo "fuzz: $t FAILED (log: build/fuzz/$t.log)"
