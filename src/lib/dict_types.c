@@ -26,8 +26,8 @@ static const struct dict_type types[] = {
     {"regexp", dict_regexp_open, DICT_TYPE_PATTERN},
     {"static", dict_static_open, DICT_TYPE_FIXED},
     {"texthash", dict_texthash_open, DICT_TYPE_FIXED},
-    {"unix", dict_unix_open, DICT_TYPE_FIXED},
     {"unionmap", dict_unionmap_open, 0},
+    {"unix", dict_unix_open, DICT_TYPE_FIXED},
 };
 
 /* Filled on first use from types[], which is kept sorted by name. */
