@@ -1,0 +1,149 @@
+/* dict_texthash_test - texthash: postmap source files read into memory. */
+#include "lib/dict.h"
+#include "lib/msg.h"
+#include "lib/str.h"
+
+#include <stdarg.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char path[] = "/tmp/ulak-texthash-XXXXXX";
+static struct buf logged = BUF_INIT;
+
+/* capture - collect msg_* lines for assertions */
+static void capture(enum msg_level level, const char *text)
+{
+    buf_cat(&logged, msg_prefix(level));
+    buf_cat(&logged, text);
+    buf_catc(&logged, '\n');
+}
+
+/* setup - the source file and captured logging */
+static int setup(void **state)
+{
+    static const char text[] = "# comment\n"
+                               "alice@example.com   OK\n"
+                               "Bob@Example.COM     REJECT bob\n"
+                               "example.net relay\n"
+                               "   continued\n"
+                               "alice@example.com   duplicate\n"
+                               "lonely\n";
+    int fd = mkstemp(path);
+
+    (void) state;
+    if (fd < 0 || write(fd, text, sizeof(text) - 1) != sizeof(text) - 1)
+        return -1;
+    close(fd);
+    msg_output_stderr(false);
+    msg_output_add(capture);
+    return 0;
+}
+
+/* teardown - remove the file */
+static int teardown(void **state)
+{
+    (void) state;
+    msg_output_remove(capture);
+    buf_fini(&logged);
+    return unlink(path);
+}
+
+/* with_path - TEXT with every "@F@" replaced by the file path */
+static void with_path(struct buf *out, const char *text)
+{
+    const char *p;
+
+    buf_reset(out);
+    while ((p = strstr(text, "@F@")) != NULL) {
+        buf_catn(out, text, (size_t) (p - text));
+        buf_cat(out, path);
+        text = p + 3;
+    }
+    buf_cat(out, text);
+}
+
+/* open_table - texthash:PATH with FLAGS; checks the open warnings */
+static struct dict *open_table(int flags, const char *want_log)
+{
+    struct buf why = BUF_INIT;
+    struct buf spec = BUF_INIT;
+    struct buf want = BUF_INIT;
+    struct dict *d;
+
+    buf_reset(&logged);
+    buf_setf(&spec, "texthash:%s", path);
+    d = dict_open(buf_str(&spec), O_RDONLY, flags, &why);
+    assert_non_null(d);
+    with_path(&want, want_log);
+    if (strcmp(buf_str(&logged), buf_str(&want)) != 0)
+        fail_msg("got log \"%s\", want \"%s\"", buf_str(&logged),
+                 buf_str(&want));
+    buf_fini(&why);
+    buf_fini(&spec);
+    buf_fini(&want);
+    return d;
+}
+
+/* test_lookups - folded keys, continuation, first duplicate kept */
+static void test_lookups(void **state)
+{
+    static const struct {
+        const char *key, *want;
+    } tc[] = {
+        {"alice@example.com", "OK"},
+        {"BOB@example.com", "REJECT bob"},
+        {"example.net", "relay   continued"},
+        {"lonely", NULL},
+        {"nothere", NULL},
+    };
+    struct buf value = BUF_INIT;
+    struct dict *d = open_table(
+        DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_WARN,
+        "warning: @F@, line 6: duplicate entry: \"alice@example.com\"\n"
+        "warning: @F@, line 7: expected format: key whitespace value -- ignoring this line\n");
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(tc); i++) {
+        enum lk_result r = dict_lookup(d, tc[i].key, &value);
+
+        if (tc[i].want == NULL && r != LK_NOTFOUND)
+            fail_msg("%s: got \"%s\", want not found", tc[i].key,
+                     buf_str(&value));
+        if (tc[i].want != NULL
+            && (r != LK_FOUND || strcmp(buf_str(&value), tc[i].want) != 0))
+            fail_msg("%s: got \"%s\", want \"%s\"", tc[i].key, buf_str(&value),
+                     tc[i].want);
+    }
+    dict_close(d);
+    buf_fini(&value);
+}
+
+/* test_fixed_case - without folding, keys keep their case */
+static void test_fixed_case(void **state)
+{
+    struct buf value = BUF_INIT;
+    struct dict *d = open_table(
+        DICT_FLAG_DUP_REPLACE,
+        "warning: @F@, line 7: expected format: key whitespace value -- ignoring this line\n");
+
+    (void) state;
+    assert_int_equal(dict_lookup(d, "bob@example.com", &value), LK_NOTFOUND);
+    assert_int_equal(dict_lookup(d, "Bob@Example.COM", &value), LK_FOUND);
+    assert_int_equal(dict_lookup(d, "alice@example.com", &value), LK_FOUND);
+    assert_string_equal(buf_str(&value), "duplicate");
+    dict_close(d);
+    buf_fini(&value);
+}
+
+/* main - run the tests */
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_fixed_case),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
