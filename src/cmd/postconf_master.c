@@ -115,10 +115,20 @@ static void report_unmatched(const struct request *req, int count)
     }
 }
 
-/* part_match - does request part P (NULL: any) match VALUE? */
+/* part_match - does request part P (NULL: any) match VALUE, as written or
+ * as postconf prints it ("{my svc}")? */
 static bool part_match(const char *p, const char *value)
 {
-    return p == NULL || strcmp(p, value) == 0;
+    if (p == NULL || strcmp(p, value) == 0)
+        return true;
+    if (p[0] != '{')
+        return false;
+    struct buf b = BUF_INIT;
+    buf_init(&b, 0);
+    master_format_field(value, &b);
+    bool same = strcmp(p, buf_str(&b)) == 0;
+    buf_fini(&b);
+    return same;
 }
 
 /* entry_match - does R's service/type match E? */
