@@ -10,6 +10,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
+#include <wctype.h>
 #include <sys/stat.h>
 
 #include "argv.h"
@@ -153,22 +155,197 @@ static void unsupported(struct dict *d, const char *op)
              d->name, op);
 }
 
+/* utf8_seq - length of the well-formed UTF-8 sequence at S, 0 when
+ * malformed (overlong forms, surrogates and code points above U+10FFFF
+ * included), as Postfix's valid_utf8_string rejects them */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff
+        || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* utf8_valid - whether S is well-formed UTF-8 */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+
+    while (*p) {
+        size_t n = utf8_seq(p);
+
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* utf8_printable - S for a warning: control bytes and bytes that do not
+ * start a complete multi-byte sequence become '?' (structurally complete
+ * sequences are kept, as Postfix prints them) */
+static void utf8_printable(const char *s, struct buf *out)
+{
+    const unsigned char *p = (const unsigned char *) s;
+
+    buf_reset(out);
+    while (*p) {
+        size_t n = 0;
+
+        if (*p >= 0x20 && *p < 0x7f) {
+            n = 1;
+        } else if (*p >= 0xc2 && *p <= 0xf4) {
+            size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+
+            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
+                ;
+            if (n < want)
+                n = 0;
+        }
+        if (n == 0) {
+            buf_catc(out, '?');
+            p++;
+        } else {
+            buf_catn(out, p, n);
+            p += n;
+        }
+    }
+}
+
+/* Full case foldings that differ from towlower (Unicode CaseFolding.txt
+ * status F, plus final sigma and long s), for the scripts in real use. */
+static const struct {
+    wint_t from;
+    const char *to;
+} multi_fold[] = {
+    {0x00df, "ss"},        {0x1e9e, "ss"}, {0x0130, "i\xcc\x87"},
+    {0x03c2, "\xcf\x83"},  {0x017f, "s"},  {0xfb00, "ff"},
+    {0xfb01, "fi"},        {0xfb02, "fl"}, {0xfb03, "ffi"},
+    {0xfb04, "ffl"},       {0xfb05, "st"}, {0xfb06, "st"},
+    {0x0149, "\xca\xbcn"},
+};
+
+/* utf8_put - append code point CP in UTF-8 */
+static void utf8_put(struct buf *out, uint32_t cp)
+{
+    unsigned char enc[4];
+    size_t len;
+
+    if (cp < 0x80) {
+        enc[0] = (unsigned char) cp;
+        len = 1;
+    } else if (cp < 0x800) {
+        enc[0] = (unsigned char) (0xc0 | (cp >> 6));
+        len = 2;
+    } else if (cp < 0x10000) {
+        enc[0] = (unsigned char) (0xe0 | (cp >> 12));
+        len = 3;
+    } else {
+        enc[0] = (unsigned char) (0xf0 | (cp >> 18));
+        len = 4;
+    }
+    for (size_t i = len - 1; i > 0; i--) {
+        enc[i] = (unsigned char) (0x80 | (cp & 0x3f));
+        cp >>= 6;
+    }
+    buf_catn(out, enc, len);
+}
+
+/* fold_utf8 - case-fold well-formed UTF-8 S in place into OUT */
+static void fold_utf8(const char *s, struct buf *out)
+{
+    static locale_t loc;
+    const unsigned char *p = (const unsigned char *) s;
+
+    if (loc == (locale_t) 0)
+        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+    buf_reset(out);
+    while (*p) {
+        size_t n = utf8_seq(p);
+        uint32_t cp;
+        size_t i;
+
+        if (n <= 1) {
+            buf_catc(out, n == 1 && *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            p++;
+            continue;
+        }
+        cp = p[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+        for (i = 1; i < n; i++)
+            cp = (cp << 6) | (p[i] & 0x3f);
+        for (i = 0; i < NELEM(multi_fold); i++)
+            if (multi_fold[i].from == cp)
+                break;
+        if (i < NELEM(multi_fold))
+            buf_cat(out, multi_fold[i].to);
+        else
+            utf8_put(out, loc ? (uint32_t) towlower_l((wint_t) cp, loc) : cp);
+        p += n;
+    }
+}
+
+/* dict_fold_key - KEY as D stores it */
+const char *dict_fold_key(const struct dict *d, const char *key,
+                          struct buf *tmp)
+{
+    if (!fold_key(d))
+        return key;
+    if ((d->flags & DICT_FLAG_UTF8) != 0) {
+        fold_utf8(key, tmp);
+    } else {
+        buf_set(tmp, key);
+        buf_lower(tmp);
+    }
+    return buf_str(tmp);
+}
+
+/* bad_utf8_key - warn about a non-UTF-8 key of a UTF-8 table */
+static bool bad_utf8_key(const struct dict *d, const char *key)
+{
+    struct buf pr = BUF_INIT;
+
+    if ((d->flags & DICT_FLAG_UTF8) == 0 || utf8_valid(key))
+        return false;
+    utf8_printable(key, &pr);
+    msg_warn(
+        "%s:%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+        d->type, d->name, buf_str(&pr));
+    buf_fini(&pr);
+    return true;
+}
+
 /* dict_lookup - look KEY up, the value (copied) into VALUE */
 enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
 {
+    struct buf tmp = BUF_INIT;
     enum lk_result r;
 
     if (d->ops.lookup == NULL)
         msg_panic("dict_lookup: %s:%s has no lookup", d->type, d->name);
     buf_reset(&d->why);
-    if (fold_key(d)) {
-        char *folded = str_lower(mem_strdup(key));
-
-        r = d->ops.lookup(d, folded, value);
-        mem_free(folded);
-    } else {
-        r = d->ops.lookup(d, key, value);
-    }
+    if (bad_utf8_key(d, key))
+        return LK_NOTFOUND;
+    r = d->ops.lookup(d, dict_fold_key(d, key, &tmp), value);
+    buf_fini(&tmp);
     switch (r) {
         case LK_FOUND:
             /* Postfix's rule: a table never answers an empty string. */
@@ -179,6 +356,20 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
                 msg_warn(
                     "table %s:%s should return NO RESULT in case of NOT FOUND",
                     d->type, d->name);
+            }
+            if ((d->flags & DICT_FLAG_UTF8) != 0
+                && !utf8_valid(buf_str(value))) {
+                struct buf pr = BUF_INIT;
+
+                utf8_printable(buf_str(value), &pr);
+                msg_warn(
+                    "%s:%s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 or invalid codepoint",
+                    d->type, d->name, key, buf_str(&pr));
+                buf_fini(&pr);
+                buf_setf(&d->why, "table %s:%s: non-UTF-8 value", d->type,
+                         d->name);
+                buf_reset(value);
+                return LK_TEMPFAIL;
             }
             break;
         case LK_NOTFOUND:
@@ -195,6 +386,7 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
 /* dict_update - store KEY=VALUE */
 int dict_update(struct dict *d, const char *key, const char *value)
 {
+    struct buf tmp = BUF_INIT;
     int r;
 
     buf_reset(&d->why);
@@ -202,19 +394,19 @@ int dict_update(struct dict *d, const char *key, const char *value)
         unsupported(d, "update");
         return -1;
     }
-    if (fold_key(d)) {
-        char *folded = str_lower(mem_strdup(key));
-
-        r = d->ops.update(d, folded, value);
-        mem_free(folded);
-        return r;
+    if (bad_utf8_key(d, key)) {
+        buf_setf(&d->why, "%s:%s: non-UTF-8 key", d->type, d->name);
+        return -1;
     }
-    return d->ops.update(d, key, value);
+    r = d->ops.update(d, dict_fold_key(d, key, &tmp), value);
+    buf_fini(&tmp);
+    return r;
 }
 
 /* dict_delete - remove KEY */
 int dict_delete(struct dict *d, const char *key)
 {
+    struct buf tmp = BUF_INIT;
     int r;
 
     buf_reset(&d->why);
@@ -222,14 +414,11 @@ int dict_delete(struct dict *d, const char *key)
         unsupported(d, "delete");
         return -1;
     }
-    if (fold_key(d)) {
-        char *folded = str_lower(mem_strdup(key));
-
-        r = d->ops.delete(d, folded);
-        mem_free(folded);
-        return r;
-    }
-    return d->ops.delete(d, key);
+    if (bad_utf8_key(d, key))
+        return 1;
+    r = d->ops.delete(d, dict_fold_key(d, key, &tmp));
+    buf_fini(&tmp);
+    return r;
 }
 
 /* dict_sequence - iterate over the entries */

@@ -136,6 +136,16 @@ struct dict *dict_alloc(const char *type, const char *name, int open_flags,
                         int dict_flags, size_t size);
 /* dict_free_base - release what dict_alloc allocated (call from close). */
 void dict_free_base(struct dict *d);
+/*
+ * dict_fold_key - KEY as a table with D's flags stores and looks it up:
+ * unchanged without DICT_FLAG_FOLD_FIX or for pattern tables, else ASCII
+ * lower case, or Unicode case folding when DICT_FLAG_UTF8 is set (what
+ * Postfix does with smtputf8_enable).  The result is KEY or borrowed from
+ * TMP.  dict_lookup/update/delete call it; tables that fold at load time
+ * (texthash, inline) call it too.
+ */
+const char *dict_fold_key(const struct dict *d, const char *key,
+                          struct buf *tmp);
 /* dict_set_file - remember PATH and its current mtime for dict_changed(). */
 void dict_set_file(struct dict *d, const char *path);
 

@@ -175,6 +175,70 @@ static void test_empty_result(void **state)
     buf_fini(&value);
 }
 
+/* test_utf8 - DICT_FLAG_UTF8: key checks, value checks, Unicode folding */
+static void test_utf8(void **state)
+{
+    static const struct {
+        const char *spec, *key;
+        enum lk_result want_result;
+        const char *want, *log;
+    } tc[] = {
+        {"inline:{\xc3\xa9"
+         "a=x}",
+         "\xc3\x89"
+         "A",
+         LK_FOUND, "x", ""},
+        {"inline:{\xc3\x89"
+         "A=x}",
+         "\xc3\xa9"
+         "a",
+         LK_FOUND, "x", ""},
+        {"inline:{stra\xc3\x9f"
+         "e=x}",
+         "STRASSE", LK_FOUND, "x", ""},
+        {"inline:{\xce\xa3\xce\xb9\xcf\x82=x}", "\xcf\x83\xce\xb9\xcf\x83",
+         LK_FOUND, "x", ""},
+        {"static:x",
+         "a\xff"
+         "b",
+         LK_NOTFOUND, NULL,
+         "warning: static:x: non-UTF-8 key \"a?b\": malformed UTF-8 or invalid codepoint\n"},
+        {"static:x", "\xc0\x80", LK_NOTFOUND, NULL,
+         "warning: static:x: non-UTF-8 key \"??\": malformed UTF-8 or invalid codepoint\n"},
+        {"static:x", "\xed\xa0\x80", LK_NOTFOUND, NULL,
+         "warning: static:x: non-UTF-8 key \"\xed\xa0\x80\": malformed UTF-8 or invalid codepoint\n"},
+        {"static:x", "\x01\xf4\x90\x80\x80", LK_NOTFOUND, NULL,
+         "warning: static:x: non-UTF-8 key \"?\xf4\x90\x80\x80\": malformed UTF-8 or invalid codepoint\n"},
+        {"static:x", "a\tb", LK_FOUND, "x", ""},
+        {"static:\xff", "k", LK_TEMPFAIL, NULL,
+         "warning: static:\xff: key \"k\": non-UTF-8 value \"?\": malformed UTF-8 or invalid codepoint\n"},
+    };
+    struct buf why = BUF_INIT;
+    struct buf value = BUF_INIT;
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(tc); i++) {
+        struct dict *d = dict_open(tc[i].spec, O_RDONLY,
+                                   DICT_FLAG_FOLD_FIX | DICT_FLAG_UTF8, &why);
+        enum lk_result r;
+
+        assert_non_null(d);
+        buf_reset(&logged);
+        r = dict_lookup(d, tc[i].key, &value);
+        if (r != tc[i].want_result)
+            fail_msg("%zu: got %d, want %d", i, r, tc[i].want_result);
+        if (r == LK_FOUND && strcmp(buf_str(&value), tc[i].want) != 0)
+            fail_msg("%zu: got \"%s\", want \"%s\"", i, buf_str(&value),
+                     tc[i].want);
+        if (strcmp(buf_str(&logged), tc[i].log) != 0)
+            fail_msg("%zu: got log \"%s\", want \"%s\"", i, buf_str(&logged),
+                     tc[i].log);
+        dict_close(d);
+    }
+    buf_fini(&why);
+    buf_fini(&value);
+}
+
 /* test_changed - dict_changed follows the source file's mtime */
 static void test_changed(void **state)
 {
@@ -298,9 +362,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_sharing),
         cmocka_unit_test(test_unsupported),  cmocka_unit_test(test_fold),
-        cmocka_unit_test(test_empty_result), cmocka_unit_test(test_changed),
-        cmocka_unit_test(test_text),         cmocka_unit_test(test_split),
-        cmocka_unit_test(test_type_list),
+        cmocka_unit_test(test_empty_result), cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_changed),      cmocka_unit_test(test_text),
+        cmocka_unit_test(test_split),        cmocka_unit_test(test_type_list),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -9,7 +9,6 @@
 #include "htable.h"
 #include "mem.h"
 #include "msg.h"
-#include "str.h"
 
 #include "dict_impl.h"
 
@@ -84,11 +83,11 @@ int dict_mem_put(struct dict *d, const char *key, const char *value,
 {
     struct dict_mem *m = (struct dict_mem *) d;
     struct htable_entry *e;
-    char *k = mem_strdup(key);
+    struct buf tmp = BUF_INIT;
+    char *k = mem_strdup(dict_fold_key(d, key, &tmp));
     int ret = 0;
 
-    if (d->flags & DICT_FLAG_FOLD_FIX)
-        str_lower(k);
+    buf_fini(&tmp);
     if ((e = htable_locate(m->table, k)) != NULL) {
         if (replace) {
             mem_free(e->value);
