@@ -1,0 +1,285 @@
+"""postmap: tables built by Postfix read by ulak and the other way round,
+and every mode (-q, -q -, -s, -d, -i, -f, -r, -w, -n, -N) compared with
+Postfix 3.7's postmap on the same files (exit code, stdout and stderr)."""
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import DATA, run
+
+POSTFIX_POSTMAP = "/usr/sbin/postmap"
+TYPES = ["hash", "btree", "lmdb", "cdb"]
+SRC = DATA / "postmap"
+MAIN_CF = "myhostname = host.example.com\n"
+
+
+def need_postfix():
+    if not os.path.exists(POSTFIX_POSTMAP):
+        pytest.skip("Postfix's /usr/sbin/postmap is not installed")
+
+
+class Res:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return f"rc={self.rc}\nstdout:\n{self.out}\nstderr:\n{self.err}"
+
+    def key(self):
+        return (self.rc, self.out, self.err)
+
+
+def postfix(prog, *args, cwd, conf, stdin=None):
+    """Run Postfix's PROG (postmap or postalias) in CWD."""
+    env = dict(os.environ)
+    env["MAIL_CONFIG"] = str(conf)
+    p = subprocess.run([f"/usr/sbin/{prog}", *map(str, args)], input=stdin,
+                       capture_output=True, text=True, cwd=cwd, env=env,
+                       timeout=60)
+    return Res(p.returncode, p.stdout, p.stderr)
+
+
+def ulak(prog, *args, cwd, conf, stdin=None):
+    r = run(prog, *args, stdin=stdin, cwd=cwd, env={"MAIL_CONFIG": str(conf)})
+    return Res(r.rc, r.out, r.err)
+
+
+@pytest.fixture
+def dirs(tmp_path, confdir):
+    """Two work folders with the same sources: pf/ for Postfix, ul/ for
+    ulak, so that relative names make the messages comparable."""
+    # Postfix resolves the host name when main.cf leaves it out: slow.
+    (confdir / "main.cf").write_text(MAIN_CF)
+    pf = tmp_path / "pf"
+    ul = tmp_path / "ul"
+    for d in (pf, ul):
+        d.mkdir()
+        for f in SRC.iterdir():
+            shutil.copy(f, d / f.name[:-3] if f.name.endswith(".in")
+                        else d / f.name)
+    return pf, ul, confdir
+
+
+def both(dirs, *args, stdin=None, prog="postmap"):
+    pf, ul, conf = dirs
+    return (postfix(prog, *args, cwd=pf, conf=conf, stdin=stdin),
+            ulak(prog, *args, cwd=ul, conf=conf, stdin=stdin))
+
+
+def keys_of(path):
+    keys = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            keys.append(line.split()[0])
+    return keys
+
+
+def query_keys():
+    ks = keys_of(SRC / "access.in")
+    return ks + [k.upper() for k in ks] + ["missing.example", "quoted key"]
+
+
+def same(a, b):
+    assert a.key() == b.key(), f"postfix:\n{a}\nulak:\n{b}"
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_ulak_reads_postfix_table(dirs, typ):
+    need_postfix()
+    pf, ul, conf = dirs
+    assert postfix("postmap", f"{typ}:access", cwd=pf, conf=conf).rc == 0
+    for k in query_keys():
+        want = postfix("postmap", "-q", k, f"{typ}:access", cwd=pf, conf=conf)
+        got = ulak("postmap", "-q", k, f"{typ}:{pf}/access", cwd=pf,
+                   conf=conf)
+        assert (got.rc, got.out) == (want.rc, want.out), k
+        assert got.err == ""
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_postfix_reads_ulak_table(dirs, typ):
+    need_postfix()
+    pf, ul, conf = dirs
+    r = ulak("postmap", f"{typ}:access", cwd=ul, conf=conf)
+    assert (r.rc, r.out, r.err) == (0, "", "")
+    for k in query_keys():
+        want = ulak("postmap", "-q", k, f"{typ}:access", cwd=ul, conf=conf)
+        got = postfix("postmap", "-q", k, f"{typ}:{ul}/access", cwd=ul,
+                      conf=conf)
+        assert (got.rc, got.out) == (want.rc, want.out), k
+    # Nothing but the table is left behind (the temporary file was renamed).
+    assert sorted(os.listdir(ul)) == sorted(
+        [f for f in os.listdir(ul) if "tmp" not in f])
+
+
+@pytest.mark.parametrize("typ", ["hash", "btree", "lmdb"])
+def test_dump(dirs, typ):
+    need_postfix()
+    a, b = both(dirs, f"{typ}:access")
+    same(a, b)
+    a, b = both(dirs, "-s", f"{typ}:access")
+    assert (b.rc, b.err) == (a.rc, a.err)
+    assert sorted(b.out.splitlines()) == sorted(a.out.splitlines())
+    # Postfix's -s of ulak's table
+    pf, ul, conf = dirs
+    c = postfix("postmap", "-s", f"{typ}:{ul}/access", cwd=pf, conf=conf)
+    assert sorted(c.out.splitlines()) == sorted(a.out.splitlines())
+
+
+def test_dump_cdb_unsupported(dirs):
+    need_postfix()
+    same(*both(dirs, "cdb:access"))
+    same(*both(dirs, "-s", "cdb:access"))
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_build_warnings(dirs, typ):
+    need_postfix()
+    same(*both(dirs, f"{typ}:warnings"))
+    same(*both(dirs, "-q", "dup", f"{typ}:warnings"))
+    same(*both(dirs, "-q", "alias:", f"{typ}:warnings"))
+
+
+@pytest.mark.parametrize("flag", ["-r", "-w", "-f"])
+@pytest.mark.parametrize("typ", TYPES)
+def test_build_flags(dirs, typ, flag):
+    need_postfix()
+    same(*both(dirs, flag, f"{typ}:warnings"))
+    for k in ["dup", "DUP", "ok"]:
+        same(*both(dirs, flag, "-q", k, f"{typ}:warnings"))
+        same(*both(dirs, "-q", k, f"{typ}:warnings"))
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_query_stdin(dirs, typ):
+    need_postfix()
+    same(*both(dirs, f"{typ}:access"))
+    keys = "\n".join(query_keys()) + "\n"
+    same(*both(dirs, "-q", "-", f"{typ}:access", stdin=keys))
+    same(*both(dirs, "-q", "-", f"{typ}:access", stdin="nothing\nhere\n"))
+
+
+@pytest.mark.parametrize("typ", ["hash", "btree", "lmdb"])
+def test_delete(dirs, typ):
+    need_postfix()
+    same(*both(dirs, f"{typ}:access"))
+    same(*both(dirs, "-d", "Example.COM", f"{typ}:access"))
+    same(*both(dirs, "-d", "example.com", f"{typ}:access"))
+    same(*both(dirs, "-d", "-", f"{typ}:access",
+               stdin="10.0.0.1\nnothing\n"))
+    same(*both(dirs, "-d", "-", f"{typ}:access", stdin="nothing\n"))
+    a, b = both(dirs, "-s", f"{typ}:access")
+    assert sorted(a.out.splitlines()) == sorted(b.out.splitlines())
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_incremental(dirs, typ):
+    need_postfix()
+    same(*both(dirs, f"{typ}:access"))
+    stdin = "New.Key new value\nexample.com DUPLICATE\n  continued\nnoval\n"
+    same(*both(dirs, "-i", f"{typ}:access", stdin=stdin))
+    for k in ["new.key", "example.com", "mixed.example.org"]:
+        same(*both(dirs, "-q", k, f"{typ}:access"))
+    if typ != "cdb":
+        a, b = both(dirs, "-s", f"{typ}:access")
+        assert sorted(a.out.splitlines()) == sorted(b.out.splitlines())
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_nul_forms(dirs, typ):
+    need_postfix()
+    for build in ["-n", "-N"]:
+        same(*both(dirs, build, f"{typ}:access"))
+        for q in [[], ["-n"], ["-N"]]:
+            same(*both(dirs, *q, "-q", "example.com", f"{typ}:access"))
+        # The other program reads it with its default.
+        pf, ul, conf = dirs
+        a = postfix("postmap", "-q", "example.com", f"{typ}:{ul}/access",
+                    cwd=pf, conf=conf)
+        assert (a.rc, a.out) == (0, "OK\n")
+
+
+def test_default_database_type(dirs):
+    need_postfix()
+    pf, ul, conf = dirs
+    (conf / "main.cf").write_text(MAIN_CF + "default_database_type = btree\n")
+    same(*both(dirs, "access"))
+    a = postfix("postmap", "-q", "example.com", f"btree:{ul}/access",
+                cwd=pf, conf=conf)
+    assert (a.rc, a.out) == (0, "OK\n")
+    same(*both(dirs, "-q", "example.com", "access"))
+    same(*both(dirs, "-q", "example.com", "hash:access"))
+
+
+def test_multiple_tables(dirs):
+    need_postfix()
+    same(*both(dirs, "hash:access", "btree:warnings"))
+    same(*both(dirs, "-q", "ok", "hash:access", "btree:warnings"))
+    same(*both(dirs, "-q", "example.com", "hash:access", "btree:warnings"))
+    same(*both(dirs, "-q", "-", "hash:access", "btree:warnings",
+               stdin="ok\nexample.com\nnone\n"))
+
+
+@pytest.mark.parametrize("args", [
+    ["-q", "x", "hash:none"],
+    ["-q", "x", "btree:none"],
+    ["-q", "x", "lmdb:none"],
+    ["-q", "x", "cdb:none"],
+    ["none"],
+    ["-q", "x", "nosuch:type"],
+    ["-d", "x", "cdb:access"],
+    ["-q", "x", "fail:whatever"],
+    [],
+    ["-q", "a", "-d", "b", "access"],
+    ["-s", "-q", "a", "access"],
+    ["-d", "a", "-s", "access"],
+    ["-q", "x", "inline:{x=y, z=w}"],
+    ["-q", "z", "inline:{x=y, z=w}"],
+    ["-q", "q", "static:value"],
+])
+def test_errors_and_other_types(dirs, args):
+    need_postfix()
+    same(*both(dirs, "cdb:access"))
+    same(*both(dirs, *args))
+
+
+def test_wrong_type_file(dirs):
+    need_postfix()
+    same(*both(dirs, "btree:access"))
+    same(*both(dirs, "-q", "example.com", "hash:access"))
+
+
+def test_permissions(dirs):
+    need_postfix()
+    pf, ul, conf = dirs
+    for d in (pf, ul):
+        os.chmod(d / "access", 0o640)
+    same(*both(dirs, "hash:access"))
+    assert (os.stat(ul / "access.db").st_mode & 0o7777
+            == os.stat(pf / "access.db").st_mode & 0o7777 == 0o640)
+    # An existing table keeps its mode; -p gives a new one 0644.
+    for d in (pf, ul):
+        os.chmod(d / "access.db", 0o600)
+    same(*both(dirs, "hash:access"))
+    assert os.stat(ul / "access.db").st_mode & 0o7777 == 0o600
+    same(*both(dirs, "-p", "lmdb:access"))
+    assert (os.stat(ul / "access.lmdb").st_mode & 0o7777
+            == os.stat(pf / "access.lmdb").st_mode & 0o7777)
+
+
+def test_reader_sees_old_or_new(dirs):
+    """A rebuild replaces the file at once: a table opened before the
+    rebuild keeps answering from the old data, a new open sees the new."""
+    pf, ul, conf = dirs
+    r = ulak("postmap", "hash:access", cwd=ul, conf=conf)
+    assert r.rc == 0
+    before = os.stat(ul / "access.db").st_ino
+    (ul / "access").write_text("example.com NEW\n")
+    r = ulak("postmap", "hash:access", cwd=ul, conf=conf)
+    assert r.rc == 0
+    assert os.stat(ul / "access.db").st_ino != before
+    r = ulak("postmap", "-q", "example.com", "hash:access", cwd=ul, conf=conf)
+    assert (r.rc, r.out) == (0, "NEW\n")
