@@ -129,57 +129,72 @@ static const char *value_of(const char *name, int flags, struct buf *out)
     return buf_str(out);
 }
 
+static struct htable *undef_seen; /* names already warned about */
+static const char *undef_file;    /* "main.cf" or "master.cf" path */
+
+/* warn_undef - one "undefined parameter" warning per name */
+static void warn_undef(const char *name)
+{
+    if (htable_find(undef_seen, name) == NULL) {
+        htable_enter(undef_seen, name, (void *) 1);
+        msg_warn("%s: undefined parameter: %s", undef_file, name);
+    }
+}
+
+/* scan_text - Postfix's check of one value: undefined names and syntax */
+static void scan_text(const char *text)
+{
+    struct buf why = BUF_INIT;
+
+    if (conf_scan(text, &why, warn_undef) < 0)
+        msg_warn("%s", buf_str(&why));
+    buf_fini(&why);
+}
+
 /* scan_undefined - Postfix's "undefined parameter" warnings: names that a
- * main.cf value refers to and that have no value at all */
+ * main.cf value or a master.cf -o value refers to and that have no value */
 static void scan_undefined(void)
 {
     struct argv *names = conf_names(CONF_NAMES_SET);
-    struct htable *seen = htable_new(16);
+    const struct argv *opts = conf_master_options();
+    struct buf master = BUF_INIT;
 
-    for (size_t i = 0; i < names->argc; i++) {
-        const char *p = conf_raw(names->argv[i]);
-
-        if (conf_is_raw(names->argv[i]) || conf_is_readonly(names->argv[i]))
-            continue;
-        for (; p && (p = strchr(p, '$')) != NULL;) {
-            const char *s;
-
-            p++;
-            if (*p == '$') {
-                p++;
-                continue;
-            }
-            if (*p == '{' || *p == '(')
-                p++;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            for (s = p; isalnum((unsigned char) *p) || *p == '_'; p++)
-                ;
-            if (p > s) {
-                char *n = mem_strndup(s, (size_t) (p - s));
-
-                if (conf_raw(n) == NULL && !htable_find(seen, n)) {
-                    htable_enter(seen, n, (void *) 1);
-                    msg_warn("%s: undefined parameter: %s", conf_main_cf(), n);
-                }
-                mem_free(n);
-            }
-        }
-    }
-    htable_free(seen, NULL);
+    undef_seen = htable_new(16);
+    undef_file = conf_main_cf();
+    for (size_t i = 0; i < names->argc; i++)
+        if (!conf_is_raw(names->argv[i]) && !conf_is_readonly(names->argv[i]))
+            scan_text(conf_raw(names->argv[i]));
     argv_free(names);
+    buf_setf(&master, "%s/master.cf", conf_dir());
+    undef_file = buf_str(&master);
+    for (size_t i = 0; i < opts->argc; i++)
+        scan_text(strchr(opts->argv[i], '=') + 1);
+    buf_fini(&master);
+    htable_free(undef_seen, NULL);
+    undef_seen = NULL;
 }
 
-/* scan_unused - Postfix's "unused parameter" warnings */
+/* scan_unused - Postfix's "unused parameter" warnings, for main.cf and
+ * for the -o settings of master.cf */
 static void scan_unused(void)
 {
     struct argv *names = conf_names(CONF_NAMES_SET);
+    const struct argv *opts = conf_master_options();
 
     for (size_t i = 0; i < names->argc; i++)
         if (!conf_is_known(names->argv[i]))
             msg_warn("%s: unused parameter: %s=%s", conf_main_cf(),
                      names->argv[i], conf_raw(names->argv[i]));
     argv_free(names);
+    for (size_t i = 0; i < opts->argc; i++) {
+        const char *eq = strchr(opts->argv[i], '=');
+        char *name = mem_strndup(opts->argv[i], (size_t) (eq - opts->argv[i]));
+
+        if (!conf_is_known(name))
+            msg_warn("%s/master.cf: unused parameter: %s", conf_dir(),
+                     opts->argv[i]);
+        mem_free(name);
+    }
 }
 
 /* load - read the configuration as postconf does, with its warnings */
@@ -215,6 +230,13 @@ static void load(int flags, struct argv *overrides)
 
         for (size_t i = 0; i < set->argc; i++) {
             int line = 0;
+
+            /* Postfix reads main.cf twice, and its second pass also finds
+             * the first definition overriding the last one. */
+            if ((line = conf_first_line(set->argv[i])) > 0)
+                msg_warn("%s, line %d: overriding earlier entry: %s=%s",
+                         conf_main_cf(), line, set->argv[i],
+                         conf_set_text(set->argv[i]));
 
             if (conf_is_readonly(set->argv[i])
                 && conf_is_set(set->argv[i], &line) && line > 0) {
@@ -527,9 +549,14 @@ int postconf_main(int argc, char **argv)
             break;
         case MODE_MAPS: {
             const struct dict_type *const *t = dict_type_list();
+            struct argv *types = argv_new();
 
             for (; t && *t; t++)
-                puts((*t)->name);
+                argv_add(types, (*t)->name);
+            qsort(types->argv, types->argc, sizeof(char *), cmp_str);
+            for (size_t i = 0; i < types->argc; i++)
+                puts(types->argv[i]);
+            argv_free(types);
             break;
         }
         case MODE_MASTER:

@@ -32,23 +32,26 @@
 #define CONF_MAX_LINE    (1024 * 1024) /* one logical line of main.cf */
 
 struct val {
-    char *text; /* owned, unexpanded */
-    int line;   /* 0: -c, MAIL_CONFIG or -o */
-    int order;  /* definition order, for CONF_NAMES_SET */
+    char *text;     /* owned, unexpanded */
+    int line;       /* 0: -c, MAIL_CONFIG or -o */
+    int first_line; /* first main.cf definition when defined again */
+    int order;      /* definition order, for CONF_NAMES_SET */
 };
 
-static char *cfg_dir;             /* -c; NULL: $MAIL_CONFIG or default */
-static char *main_cf;             /* owned path */
-static struct htable *vals;       /* name -> struct val */
-static struct htable *cache;      /* name -> owned expanded text */
-static struct htable *dyn;        /* name -> owned computed default */
-static struct htable *svc;        /* per-service name -> owned default */
-static struct htable *refs;       /* names referenced as $name: value unused */
-static struct argv *services;     /* master.cf service names */
-static struct argv *syntax;       /* "FILE, line N: why" of the last load */
-static struct argv *syntax_check; /* the same as "FILE:N: why" */
-static bool master_missing;       /* master.cf could not be opened */
-static bool defaults_only;        /* postconf -d */
+static char *cfg_dir;              /* -c; NULL: $MAIL_CONFIG or default */
+static char *main_cf;              /* owned path */
+static struct htable *vals;        /* name -> struct val */
+static struct htable *cache;       /* name -> owned expanded text */
+static struct htable *dyn;         /* name -> owned computed default */
+static struct htable *svc;         /* per-service name -> owned default */
+static struct htable *refs;        /* names referenced as $name in main.cf */
+static struct htable *master_refs; /* ... in master.cf */
+static struct argv *master_opts;   /* master.cf -o "name=value" */
+static struct argv *services;      /* master.cf service names */
+static struct argv *syntax;        /* "FILE, line N: why" of the last load */
+static struct argv *syntax_check;  /* the same as "FILE:N: why" */
+static bool master_missing;        /* master.cf could not be opened */
+static bool defaults_only;         /* postconf -d */
 static int order_seq;
 
 /* free_val - htable destructor for struct val */
@@ -78,6 +81,8 @@ static void ensure_init(void)
         vals = htable_new(128);
         svc = htable_new(64);
         refs = htable_new(64);
+        master_refs = htable_new(16);
+        master_opts = argv_new();
         services = argv_new();
         syntax = argv_new();
         syntax_check = argv_new();
@@ -144,8 +149,8 @@ static bool is_name_char(int c)
     return isalnum((unsigned char) c) || c == '_';
 }
 
-/* note_refs - remember every $name that TEXT references */
-static void note_refs(const char *text)
+/* note_refs_into - remember in TABLE every $name that TEXT references */
+static void note_refs_into(struct htable *table, const char *text)
 {
     for (const char *p = text; (p = strchr(p, '$')) != NULL;) {
         const char *s;
@@ -164,10 +169,16 @@ static void note_refs(const char *text)
         if (p > s) {
             char *name = mem_strndup(s, (size_t) (p - s));
 
-            htable_enter(refs, name, NULL);
+            htable_enter(table, name, NULL);
             mem_free(name);
         }
     }
+}
+
+/* note_refs - remember the $name references of a main.cf value */
+static void note_refs(const char *text)
+{
+    note_refs_into(refs, text);
 }
 
 /* logical_line - parse one "name = value" line of main.cf */
@@ -203,10 +214,15 @@ static void logical_line(const char *path, struct buf *line, int lineno)
         char *n = mem_strndup(name, nlen);
         char *v = span_dup(value);
 
-        if ((old = htable_find(vals, n)) != NULL)
+        int first = 0;
+
+        if ((old = htable_find(vals, n)) != NULL) {
             msg_warn("%s, line %d: overriding earlier entry: %s=%s", path,
                      lineno, n, old->text);
+            first = old->first_line ? old->first_line : old->line;
+        }
         set_val(n, v, lineno);
+        ((struct val *) htable_find(vals, n))->first_line = first;
         note_refs(v);
         mem_free(n);
         mem_free(v);
@@ -307,14 +323,97 @@ static void add_service(const char *service, const char *command)
     }
 }
 
-/* read_master_cf - service names and commands (columns 1 and 8), and the
- * $name references of -o values; the full parser is master_cf.c's. */
+/* master_tokens - split a master.cf logical line into fields, keeping a
+ * "{ ... }" group as one field */
+static struct argv *master_tokens(const char *p)
+{
+    struct argv *a = argv_new();
+
+    for (;;) {
+        const char *s;
+
+        while (isspace((unsigned char) *p))
+            p++;
+        if (*p == 0)
+            break;
+        s = p;
+        if (*p == '{') {
+            int level = 0;
+
+            for (; *p; p++) {
+                if (*p == '{')
+                    level++;
+                else if (*p == '}' && --level == 0) {
+                    p++;
+                    break;
+                }
+            }
+        } else {
+            while (*p && !isspace((unsigned char) *p))
+                p++;
+        }
+        argv_addn(a, s, (size_t) (p - s));
+    }
+    return a;
+}
+
+/* add_option - record the -o argument ARG ("name=value" or "{ name =
+ * value }") as "name=value" */
+static void add_option(const char *arg)
+{
+    struct span in = span_of(arg);
+    const char *eq;
+    struct buf b = BUF_INIT;
+
+    if (in.len >= 2 && in.p[0] == '{' && in.p[in.len - 1] == '}')
+        in = span_trim(span_make(in.p + 1, in.len - 2));
+    if ((eq = memchr(in.p, '=', in.len)) == NULL)
+        return;
+    buf_catspan(&b, span_trim(span_make(in.p, (size_t) (eq - in.p))));
+    buf_catc(&b, '=');
+    buf_catspan(
+        &b, span_trim(span_make(eq + 1, (size_t) (in.p + in.len - eq - 1))));
+    argv_add(master_opts, buf_str(&b));
+    buf_fini(&b);
+}
+
+/* master_line - one logical line of master.cf: the service, and the -o
+ * options that come before the first command argument (later ones belong
+ * to the command, as spawn's argv=...) */
+static void master_line(const char *text)
+{
+    struct argv *f = master_tokens(text);
+
+    if (f->argc >= 1)
+        add_service(f->argv[0], f->argc >= 8 ? f->argv[7] : NULL);
+    for (size_t i = 8; i < f->argc && f->argv[i][0] == '-'; i++) {
+        const char *opt = f->argv[i];
+
+        if (strcmp(opt, "-o") == 0) {
+            if (i + 1 < f->argc)
+                add_option(f->argv[++i]);
+        } else if (strncmp(opt, "-o", 2) == 0) {
+            add_option(opt + 2);
+        } else if (strchr("nstiC", opt[1]) && opt[2] == 0) {
+            i++; /* an option with an argument */
+        }
+    }
+    argv_free(f);
+    /* Postfix's postconf does not count these references as uses of a
+     * main.cf name; "ulak check" does (the service does expand them). */
+    note_refs_into(master_refs, text);
+}
+
+/* read_master_cf - service names and commands (columns 1 and 8), -o
+ * settings and $name references; the full parser is master_cf.c's */
 static void read_master_cf(void)
 {
     struct buf path = BUF_INIT;
+    struct buf logical = BUF_INIT;
     FILE *fp;
     char *line = NULL;
     size_t size = 0;
+    ssize_t n;
 
     buf_setf(&path, "%s/master.cf", conf_dir());
     if ((fp = fopen(buf_str(&path), "r")) == NULL) {
@@ -322,25 +421,37 @@ static void read_master_cf(void)
         buf_fini(&path);
         return;
     }
-    while (getline(&line, &size, fp) >= 0) {
+    while ((n = getline(&line, &size, fp)) >= 0) {
         const char *p = line;
 
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (*p == '#' || *p == '\n' || *p == 0)
+        if (*p == '#' || *p == 0)
             continue;
-        note_refs(p);
-        if (p == line) {
-            struct argv *f = argv_split(line, " \t\r\n");
-
-            if (f->argc >= 1)
-                add_service(f->argv[0], f->argc >= 8 ? f->argv[7] : NULL);
-            argv_free(f);
+        if (p == line && buf_len(&logical)) {
+            master_line(buf_str(&logical));
+            buf_reset(&logical);
+        }
+        if (buf_len(&logical) + (size_t) n < CONF_MAX_LINE) {
+            buf_catc(&logical, ' ');
+            buf_cat(&logical, line);
         }
     }
+    if (buf_len(&logical))
+        master_line(buf_str(&logical));
     free(line);
     fclose(fp);
+    buf_fini(&logical);
     buf_fini(&path);
+}
+
+/* conf_master_options - the -o settings of master.cf */
+const struct argv *conf_master_options(void)
+{
+    ensure_init();
+    return master_opts;
 }
 
 /* reset - forget everything loaded */
@@ -353,6 +464,10 @@ static void reset(void)
     svc = htable_new(64);
     htable_free(refs, NULL);
     refs = htable_new(64);
+    htable_free(master_refs, NULL);
+    master_refs = htable_new(16);
+    argv_free(master_opts);
+    master_opts = argv_new();
     argv_free(services);
     services = argv_new();
     argv_free(syntax);
@@ -611,6 +726,15 @@ const char *conf_set_text(const char *name)
     return (v = htable_find(vals, name)) != NULL ? v->text : NULL;
 }
 
+/* conf_first_line - the first main.cf line of a name defined again */
+int conf_first_line(const char *name)
+{
+    struct val *v;
+
+    ensure_init();
+    return (v = htable_find(vals, name)) != NULL ? v->first_line : 0;
+}
+
 /* conf_is_set - defined in main.cf, by -c or by -o */
 bool conf_is_set(const char *name, int *line)
 {
@@ -632,6 +756,7 @@ struct xctx {
     int depth;
     struct buf *why;
     conf_undef_fn undef;
+    bool shallow; /* conf_scan: do not expand the values of names */
 };
 
 static int expand_span(struct span text, struct buf *out, struct xctx *x);
@@ -656,7 +781,9 @@ static int expand_name(const char *name, struct buf *out, struct xctx *x)
             x->undef(name);
         return 0;
     }
-    if (x->depth >= CONF_MAX_DEPTH) {
+    if (x->shallow)
+        return 0;
+    if (x->depth + 1 >= CONF_MAX_DEPTH) {
         buf_setf(x->why, "unreasonable macro call nesting: \"%s\"", name);
         return -1;
     }
@@ -835,8 +962,14 @@ static int relational(const char *p, const char *end, struct buf *out,
         level = true;
         p += 5;
     }
-    if (p < end && !isspace((unsigned char) *p) && *p != '{')
-        return fail_at(x, "bad operator suffix", op, p, end);
+    if (p < end && !isspace((unsigned char) *p) && *p != '{') {
+        const char *q = p;
+
+        /* The operator is a word: show the rest of it, as Postfix does. */
+        while (q < end && isalnum((unsigned char) *q))
+            q++;
+        return fail_at(x, "bad operator suffix", op, p, q > p ? q : p + 1);
+    }
     p = skip_ws(p, end);
     if (p >= end || *p != '{')
         return fail_at(x, "\"{\" expected", op, p, end);
@@ -961,10 +1094,23 @@ static int expand_span(struct span text, struct buf *out, struct xctx *x)
 int conf_expand(const char *text, struct buf *out, struct buf *why,
                 conf_undef_fn undef)
 {
-    struct xctx x = {0, why, undef};
+    struct xctx x = {0, why, undef, false};
 
     ensure_init();
     return expand_span(span_of(text), out, &x);
+}
+
+/* conf_scan - parse TEXT one level deep, reporting undefined names */
+int conf_scan(const char *text, struct buf *why, conf_undef_fn undef)
+{
+    struct xctx x = {0, why, undef, true};
+    struct buf out = BUF_INIT;
+    int rc;
+
+    ensure_init();
+    rc = expand_span(span_of(text), &out, &x);
+    buf_fini(&out);
+    return rc;
 }
 
 /* conf_is_raw - NAME's value holds run-time macros, not $parameters */
@@ -1409,7 +1555,8 @@ struct argv *conf_names(enum conf_names which)
     }
     t = params_table(&count);
     for (size_t i = 0; i < count; i++)
-        argv_add(a, t[i].name);
+        if (!(t[i].flags & PARAM_HIDDEN))
+            argv_add(a, t[i].name);
     list = htable_list(svc, false);
     for (struct htable_entry **e = list; *e; e++)
         argv_add(a, (*e)->key);
@@ -1417,8 +1564,9 @@ struct argv *conf_names(enum conf_names which)
     if (which == CONF_NAMES_ALL) {
         list = htable_list(vals, false);
         for (struct htable_entry **e = list; *e; e++)
-            if (!params_find((*e)->key) && !htable_find(svc, (*e)->key)
-                && conf_is_known((*e)->key))
+            if ((t = params_find((*e)->key)) != NULL
+                    ? (t->flags & PARAM_HIDDEN) != 0
+                    : !htable_find(svc, (*e)->key) && conf_is_known((*e)->key))
                 argv_add(a, (*e)->key);
         mem_free(list);
     }
@@ -1481,7 +1629,7 @@ int conf_check(void)
         else if (!p && (is_service_param(name) || is_legacy_table_param(name)))
             msg_warn("%s:%d: %s: accepted, not acted on yet by ulak", path,
                      v->line, name);
-        else if (!conf_is_known(name))
+        else if (!conf_is_known(name) && !htable_locate(master_refs, name))
             msg_warn("%s: unused parameter: %s=%s", path, name, v->text);
         buf_fini(&out);
         buf_fini(&why);

@@ -58,6 +58,10 @@ int conf_check(void);
 typedef void (*conf_undef_fn)(const char *name);
 int conf_expand(const char *text, struct buf *out, struct buf *why,
                 conf_undef_fn undef);
+/* conf_scan - parse TEXT as conf_expand does but without expanding the
+ * values of the names it refers to (postconf's check of main.cf): UNDEF
+ * for each undefined name, -1 with WHY on a syntax error. */
+int conf_scan(const char *text, struct buf *why, conf_undef_fn undef);
 /* conf_defaults_only - with ON, values ignore main.cf and overrides
  * (postconf -d); host-dependent defaults follow. */
 void conf_defaults_only(bool on);
@@ -74,6 +78,12 @@ bool conf_is_set(const char *name, int *line);
 /* conf_set_text - the unexpanded text NAME is set to in main.cf, by -c or
  * -o, or NULL (read-only parameters included).  Borrowed. */
 const char *conf_set_text(const char *name);
+/* conf_first_line - for NAME defined more than once in main.cf, the line
+ * of its first definition; 0 otherwise. */
+int conf_first_line(const char *name);
+/* conf_master_options - the "name=value" -o settings of master.cf, as
+ * read at conf_load (borrowed). */
+const struct argv *conf_master_options(void);
 /* conf_is_known - NAME is a built-in parameter, a per-service parameter of
  * a master.cf service, or a user-defined name that is used (referenced as
  * $name, a restriction class, a legacy ldap:/mysql:/pgsql:/sqlite: table

@@ -5,11 +5,12 @@
 
 #include <limits.h>
 
-#define MAX   LONG_MAX
-#define ACTED PARAM_ACTED
-#define DYN   PARAM_DYN
-#define RAW   PARAM_RAW
-#define RO    PARAM_RO
+#define MAX    LONG_MAX
+#define ACTED  PARAM_ACTED
+#define DYN    PARAM_DYN
+#define RAW    PARAM_RAW
+#define RO     PARAM_RO
+#define HIDDEN PARAM_HIDDEN
 
 /* Type tokens of params.def: the type and the unit of bare time values. */
 #define T_STR    PARAM_STR, 0

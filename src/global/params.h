@@ -26,6 +26,8 @@ enum param_type {
 #define PARAM_DYN   (1 << 1) /* default computed at run time */
 #define PARAM_RAW   (1 << 2) /* never expanded at configuration time */
 #define PARAM_RO    (1 << 3) /* read-only: main.cf settings are ignored */
+#define PARAM_HIDDEN \
+    (1 << 4) /* an old name Postfix accepts; not listed by -d */
 
 struct param {
     const char *name;
