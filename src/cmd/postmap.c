@@ -34,6 +34,7 @@ struct postmap_ctx {
     int dict_flags;  /* fold, NUL and duplicate flags from the options */
     bool incr;       /* -i */
     bool keep_perms; /* not -p */
+    bool utf8;       /* smtputf8_enable and not -u: check the input */
     const char *deftype;
 };
 
@@ -308,6 +309,13 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     while (tbl_src_next(&src, &line, &lineno)) {
         int r;
 
+        if (ctx->utf8 && !tbl_src_utf8_ok(buf_str(&line))) {
+            tbl_src_utf8_show(buf_str(&line), &value);
+            msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this "
+                     "line",
+                     src.name, lineno, buf_str(&value));
+            continue;
+        }
         if (ctx->spec->aliases)
             r = alias_src_parse(buf_str(&line), &key, &value, &why);
         else
@@ -346,6 +354,7 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     enum postmap_mode mode = MODE_BUILD;
     const char *key = NULL;
     bool fold = true;
+    bool no_utf8 = false;
     int nul_flags = 0;
     int dup_flags = DICT_FLAG_DUP_WARN;
     struct buf why = BUF_INIT;
@@ -407,6 +416,8 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
                 msg_verbose++;
                 break;
             case 'u':
+                no_utf8 = true;
+                break;
             case 'U':
             case 'm':
                 /* UTF-8 checks and MIME parsing only refine -b/-h. */
@@ -426,6 +437,7 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     ctx.deftype = conf_str("default_database_type");
     if (ctx.deftype == NULL || *ctx.deftype == 0)
         ctx.deftype = "hash";
+    ctx.utf8 = !no_utf8 && conf_bool("smtputf8_enable");
     ctx.dict_flags = nul_flags | dup_flags | (fold ? DICT_FLAG_FOLD_FIX : 0);
     switch (mode) {
         case MODE_QUERY:

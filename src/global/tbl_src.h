@@ -44,4 +44,11 @@ void tbl_src_close(struct tbl_src *s);
 int tbl_src_split(const char *line, struct buf *key, struct buf *value,
                   struct buf *why);
 
+/* tbl_src_utf8_ok - whether S is well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+bool tbl_src_utf8_ok(const char *s);
+/* tbl_src_utf8_show - S for a message, each byte that is not part of a
+ * well-shaped UTF-8 sequence replaced with '?', as Postfix shows it. */
+void tbl_src_utf8_show(const char *s, struct buf *out);
+
 #endif

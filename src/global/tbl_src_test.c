@@ -105,11 +105,33 @@ static void test_split(void **state)
     buf_fini(&why);
 }
 
+/* test_utf8 - validity and the '?' form of messages */
+static void test_utf8(void **state)
+{
+    struct buf out = BUF_INIT;
+
+    (void) state;
+    assert_true(tbl_src_utf8_ok("plain \xc3\x87 \xf0\x9f\x98\x80"));
+    assert_false(tbl_src_utf8_ok("bad\xff"));
+    assert_false(tbl_src_utf8_ok("a \xc0\xaf"));         /* overlong */
+    assert_false(tbl_src_utf8_ok("a \xed\xa0\x80"));     /* surrogate */
+    assert_false(tbl_src_utf8_ok("a \xf4\x90\x80\x80")); /* > U+10FFFF */
+    assert_false(tbl_src_utf8_ok("a\xc3 b"));
+    tbl_src_utf8_show("\xc3\x87 \xff\xfe x", &out);
+    assert_string_equal(buf_str(&out), "\xc3\x87 ?? x");
+    tbl_src_utf8_show("a \xed\xa0\x80", &out);
+    assert_string_equal(buf_str(&out), "a \xed\xa0\x80");
+    tbl_src_utf8_show("a\xc3 b", &out);
+    assert_string_equal(buf_str(&out), "a? b");
+    buf_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,3 +283,14 @@ def test_reader_sees_old_or_new(dirs):
     assert os.stat(ul / "access.db").st_ino != before
     r = ulak("postmap", "-q", "example.com", "hash:access", cwd=ul, conf=conf)
     assert (r.rc, r.out) == (0, "NEW\n")
+
+
+@pytest.mark.parametrize("typ", ["hash", "cdb"])
+def test_non_utf8_input(dirs, typ):
+    """smtputf8_enable = yes (the default): malformed lines are skipped with
+    Postfix's warning; -u turns the check off."""
+    need_postfix()
+    same(*both(dirs, f"{typ}:utf8"))
+    same(*both(dirs, "-q", "good.example", f"{typ}:utf8"))
+    same(*both(dirs, "-u", f"{typ}:utf8"))
+    same(*both(dirs, "-q", "good.example", f"{typ}:utf8"))
