@@ -153,7 +153,7 @@ static void scan_text(const char *text)
 
 /* scan_undefined - Postfix's "undefined parameter" warnings: names that a
  * main.cf value or a master.cf -o value refers to and that have no value */
-static void scan_undefined(void)
+static void scan_undefined(bool main_cf)
 {
     struct argv *names = conf_names(CONF_NAMES_SET);
     const struct argv *opts = conf_master_options();
@@ -161,7 +161,7 @@ static void scan_undefined(void)
 
     undef_seen = htable_new(16);
     undef_file = conf_main_cf();
-    for (size_t i = 0; i < names->argc; i++)
+    for (size_t i = 0; main_cf && i < names->argc; i++)
         if (!conf_is_raw(names->argv[i]) && !conf_is_readonly(names->argv[i]))
             scan_text(conf_raw(names->argv[i]));
     argv_free(names);
@@ -176,12 +176,12 @@ static void scan_undefined(void)
 
 /* scan_unused - Postfix's "unused parameter" warnings, for main.cf and
  * for the -o settings of master.cf */
-static void scan_unused(void)
+static void scan_unused(bool main_cf)
 {
     struct argv *names = conf_names(CONF_NAMES_SET);
     const struct argv *opts = conf_master_options();
 
-    for (size_t i = 0; i < names->argc; i++)
+    for (size_t i = 0; main_cf && i < names->argc; i++)
         if (!conf_is_known(names->argv[i]))
             msg_warn("%s: unused parameter: %s=%s", conf_main_cf(),
                      names->argv[i], conf_raw(names->argv[i]));
@@ -224,7 +224,7 @@ static void load(int flags, struct argv *overrides)
         conf_defaults_only(true);
         return;
     }
-    scan_undefined();
+    scan_undefined(true);
     {
         struct argv *set = conf_names(CONF_NAMES_SET);
 
@@ -253,6 +253,22 @@ static void load(int flags, struct argv *overrides)
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* load_for_master - -M, -F, -P: main.cf must exist and parse, and the
+ * -o settings of master.cf get Postfix's warnings */
+static void load_for_master(void)
+{
+    struct buf why = BUF_INIT;
+    struct stat st;
+
+    if (stat(conf_main_cf(), &st) < 0)
+        msg_fatal("open %s: %m", conf_main_cf());
+    if (conf_load(&why) < 0)
+        msg_fatal("%s", buf_str(&why));
+    buf_fini(&why);
+    scan_undefined(false);
+    scan_unused(false);
 }
 
 /* print_params - no names: every parameter; names: those, in order */
@@ -295,7 +311,7 @@ static int print_params(int flags, char **names, int count)
     }
     buf_fini(&val);
     if (!(flags & F_DEFAULTS))
-        scan_unused();
+        scan_unused(true);
     return 0;
 }
 
@@ -560,12 +576,15 @@ int postconf_main(int argc, char **argv)
             break;
         }
         case MODE_MASTER:
+            load_for_master();
             rc = postconf_master_entries(argv, argc, (flags & F_FOLD) != 0);
             break;
         case MODE_FIELDS:
+            load_for_master();
             rc = postconf_master_fields(argv, argc);
             break;
         case MODE_PARAMS:
+            load_for_master();
             rc = postconf_master_params(argv, argc);
             break;
         case MODE_EDIT:

@@ -411,3 +411,18 @@ def test_d_and_n_conflict(tmp_path):
     d = confdir_with(tmp_path, "")
     u, p = ulak("-c", d, "-d", "-n"), postfix("-c", d, "-d", "-n")
     assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
+
+
+@pytest.mark.parametrize("flag", ["-M", "-F", "-P"])
+def test_master_modes_load_main_cf(tmp_path, flag):
+    """-M/-F/-P (postconf_master.c) run after main.cf is read: a missing
+    main.cf is fatal, and master.cf -o settings get Postfix's warnings."""
+    d = confdir_with(tmp_path, "relayhost = x\nfoo = 1\n",
+                     "smtp unix - - n - - smtp\n"
+                     " -o smtp_helo_name=$u2 -o zzz=1\n")
+    u, p = ulak("-c", d, flag), postfix("-c", d, flag)
+    assert (u.rc, u.out) == (p.rc, p.out)
+    assert errset(u.err) == errset(p.err)
+    (d / "main.cf").unlink()
+    u, p = ulak("-c", d, flag), postfix("-c", d, flag)
+    assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
