@@ -300,8 +300,10 @@ static void test_check(void **state)
                "PostfixUser_bogus = 1\n"
                "smtp-amavis_destination_concurrency_limit = 2\n"
                "badline\n"
-               "loop = $loop\n",
-               "smtp-amavis unix - - n - 2 smtp\n");
+               "loop = $loop\n"
+               "helo_from_master = mx.example.com\n",
+               "smtp-amavis unix - - n - 2 smtp\n"
+               "  -o smtp_helo_name=$helo_from_master\n");
     buf_reset(&logged);
     assert_int_equal(conf_check(), 6);
     buf_setf(&want,
@@ -347,13 +349,30 @@ static void test_check(void **state)
     remove_conf();
 }
 
+/* test_check_clean - a plain main.cf has no errors and no warnings */
+static void test_check_clean(void **state)
+{
+    (void) state;
+    write_conf("myhostname = mx.example.com\n"
+               "mydomain = example.com\n"
+               "mydestination = $myhostname, localhost.$mydomain, localhost\n"
+               "mynetworks = 127.0.0.0/8 [::1]/128\n"
+               "alias_maps = hash:/etc/aliases\n"
+               "compatibility_level = 3.7\n",
+               NULL);
+    buf_reset(&logged);
+    assert_int_equal(conf_check(), 0);
+    assert_string_equal(buf_str(&logged), "");
+    remove_conf();
+}
+
 /* main - run the conf tests */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expand),   cmocka_unit_test(test_logical_lines),
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_types),
-        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_check),    cmocka_unit_test(test_check_clean),
     };
 
     msg_init("conf_test");
