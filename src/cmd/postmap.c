@@ -35,6 +35,7 @@ struct postmap_ctx {
     bool incr;       /* -i */
     bool keep_perms; /* not -p */
     bool utf8;       /* smtputf8_enable and not -u: check the input */
+    bool keep_root;  /* -o */
     const char *deftype;
 };
 
@@ -275,6 +276,8 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     char *name;
     char *path = NULL;
     mode_t mode = 0644;
+    uid_t uid = (uid_t) -1;
+    gid_t gid = (gid_t) -1;
     mode_t old_umask;
     int open_flags = O_RDWR | O_CREAT;
     int flags = DICT_FLAG_LOCK;
@@ -289,8 +292,16 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
         open_flags |= O_TRUNC;
         flags |= DICT_FLAG_BULK_UPDATE;
         /* A new table gets the source file's group and other read bits. */
-        if (ctx->keep_perms && fstat(fileno(src.fp), &st) == 0)
-            mode = 0600 | (st.st_mode & 044);
+        if (fstat(fileno(src.fp), &st) == 0) {
+            if (ctx->keep_perms)
+                mode = 0600 | (st.st_mode & 044);
+            /* Postfix run by root builds as the source file's owner (unless
+             * -o): the new table belongs to that owner. */
+            if (geteuid() == 0 && !ctx->keep_root && st.st_uid != 0) {
+                uid = st.st_uid;
+                gid = st.st_gid;
+            }
+        }
     }
     /* An existing table keeps its mode. */
     if ((suffix = db_suffix(type)) != NULL) {
@@ -298,8 +309,11 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
 
         buf_setf(&b, "%s%s", name, suffix);
         path = buf_steal(&b);
-        if (stat(path, &st) == 0)
+        if (stat(path, &st) == 0) {
             mode = st.st_mode & 07777;
+            uid = st.st_uid;
+            gid = st.st_gid;
+        }
     }
     old_umask = umask((mode_t) (~mode & 0777));
     d = dict_open3(type, name, open_flags, ctx->dict_flags | flags, &why);
@@ -335,8 +349,12 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     if (dict_sync(d) < 0)
         msg_fatal("%s", dict_why(d));
     dict_close(d);
-    if (path != NULL)
+    /* The table replaced the old file: give it the old owner and mode. */
+    if (path != NULL) {
+        if (geteuid() == 0 && uid != (uid_t) -1 && chown(path, uid, gid) < 0)
+            msg_warn("chown %s: %m", path);
         (void) chmod(path, mode);
+    }
     tbl_src_close(&src);
     mem_free(path);
     mem_free(type);
@@ -401,7 +419,7 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
                 nul_flags = DICT_FLAG_TRY1NULL;
                 break;
             case 'o':
-                /* ulak never changes privileges here: nothing to keep. */
+                ctx.keep_root = true;
                 break;
             case 'p':
                 ctx.keep_perms = false;

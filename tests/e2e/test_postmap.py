@@ -294,3 +294,23 @@ def test_non_utf8_input(dirs, typ):
     same(*both(dirs, "-q", "good.example", f"{typ}:utf8"))
     same(*both(dirs, "-u", f"{typ}:utf8"))
     same(*both(dirs, "-q", "good.example", f"{typ}:utf8"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
+def test_owner(dirs):
+    """Run by root, postmap builds as the source file's owner (the table
+    belongs to it) unless -o; an existing table keeps its owner.  (Checked
+    with Postfix in a world-writable folder; pytest's folders are not.)"""
+    pf, ul, conf = dirs
+    os.chown(ul / "access", 65534, 65534)
+    r = ulak("postmap", "hash:access", cwd=ul, conf=conf)
+    assert r.rc == 0
+    st = os.stat(ul / "access.db")
+    assert (st.st_uid, st.st_gid) == (65534, 65534)
+    os.chown(ul / "access.db", 1, 1)
+    assert ulak("postmap", "hash:access", cwd=ul, conf=conf).rc == 0
+    st = os.stat(ul / "access.db")
+    assert (st.st_uid, st.st_gid) == (1, 1)
+    os.unlink(ul / "access.db")
+    assert ulak("postmap", "-o", "hash:access", cwd=ul, conf=conf).rc == 0
+    assert os.stat(ul / "access.db").st_uid == 0
