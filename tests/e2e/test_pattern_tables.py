@@ -123,7 +123,15 @@ PCRE_CASES = (
     + [("rules.pcre", k) for k in RULE_KEYS]
     + [("bad.pcre", k) for k in BAD_KEYS]
 )
+NORMALIZE_KEYS = [
+    "2001:0db8::1", "2001:db8:0000::0001", "::ffff:1.2.3.4", "::ffff:1.2.3.255",
+    "::1.2.3.4", "::0102:0304", "1.2.3.4", "::1", "0:0::1", "::ffff:9.9.9.9",
+    "127.0.0.1", "200.1.1.1", "1.2.3.4/32", "1.2.3.4.", " 1.2.3.4",
+    "2001:db8::1/128", "2001:db8:::1", "1::2::3", "1.2.3.4:25",
+]
+
 CIDR_CASES = ([("clients.cidr", k) for k in CIDR_KEYS]
+              + [("normalize.cidr", k) for k in NORMALIZE_KEYS]
               + [("bad.cidr", k) for k in ("9.9.9.9", "9.1.1.1", "1.2.3.5",
                                            "1.2.3.4")])
 
