@@ -13,10 +13,20 @@
  * Values are copied into the caller's buf, so no pointer into a table's
  * internal storage escapes.
  *
- * Keys: unless DICT_FLAG_FIXED_CASE is set, a table folds lookup keys to
- * lower case (DICT_FLAG_FOLD_FIX), which is what postmap and postalias do
- * when they build a table; regexp/pcre tables match case-insensitively
- * by their own flags instead.
+ * Keys: with DICT_FLAG_FOLD_FIX, dict_lookup/update/delete fold the keys of
+ * fixed-string tables (DICT_TYPE_FIXED) to lower case, which is what
+ * postmap and postalias do by default (-f turns it off); pattern tables
+ * (regexp, pcre, cidr) get the key unchanged and match case by their own
+ * flags; composites pass the key on to members that fold for themselves.
+ * With DICT_FLAG_UTF8 (Postfix's smtputf8_enable), a key that is not valid
+ * UTF-8 is warned about and not found, a value that is not is warned about
+ * and LK_TEMPFAIL, and folding is Unicode case folding.  A found empty
+ * value draws Postfix's two warnings ("empty string result is not
+ * allowed").
+ *
+ * dict_changed() compares the mtime of the file that the implementation
+ * registered with dict_set_file() (the source file, or the .db file) with
+ * its mtime at open: daemons use it to restart after a table was rebuilt.
  *
  * Implementations register a struct dict_type in dict_types.c.  Each open
  * function allocates a struct that embeds struct dict as its first member,

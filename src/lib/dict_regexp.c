@@ -245,7 +245,7 @@ static struct pat_rule *add_rule(struct dict_pat *dp, enum pat_op op,
     return r;
 }
 
-/* parse_match - a "/re/flags result" rule; false when skipped */
+/* parse_match - a "/re/flags result" rule, or a warning and no rule */
 static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
                         const char *s)
 {
