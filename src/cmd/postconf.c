@@ -555,6 +555,10 @@ int postconf_main(int argc, char **argv)
         msg_fatal("specify one of -d -n");
     argc -= optind;
     argv += optind;
+    /* "postconf name=value" edits main.cf, as -e does (Postfix < 2.x). */
+    for (int i = 0; mode == MODE_PRINT && i < argc; i++)
+        if (strchr(argv[i], '=') != NULL)
+            mode = MODE_EDIT;
     switch (mode) {
         case MODE_SASL:
             /* ulak has no working SASL plug-in yet: list none, as -m lists

@@ -360,6 +360,16 @@ def test_edit_keeps_layout(tmp_path, args):
         errset(p.err.replace(str(b), "D"))
 
 
+def test_name_value_argument_edits(tmp_path):
+    """`postconf name=value` without -e edits main.cf too."""
+    a = confdir_with(tmp_path, "relayhost = x\n", name="a")
+    b = confdir_with(tmp_path, "relayhost = x\n", name="b")
+    u, p = ulak("-c", a, "relayhost=z"), postfix("-c", b, "relayhost=z")
+    assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err) == (0, "", "")
+    assert (a / "main.cf").read_text() == (b / "main.cf").read_text() == \
+        "relayhost = z\n"
+
+
 def test_edit_result(tmp_path):
     d = confdir_with(tmp_path, ORIG + "\n")
     assert ulak("-c", d, "-e", "relayhost = [y]:25", "new = 1").rc == 0
