@@ -229,16 +229,37 @@ static void logical_line(const char *path, struct buf *line, int lineno)
     }
 }
 
+/* finish_line - parse a complete logical line, or reject an overlong one */
+static void finish_line(const char *path, struct buf *logical, int lineno,
+                        bool too_long)
+{
+    struct buf why = BUF_INIT;
+
+    if (!too_long) {
+        logical_line(path, logical, lineno);
+        return;
+    }
+    buf_setf(&why, "%s, line %d: logical line longer than %d bytes", path,
+             lineno, CONF_MAX_LINE);
+    argv_add(syntax, buf_str(&why));
+    buf_setf(&why, "%s:%d: logical line longer than %d bytes", path, lineno,
+             CONF_MAX_LINE);
+    argv_add(syntax_check, buf_str(&why));
+    buf_fini(&why);
+}
+
 /* read_main_cf - Postfix's logical-line rules over FP */
 static void read_main_cf(const char *path, FILE *fp)
 {
-    struct buf logical = BUF_INIT;
+    struct buf logical;
     char *line = NULL;
     size_t size = 0;
     ssize_t n;
     int lineno = 0;
     int start = 0;
+    bool too_long = false;
 
+    buf_init(&logical, CONF_MAX_LINE);
     while ((n = getline(&line, &size, fp)) >= 0) {
         const char *p = line;
 
@@ -257,17 +278,17 @@ static void read_main_cf(const char *path, FILE *fp)
                          path, line);
                 continue;
             }
-            if (buf_len(&logical) + (size_t) n < CONF_MAX_LINE)
-                buf_catn(&logical, line, (size_t) n);
+            if (buf_catn(&logical, line, (size_t) n) < 0)
+                too_long = true;
             continue;
         }
         if (start)
-            logical_line(path, &logical, start);
-        buf_set(&logical, line);
+            finish_line(path, &logical, start, too_long);
+        too_long = buf_set(&logical, line) < 0;
         start = lineno;
     }
     if (start)
-        logical_line(path, &logical, start);
+        finish_line(path, &logical, start, too_long);
     free(line);
     buf_fini(&logical);
 }
@@ -1151,6 +1172,41 @@ const char *conf_str(const char *name)
     buf_fini(&why);
     e = htable_enter(cache, name, buf_steal(&out));
     return e->value;
+}
+
+/* conf_split_list - split TEXT on white space and commas; a "{ ... }"
+ * group (with what is attached to it, as in "inline:{ a=b, c=d }") stays
+ * one element */
+struct argv *conf_split_list(const char *text)
+{
+    struct argv *a = argv_new();
+    const char *p = text;
+
+    for (;;) {
+        const char *s;
+        int level = 0;
+
+        while (*p && (isspace((unsigned char) *p) || *p == ','))
+            p++;
+        if (*p == 0)
+            break;
+        for (s = p; *p; p++) {
+            if (*p == '{')
+                level++;
+            else if (*p == '}' && level > 0)
+                level--;
+            else if (level == 0 && (isspace((unsigned char) *p) || *p == ','))
+                break;
+        }
+        argv_addn(a, s, (size_t) (p - s));
+    }
+    return a;
+}
+
+/* conf_list - the expanded value of NAME as a list */
+struct argv *conf_list(const char *name)
+{
+    return conf_split_list(conf_str(name));
 }
 
 /*

@@ -41,6 +41,12 @@ long conf_int(const char *name);
 long conf_time(const char *name); /* seconds */
 long conf_size(const char *name); /* bytes */
 
+/* conf_list - the expanded value of NAME split as Postfix splits lists:
+ * on white space and commas, with a "{ ... }" group kept as one element
+ * ("inline:{ a=b, c=d }").  The vector is owned by the caller. */
+struct argv *conf_list(const char *name);
+struct argv *conf_split_list(const char *text);
+
 /*
  * Extensions for postconf and "ulak check" (owned by the conf module).
  */

@@ -349,6 +349,46 @@ static void test_check(void **state)
     remove_conf();
 }
 
+/* test_lists - white space and commas split, { } groups do not */
+static void test_lists(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *want; /* elements joined with '|' */
+    } cases[] = {
+        {"", ""},
+        {"a", "a"},
+        {"a, b,c  d\n\te", "a|b|c|d|e"},
+        {" ,, a ,, ", "a"},
+        {"hash:/etc/aliases, inline:{ a=b, c=d }, static:x",
+         "hash:/etc/aliases|inline:{ a=b, c=d }|static:x"},
+        {"{ name = value with spaces }, permit",
+         "{ name = value with spaces }|permit"},
+        {"pcre:{{/a b/ REJECT}, {/c/ OK}}", "pcre:{{/a b/ REJECT}, {/c/ OK}}"},
+    };
+    struct argv *a;
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        struct buf got = BUF_INIT;
+
+        a = conf_split_list(cases[i].in);
+        for (size_t j = 0; j < a->argc; j++)
+            buf_catf(&got, "%s%s", j ? "|" : "", a->argv[j]);
+        if (strcmp(buf_str(&got), cases[i].want) != 0)
+            fail_msg("list \"%s\": got \"%s\", want \"%s\"", cases[i].in,
+                     buf_str(&got), cases[i].want);
+        argv_free(a);
+        buf_fini(&got);
+    }
+    write_conf("myhostname = mx.example.com\nmydomain = example.com\n", NULL);
+    a = conf_list("mydestination");
+    assert_int_equal(a->argc, 3);
+    assert_string_equal(a->argv[1], "localhost.example.com");
+    argv_free(a);
+    remove_conf();
+}
+
 /* test_check_clean - a plain main.cf has no errors and no warnings */
 static void test_check_clean(void **state)
 {
@@ -373,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_expand),   cmocka_unit_test(test_logical_lines),
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_types),
         cmocka_unit_test(test_check),    cmocka_unit_test(test_check_clean),
+        cmocka_unit_test(test_lists),
     };
 
     msg_init("conf_test");
