@@ -177,6 +177,10 @@ def infer(name, default, doc):
         t, unit = TYPE_OVERRIDES[name]
         return t, unit, 0
     low = 1 if re.search(r"Specify a (non-zero|positive)", doc) else 0
+    # "Specify a non-zero value to enable ..." is no bound when the default
+    # itself is zero.
+    if re.fullmatch(r"0+[smhdw]?", default):
+        low = 0
     m = re.search(r"default time unit is ([smhdw])", doc)
     if m:
         return "TIME", m.group(1), low
@@ -237,6 +241,9 @@ def main():
     for name in sorted(params):
         default = DEFAULT_OVERRIDES.get(name, params[name])
         t, unit, low = infer(name, params[name], docs.get(name, ""))
+        if name in hidden:
+            # Old names with an empty default: no type to check.
+            t, unit, low = "STR", None, 0
         if t == "TIME":
             t = "TIME_" + unit.upper()
         flags = []

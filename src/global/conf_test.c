@@ -349,6 +349,28 @@ static void test_check(void **state)
     remove_conf();
 }
 
+/* test_every_default_validates - a main.cf that sets every parameter to
+ * its own default text passes the type and bound checks */
+static void test_every_default_validates(void **state)
+{
+    size_t count;
+    const struct param *t = params_table(&count);
+    struct buf main = BUF_INIT;
+
+    (void) state;
+    assert_true(count > 800);
+    for (size_t i = 0; i < count; i++)
+        if (!(t[i].flags & (PARAM_RO | PARAM_DYN)))
+            buf_catf(&main, "%s = %s\n", t[i].name, t[i].def);
+    write_conf(buf_str(&main), NULL);
+    buf_reset(&logged);
+    if (conf_check() != 0 || strstr(buf_str(&logged), "error: /"))
+        fail_msg("got %s", strstr(buf_str(&logged), "error: /"));
+    assert_null(strstr(buf_str(&logged), "unused parameter"));
+    buf_fini(&main);
+    remove_conf();
+}
+
 /* test_lists - white space and commas split, { } groups do not */
 static void test_lists(void **state)
 {
@@ -410,10 +432,14 @@ static void test_check_clean(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_expand),   cmocka_unit_test(test_logical_lines),
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_types),
-        cmocka_unit_test(test_check),    cmocka_unit_test(test_check_clean),
+        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_logical_lines),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_check_clean),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_every_default_validates),
     };
 
     msg_init("conf_test");
