@@ -12,8 +12,16 @@
  * The configuration directory comes from, in order: the -c option
  * (conf_set_dir), $MAIL_CONFIG, then the built-in /etc/postfix.
  *
- * Returned strings are borrowed: valid until the next conf_load or
- * conf_override.
+ * Returned strings are borrowed: valid until the next conf_load,
+ * conf_override or conf_defaults_only.  Vectors from conf_list and
+ * conf_names are owned by the caller.
+ *
+ * conf_load keeps going after a syntax error (the line is skipped and
+ * remembered) so that conf_check can report every problem at once; its -1
+ * return and WHY give the first one in Postfix's words ("FILE, line N:
+ * missing '=' after attribute name: ..."), which postconf prints as fatal.
+ * Host-dependent defaults (myhostname, mydomain, mynetworks, process_id,
+ * process_name) are computed when first used, from the current values.
  */
 #ifndef ULAK_CONF_H
 #define ULAK_CONF_H
@@ -25,8 +33,9 @@
 void conf_set_dir(const char *dir);
 /* conf_dir - the configuration directory in effect (borrowed). */
 const char *conf_dir(void);
-/* conf_load - read conf_dir()/main.cf; -1 with WHY when it cannot be read.
- * A missing main.cf is not an error (all defaults), as in Postfix. */
+/* conf_load - read conf_dir()/main.cf (and the service names and -o
+ * settings of master.cf); -1 with WHY when main.cf cannot be read or has a
+ * syntax error.  A missing main.cf is not an error (all defaults). */
 int conf_load(struct buf *why);
 /* conf_override - set NAME=VALUE as a master.cf -o option does. */
 void conf_override(const char *name, const char *value);
