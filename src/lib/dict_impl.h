@@ -13,6 +13,7 @@ struct dict *dict_btree_open(const char *, int, int, struct buf *);
 struct dict *dict_lmdb_open(const char *, int, int, struct buf *);
 struct dict *dict_cdb_open(const char *, int, int, struct buf *);
 struct dict *dict_texthash_open(const char *, int, int, struct buf *);
+struct dict *dict_internal_open(const char *, int, int, struct buf *);
 struct dict *dict_inline_open(const char *, int, int, struct buf *);
 struct dict *dict_static_open(const char *, int, int, struct buf *);
 struct dict *dict_regexp_open(const char *, int, int, struct buf *);

@@ -1,7 +1,9 @@
 /*
  * dict_texthash - a postmap source file read into memory at open
  * ("texthash:/etc/postfix/access"), and the in-memory table it shares with
- * inline:.  The file is read once; dict_changed() reports an edit.
+ * inline:, and internal: (an in-memory table that the process itself fills,
+ * with update, delete and sequence).  The file is read once;
+ * dict_changed() reports an edit.
  */
 #include "dict.h"
 
@@ -100,6 +102,50 @@ int dict_mem_put(struct dict *d, const char *key, const char *value,
     }
     mem_free(k);
     return ret;
+}
+
+/* mem_update - store KEY=VALUE as the duplicate flags say */
+static int mem_update(struct dict *d, const char *key, const char *value)
+{
+    bool replace =
+        (d->flags & (DICT_FLAG_DUP_IGNORE | DICT_FLAG_DUP_WARN)) == 0;
+    int dup = dict_mem_put(d, key, value, replace);
+
+    if (dup && (d->flags & DICT_FLAG_DUP_WARN))
+        msg_warn("%s:%s: duplicate entry: \"%s\"", d->type, d->name, key);
+    return dup;
+}
+
+/* mem_delete - remove KEY; 1 when absent */
+static int mem_delete(struct dict *d, const char *key)
+{
+    struct dict_mem *m = (struct dict_mem *) d;
+
+    if (htable_find(m->table, key) == NULL)
+        return 1;
+    htable_delete(m->table, key, mem_free);
+    for (size_t i = 0; i < m->order->argc; i++) {
+        if (strcmp(m->order->argv[i], key) == 0) {
+            mem_free(m->order->argv[i]);
+            memmove(m->order->argv + i, m->order->argv + i + 1,
+                    (m->order->argc - i) * sizeof(*m->order->argv));
+            m->order->argc--;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* dict_internal_open - an empty writable in-memory table */
+struct dict *dict_internal_open(const char *name, int open_flags,
+                                int dict_flags, struct buf *why)
+{
+    struct dict *d = dict_mem_new("internal", name, open_flags, dict_flags);
+
+    (void) why;
+    d->ops.update = mem_update;
+    d->ops.delete = mem_delete;
+    return d;
 }
 
 /* dict_texthash_open - read a postmap source file */

@@ -137,12 +137,48 @@ static void test_fixed_case(void **state)
     buf_fini(&value);
 }
 
+/* test_internal - the writable in-memory table */
+static void test_internal(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct buf value = BUF_INIT;
+    struct buf got = BUF_INIT;
+    const char *k;
+    const char *v;
+    struct dict *d = dict_open("internal:t", O_RDWR | O_CREAT,
+                               DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_WARN, &why);
+
+    (void) state;
+    assert_non_null(d);
+    assert_int_equal(dict_lookup(d, "a", &value), LK_NOTFOUND);
+    assert_int_equal(dict_update(d, "A", "1"), 0);
+    assert_int_equal(dict_update(d, "b", "2"), 0);
+    assert_int_equal(dict_update(d, "c", "3"), 0);
+    buf_reset(&logged);
+    assert_int_equal(dict_update(d, "a", "again"), 1);
+    assert_string_equal(buf_str(&logged),
+                        "warning: internal:t: duplicate entry: \"a\"\n");
+    assert_int_equal(dict_lookup(d, "a", &value), LK_FOUND);
+    assert_string_equal(buf_str(&value), "1");
+    assert_int_equal(dict_delete(d, "B"), 0);
+    assert_int_equal(dict_delete(d, "b"), 1);
+    for (int r = dict_sequence(d, DICT_SEQ_FIRST, &k, &v); r == 0;
+         r = dict_sequence(d, DICT_SEQ_NEXT, &k, &v))
+        buf_catf(&got, "%s=%s;", k, v);
+    assert_string_equal(buf_str(&got), "a=1;c=3;");
+    dict_close(d);
+    buf_fini(&why);
+    buf_fini(&value);
+    buf_fini(&got);
+}
+
 /* main - run the tests */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_fixed_case),
+        cmocka_unit_test(test_internal),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@ static const struct dict_type types[] = {
     {"hash", dict_hash_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
     {"inline", dict_inline_open, DICT_TYPE_FIXED},
+    {"internal", dict_internal_open, DICT_TYPE_FIXED | DICT_TYPE_WRITABLE},
     {"lmdb", dict_lmdb_open,
      DICT_TYPE_FIXED | DICT_TYPE_WRITABLE | DICT_TYPE_INDEXED},
     {"pcre", dict_pcre_open, DICT_TYPE_PATTERN},

@@ -238,6 +238,7 @@ INLINE_CASES = [
     ("y", "regexp:{ {if /y/}, {/./ in}, {endif} }"),
     ("1.2.3.4", "cidr:{ {1.2.3.0/24 net}, {0.0.0.0/0 all} }"),
     ("x", "regexp:/nonexistent/file"),
+    ("x", "internal:foo"),
 ]
 
 
