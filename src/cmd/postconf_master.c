@@ -150,15 +150,19 @@ static void ent_fields(const struct master_ent *e, const char *f[7])
     f[6] = e->maxproc;
 }
 
-/* format_entry - one -M entry in OUT, folded when FOLD */
+/* format_entry - one -M entry in OUT, folded when FOLD.  Postfix's folding:
+ * "-o value" (and the other units, see master_cf.h) on a line of its own;
+ * any other word goes on the current line unless the line, plus a space,
+ * plus the word's length without the braces that printing adds, would pass
+ * column 79; a word starts a new line without a space, and an empty word
+ * does not count as the start of a line. */
 static void format_entry(const struct master_ent *e, bool fold, struct buf *out)
 {
     const char *f[7];
     size_t line_start = buf_len(out);
     bool break_next = false;
-    struct buf word = BUF_INIT;
+    bool has_text = true;
 
-    buf_init(&word, 0);
     ent_fields(e, f);
     for (size_t i = 0; i < 8; i++) {
         if (i > 0) {
@@ -174,29 +178,30 @@ static void format_entry(const struct master_ent *e, bool fold, struct buf *out)
             master_ent_format_arg(e, 0, out);
     }
     for (size_t i = 1; i < e->command->argc; i++) {
-        buf_reset(&word);
-        master_ent_format_arg(e, i, &word);
         bool unit = e->argfl[i] == MASTER_ARG_OPTION && i + 1 < e->command->argc
                     && e->argfl[i + 1] == MASTER_ARG_OPTVAL;
-        if (unit) {
-            buf_catc(&word, ' ');
-            master_ent_format_arg(e, i + 1, &word);
-            i++;
-        }
         size_t cur = buf_len(out) - line_start;
-        if (fold
-            && (unit || break_next || cur + 1 + buf_len(&word) >= FOLD_WIDTH)) {
+        size_t len = strlen(e->command->argv[i]);
+        if (fold && (unit || break_next || cur + 1 + len >= FOLD_WIDTH)) {
             buf_catc(out, '\n');
             line_start = buf_len(out);
             buf_cat(out, FOLD_INDENT);
-        } else {
-            buf_catc(out, ' ');
+            has_text = false;
         }
-        buf_catspan(out, span_make(buf_str(&word), buf_len(&word)));
+        if (has_text || !fold)
+            buf_catc(out, ' ');
+        master_ent_format_arg(e, i, out);
+        if (len > 0)
+            has_text = true;
+        if (unit) {
+            buf_catc(out, ' ');
+            master_ent_format_arg(e, i + 1, out);
+            has_text = true;
+            i++;
+        }
         break_next = unit;
     }
     buf_catc(out, '\n');
-    buf_fini(&word);
 }
 
 /* postconf_master_entries - postconf -M */
@@ -339,6 +344,23 @@ static const struct master_opt **sorted_opts(const struct master_cf *cf,
     return v;
 }
 
+/* cat_words - " " and VALUE with each run of blanks as one space, the
+ * way postconf -P prints a value */
+static void cat_words(struct buf *out, const char *value)
+{
+    const char *p = value;
+
+    while (*p) {
+        size_t skip = strspn(p, " \t\r\n");
+        size_t len = strcspn(p + skip, " \t\r\n");
+        if (len > 0) {
+            buf_catc(out, ' ');
+            buf_catn(out, p + skip, len);
+        }
+        p += skip + len;
+    }
+}
+
 /* postconf_master_params - postconf -P */
 int postconf_master_params(char **names, int count)
 {
@@ -362,8 +384,7 @@ int postconf_master_params(char **names, int count)
                 buf_catc(&out, '/');
                 master_format_field(e->type_name, &out);
                 buf_catf(&out, "/%s =", v[j]->name);
-                if (v[j]->value[0])
-                    buf_catf(&out, " %s", v[j]->value);
+                cat_words(&out, v[j]->value);
                 buf_catc(&out, '\n');
                 if (count > 0)
                     req[i].matched = true;

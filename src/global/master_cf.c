@@ -21,11 +21,18 @@
 /* The field separators of master.cf (Postfix uses the same four). */
 #define MASTER_BLANKS " \t\r\n"
 
-/* Tokens of one logical line: values, and whether each was a { } group. */
+/*
+ * Tokens of one logical line: values, whether each was a { } group, and
+ * the warning that reading it gave.  Postfix reads the arguments one at a
+ * time as it scans the options, so its warnings come in that order: ours
+ * are kept with their token and given out as the scan reaches it.
+ */
 struct toks {
     struct argv *val;
     unsigned char *grp;
+    char **warn; /* owned, NULL: none */
     size_t size;
+    size_t emitted; /* warnings of tokens below this were given */
 };
 
 /* is_blank - a master.cf field separator */
@@ -50,15 +57,26 @@ static void sanitize(struct buf *out, const char *s, size_t len)
     }
 }
 
-/* warn_quoted - msg_warn FMT_PREFIX "\"TEXT\"" with TEXT sanitized */
-static void warn_quoted(const char *prefix, const char *s, size_t len)
+/* quoted - PREFIX "\"TEXT\"" with TEXT sanitized (owned) */
+static char *quoted(const char *prefix, const char *s, size_t len)
 {
     struct buf b = BUF_INIT;
 
     buf_init(&b, 0);
+    buf_cat(&b, prefix);
+    buf_catc(&b, '"');
     sanitize(&b, s, len);
-    msg_warn("%s\"%s\"", prefix, buf_str(&b));
-    buf_fini(&b);
+    buf_catc(&b, '"');
+    return buf_steal(&b);
+}
+
+/* warn_quoted - msg_warn PREFIX "\"TEXT\"" with TEXT sanitized */
+static void warn_quoted(const char *prefix, const char *s, size_t len)
+{
+    char *text = quoted(prefix, s, len);
+
+    msg_warn("%s", text);
+    mem_free(text);
 }
 
 /* toks_add - append a token value of LEN bytes with its group flag */
@@ -67,9 +85,39 @@ static void toks_add(struct toks *t, const char *s, size_t len, bool group)
     if (t->val->argc >= t->size) {
         t->size = t->size ? 2 * t->size : 16;
         t->grp = mem_realloc(t->grp, t->size);
+        t->warn = mem_realloc(t->warn, t->size * sizeof(*t->warn));
     }
     t->grp[t->val->argc] = group;
+    t->warn[t->val->argc] = NULL;
     argv_addn(t->val, s, len);
+}
+
+/* toks_warn - keep TEXT (transferred) as the warning of the last token */
+static void toks_warn(struct toks *t, char *text)
+{
+    size_t last = t->val->argc - 1;
+
+    mem_free(t->warn[last]);
+    t->warn[last] = text;
+}
+
+/* toks_flush - give the warnings of the tokens below UPTO */
+static void toks_flush(struct toks *t, size_t upto)
+{
+    for (; t->emitted < upto && t->emitted < t->val->argc; t->emitted++) {
+        if (t->warn[t->emitted])
+            msg_warn("%s", t->warn[t->emitted]);
+    }
+}
+
+/* toks_fini - release the tokens */
+static void toks_fini(struct toks *t)
+{
+    for (size_t i = 0; i < t->val->argc; i++)
+        mem_free(t->warn[i]);
+    mem_free(t->warn);
+    mem_free(t->grp);
+    argv_free(t->val);
 }
 
 /* trimmed - S..S+LEN without blanks at either end */
@@ -114,10 +162,10 @@ static void tokenize(const char *line, size_t len, struct toks *t)
             }
         }
         if (close == len) {
-            warn_quoted("master.cf: missing '}' in ", line + start,
-                        len - start);
             struct span c = trimmed(line + start + 1, len - start - 1);
             toks_add(t, c.p, c.len, true);
+            toks_warn(t, quoted("master.cf: missing '}' in ", line + start,
+                                len - start));
             break;
         }
         struct span c = trimmed(line + start + 1, close - start - 1);
@@ -126,22 +174,10 @@ static void tokenize(const char *line, size_t len, struct toks *t)
         if (i < len && !is_blank((unsigned char) line[i])) {
             while (i < len && !is_blank((unsigned char) line[i]))
                 i++;
-            warn_quoted("master.cf: syntax error after '}' in ", line + start,
-                        i - start);
+            toks_warn(t, quoted("master.cf: syntax error after '}' in ",
+                                line + start, i - start));
         }
     }
-}
-
-/* cmd_add - append one command element with its display flag */
-static void cmd_add(struct master_ent *e, size_t *size, const char *s,
-                    enum master_arg fl)
-{
-    if (e->command->argc >= *size) {
-        *size = *size ? 2 * *size : 16;
-        e->argfl = mem_realloc(e->argfl, *size);
-    }
-    e->argfl[e->command->argc] = (unsigned char) fl;
-    argv_add(e->command, s);
 }
 
 /* opt_value - the value of "-o" as postconf normalizes it: a { } group
@@ -173,82 +209,119 @@ static char *opt_value(const char *v, bool group)
     return buf_steal(&b);
 }
 
-/* add_opt_value - append a "-o" value to the command and, when it has the
- * form name=value with a name that has no blanks, to the overrides */
-static void add_opt_value(struct master_ent *e, size_t *size, char *v)
+/* add_param - the "-o" override in V ("name=value", each side trimmed;
+ * none when the name is empty or has blanks) */
+static void add_param(struct master_ent *e, const char *v)
 {
-    cmd_add(e, size, v, MASTER_ARG_OPTVAL);
     const char *eq = strchr(v, '=');
-    if (eq == NULL || eq == v)
+
+    if (eq == NULL)
         return;
-    for (const char *p = v; p < eq; p++) {
-        if (is_blank((unsigned char) *p))
+    struct span name = trimmed(v, (size_t) (eq - v));
+    struct span val = trimmed(eq + 1, strlen(eq + 1));
+    if (name.len == 0)
+        return;
+    for (size_t i = 0; i < name.len; i++) {
+        if (is_blank((unsigned char) name.p[i]))
             return;
     }
     e->opts = mem_realloc(e->opts, (e->nopts + 1) * sizeof(*e->opts));
-    e->opts[e->nopts].name = mem_strndup(v, (size_t) (eq - v));
-    e->opts[e->nopts].value = mem_strdup(eq + 1);
+    e->opts[e->nopts].name = span_dup(name);
+    e->opts[e->nopts].value = span_dup(val);
     e->nopts++;
 }
 
-/* build_command - the command from tokens FIRST.. of T: the leading options
- * are scanned as a daemon's option parser sees them ("-" + letters, up to
- * the first non-option or "--"), splitting "-o" out of option clusters */
-static void build_command(struct master_ent *e, const struct toks *t,
-                          size_t first)
+/* normalize_options - the command from tokens FIRST.. of T, as Postfix's
+ * postconf rewrites it: the leading options, up to the first token that
+ * is not an option (a { } group, a word without '-', or "--"), are
+ * split the way getopt reads them ("-vox=1" becomes "-v", "-o", "x=1") and
+ * a { } group after "-o" becomes "name=value" */
+static void normalize_options(struct master_ent *e, struct toks *t,
+                              size_t first)
 {
-    size_t size = 0;
-    size_t i = first + 1;
     char **v = t->val->argv;
     size_t n = t->val->argc;
+    size_t i = first + 1;
 
     e->command = argv_new();
-    cmd_add(e, &size, v[first], MASTER_ARG_PLAIN);
+    argv_add(e->command, v[first]);
+    toks_flush(t, first + 1);
     while (i < n) {
+        toks_flush(t, i + 1);
+        if (t->grp[i])
+            break;
         const char *a = v[i];
         if (strcmp(a, "-") == 0 && i + 1 < n) {
-            /* Postfix's postconf shows a lone "-" and the word after it as
-             * one unit, like "-o value", and goes on scanning options. */
-            cmd_add(e, &size, a, MASTER_ARG_OPTION);
-            cmd_add(e, &size, v[i + 1], MASTER_ARG_OPTVAL);
+            /* Postfix's postconf takes the word after a lone "-" as its
+             * argument, as is, and goes on. */
+            toks_flush(t, i + 2);
+            argv_add(e->command, a);
+            argv_add(e->command, v[i + 1]);
             i += 2;
             continue;
         }
-        if (a[0] != '-' || a[1] == 0 || strcmp(a, "--") == 0) {
-            cmd_add(e, &size, a, MASTER_ARG_RAW);
-            i++;
+        if (a[0] != '-' || a[1] == 0 || strcmp(a, "--") == 0)
             break;
-        }
         const char *o = strchr(a + 1, 'o');
         if (o == NULL) {
-            cmd_add(e, &size, a, MASTER_ARG_RAW);
+            argv_add(e->command, a);
             i++;
             continue;
         }
-        if (o > a + 1) {
-            char *pre = mem_strndup(a, (size_t) (o - a));
-            cmd_add(e, &size, pre, MASTER_ARG_RAW);
-            mem_free(pre);
-        }
+        if (o > a + 1)
+            argv_addn(e->command, a, (size_t) (o - a));
+        argv_add(e->command, "-o");
         if (o[1] != 0) {
-            cmd_add(e, &size, "-o", MASTER_ARG_OPTION);
-            char *val = opt_value(o + 1, false);
-            add_opt_value(e, &size, val);
-            mem_free(val);
+            argv_add(e->command, o + 1);
             i++;
         } else if (i + 1 < n) {
-            cmd_add(e, &size, "-o", MASTER_ARG_OPTION);
+            toks_flush(t, i + 2);
             char *val = opt_value(v[i + 1], t->grp[i + 1]);
-            add_opt_value(e, &size, val);
+            argv_add(e->command, val);
             mem_free(val);
             i += 2;
         } else {
-            cmd_add(e, &size, "-o", MASTER_ARG_RAW);
             i++;
         }
     }
     for (; i < n; i++)
-        cmd_add(e, &size, v[i], MASTER_ARG_PLAIN);
+        argv_add(e->command, v[i]);
+    toks_flush(t, n);
+}
+
+/* classify - how postconf shows each command element, and the -o
+ * overrides.  Postfix's postconf scans the (normalized) arguments again:
+ * words that start with '-' are options, shown as they are; "-o" takes
+ * the next word as a parameter setting; an option that starts with "-o",
+ * or a lone "-", is shown with the next word as a unit (as "-o name=value"
+ * is); the first word that is not an option, or "--", ends the scan and is
+ * shown without braces; later words get braces when they have blanks */
+static void classify(struct master_ent *e)
+{
+    char **v = e->command->argv;
+    size_t n = e->command->argc;
+    size_t i = 1;
+
+    e->argfl = mem_calloc(n, 1);
+    for (size_t j = 0; j < n; j++)
+        e->argfl[j] = MASTER_ARG_PLAIN;
+    while (i < n) {
+        const char *a = v[i];
+        if (a[0] != '-' || strcmp(a, "--") == 0) {
+            e->argfl[i] = MASTER_ARG_RAW;
+            break;
+        }
+        if ((a[1] == 'o' || a[1] == 0) && i + 1 < n) {
+            e->argfl[i] = MASTER_ARG_OPTION;
+            e->argfl[i + 1] = MASTER_ARG_OPTVAL;
+            if (strcmp(a, "-o") == 0)
+                add_param(e, v[i + 1]);
+            i += 2;
+            continue;
+        }
+        e->argfl[i] = MASTER_ARG_RAW;
+        i++;
+    }
 }
 
 /* valid_flag - y, n or - */
@@ -338,11 +411,12 @@ static struct master_ent *parse_entry(const char *path, int line,
                                       const char *text, size_t len,
                                       struct buf *why)
 {
-    struct toks t = {argv_new(), NULL, 0};
+    struct toks t = {argv_new(), NULL, NULL, 0, 0};
     struct master_ent *e = NULL;
     static const char *const names[] = {"private", "unprivileged", "chroot"};
 
     tokenize(text, len, &t);
+    toks_flush(&t, 8);
     if (t.val->argc < 8) {
         buf_setf(why, "file %s: line %d: bad field count", path, line);
         goto out;
@@ -377,10 +451,10 @@ static struct master_ent *parse_entry(const char *path, int line,
     e->wakeup = mem_strdup(v[5]);
     e->maxproc = mem_strdup(v[6]);
     e->line = line;
-    build_command(e, &t, 7);
+    normalize_options(e, &t, 7);
+    classify(e);
 out:
-    argv_free(t.val);
-    mem_free(t.grp);
+    toks_fini(&t);
     return e;
 }
 
