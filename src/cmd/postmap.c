@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,6 +280,8 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     uid_t uid = (uid_t) -1;
     gid_t gid = (gid_t) -1;
     mode_t old_umask;
+    sigset_t block;
+    sigset_t saved_mask;
     int open_flags = O_RDWR | O_CREAT;
     int flags = DICT_FLAG_LOCK;
     int lineno;
@@ -315,6 +318,13 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
             gid = st.st_gid;
         }
     }
+    /* As Postfix: signals wait until the table is complete. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGQUIT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &saved_mask);
     old_umask = umask((mode_t) (~mode & 0777));
     d = dict_open3(type, name, open_flags, ctx->dict_flags | flags, &why);
     (void) umask(old_umask);
@@ -355,6 +365,7 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
             msg_warn("chown %s: %m", path);
         (void) chmod(path, mode);
     }
+    sigprocmask(SIG_SETMASK, &saved_mask, NULL);
     tbl_src_close(&src);
     mem_free(path);
     mem_free(type);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dict_tmp.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -123,6 +124,7 @@ static void cdb_close(struct dict *d)
             msg_fatal("fsync %s: %m", dc->tmp_path);
         if (rename(dc->tmp_path, dc->path) < 0)
             msg_fatal("rename %s to %s: %m", dc->tmp_path, dc->path);
+        dict_tmp_done(dc->tmp_path);
     }
     release(dc);
     dict_free_base(d);
@@ -171,6 +173,7 @@ struct dict *dict_cdb_open(const char *name, int open_flags, int dict_flags,
         buf_setf(&b, "%s.%ld.tmp", dc->path, (long) getpid());
         dc->tmp_path = buf_steal(&b);
         (void) unlink(dc->tmp_path);
+        dict_tmp_add(dc->tmp_path);
         dc->fd =
             open(dc->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (dc->fd < 0 || cdb_make_start(&dc->make, dc->fd) < 0) {
@@ -178,6 +181,7 @@ struct dict *dict_cdb_open(const char *name, int open_flags, int dict_flags,
             if (dc->fd >= 0) {
                 (void) close(dc->fd);
                 (void) unlink(dc->tmp_path);
+                dict_tmp_done(dc->tmp_path);
             }
             dc->fd = -1;
             release(dc);

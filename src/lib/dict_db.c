@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dict_tmp.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -245,6 +246,7 @@ static void db_close(struct dict *d)
             msg_fatal("fsync %s: %m", dd->tmp_path);
         if (rename(dd->tmp_path, dd->path) < 0)
             msg_fatal("rename %s to %s: %m", dd->tmp_path, dd->path);
+        dict_tmp_done(dd->tmp_path);
     }
     if (dd->fd >= 0)
         (void) close(dd->fd);
@@ -268,6 +270,7 @@ static struct dict *db_fail(struct dict_db *dd, struct buf *b)
         (void) close(dd->fd);
     if (dd->tmp_path)
         (void) unlink(dd->tmp_path);
+    dict_tmp_done(dd->tmp_path);
     dd->db = NULL;
     dd->fd = -1;
     mem_free(dd->tmp_path);
@@ -309,6 +312,7 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
         buf_setf(&b, "%s.%ld.tmp", dd->path, (long) getpid());
         dd->tmp_path = buf_steal(&b);
         (void) unlink(dd->tmp_path);
+        dict_tmp_add(dd->tmp_path);
         /* Berkeley DB creates it: it refuses an empty existing file. */
         file = dd->tmp_path;
         db_flags = DB_CREATE | DB_EXCL;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "dict_tmp.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -381,8 +382,11 @@ static void lmdb_close(struct dict *d)
 
     if ((d->open_flags & O_ACCMODE) != O_RDONLY && lmdb_sync(d) < 0)
         msg_fatal("close database %s: %s", dl->path, buf_str(&d->why));
-    if (dl->tmp_path && rename(dl->tmp_path, dl->path) < 0)
-        msg_fatal("rename %s to %s: %m", dl->tmp_path, dl->path);
+    if (dl->tmp_path) {
+        if (rename(dl->tmp_path, dl->path) < 0)
+            msg_fatal("rename %s to %s: %m", dl->tmp_path, dl->path);
+        dict_tmp_done(dl->tmp_path);
+    }
     release(dl);
     dict_free_base(d);
 }
@@ -392,6 +396,7 @@ static struct dict *lmdb_fail(struct dict_lmdb *dl)
 {
     if (dl->tmp_path)
         (void) unlink(dl->tmp_path);
+    dict_tmp_done(dl->tmp_path);
     release(dl);
     dict_free_base(&dl->dict);
     return NULL;
@@ -429,6 +434,7 @@ struct dict *dict_lmdb_open(const char *name, int open_flags, int dict_flags,
         buf_setf(&b, "%s.%ld.tmp", dl->path, (long) getpid());
         dl->tmp_path = buf_steal(&b);
         (void) unlink(dl->tmp_path);
+        dict_tmp_add(dl->tmp_path);
         dl->fd =
             open(dl->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         file = dl->tmp_path;

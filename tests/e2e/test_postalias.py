@@ -99,9 +99,10 @@ def test_errors(dirs, args):
     same(*both(dirs, *args, prog="postalias"))
 
 
-def test_newaliases(dirs, tmp_path):
+def test_newaliases(dirs):
     need_postfix()
     pf, ul, conf = dirs
+    tmp_path = pf.parent
     for d in (pf, ul):
         (d / "aliases2").write_text("r2: y\nBad\n")
     results = []
@@ -126,9 +127,10 @@ def test_newaliases(dirs, tmp_path):
     assert (a.rc, a.out) == (0, "admin, Bob@Example.COM\n")
 
 
-def test_newaliases_options(dirs, tmp_path):
+def test_newaliases_options(dirs):
     """-C names the configuration, -oA the database, as with sendmail."""
     pf, ul, conf = dirs
+    tmp_path = pf.parent
     c = tmp_path / "c"
     c.mkdir()
     (c / "main.cf").write_text(MAIN_CF + f"alias_database = hash:{ul}/aliases\n")

@@ -5,6 +5,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -48,19 +49,25 @@ def ulak(prog, *args, cwd, conf, stdin=None):
 
 
 @pytest.fixture
-def dirs(tmp_path, confdir):
+def dirs():
     """Two work folders with the same sources: pf/ for Postfix, ul/ for
-    ulak, so that relative names make the messages comparable."""
+    ulak, so that relative names make the messages comparable, and a
+    configuration folder.  They live outside pytest's tmp_path, which
+    concurrent pytest runs may clean up under a long run."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="ulak-postmap-"))
+    conf = base / "etc"
+    conf.mkdir()
     # Postfix resolves the host name when main.cf leaves it out: slow.
-    (confdir / "main.cf").write_text(MAIN_CF)
-    pf = tmp_path / "pf"
-    ul = tmp_path / "ul"
+    (conf / "main.cf").write_text(MAIN_CF)
+    pf = base / "pf"
+    ul = base / "ul"
     for d in (pf, ul):
         d.mkdir()
         for f in SRC.iterdir():
             shutil.copy(f, d / f.name[:-3] if f.name.endswith(".in")
                         else d / f.name)
-    return pf, ul, confdir
+    yield pf, ul, conf
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def both(dirs, *args, stdin=None, prog="postmap"):

@@ -1,0 +1,51 @@
+/* dict_tmp - remove the temporary files of unfinished table builds */
+#include "dict_tmp.h"
+
+#include <unistd.h>
+
+#include "mem.h"
+
+static char **pending; /* owned paths; NULL slots are free */
+static size_t npending;
+static bool registered;
+
+/* cleanup - the atexit handler */
+static void cleanup(void)
+{
+    for (size_t i = 0; i < npending; i++) {
+        if (pending[i] != NULL) {
+            (void) unlink(pending[i]);
+            mem_free(pending[i]);
+            pending[i] = NULL;
+        }
+    }
+}
+
+/* dict_tmp_add - remember PATH */
+void dict_tmp_add(const char *path)
+{
+    if (!registered) {
+        registered = true;
+        (void) atexit(cleanup);
+    }
+    for (size_t i = 0; i < npending; i++) {
+        if (pending[i] == NULL) {
+            pending[i] = mem_strdup(path);
+            return;
+        }
+    }
+    pending = mem_realloc(pending, (npending + 1) * sizeof(*pending));
+    pending[npending++] = mem_strdup(path);
+}
+
+/* dict_tmp_done - forget PATH */
+void dict_tmp_done(const char *path)
+{
+    for (size_t i = 0; i < npending; i++) {
+        if (pending[i] != NULL && strcmp(pending[i], path) == 0) {
+            mem_free(pending[i]);
+            pending[i] = NULL;
+            return;
+        }
+    }
+}
