@@ -153,7 +153,7 @@ static void scan_text(const char *text)
 
 /* scan_undefined - Postfix's "undefined parameter" warnings: names that a
  * main.cf value or a master.cf -o value refers to and that have no value */
-static void scan_undefined(bool main_cf)
+static void scan_undefined(void)
 {
     struct argv *names = conf_names(CONF_NAMES_SET);
     const struct argv *opts = conf_master_options();
@@ -161,7 +161,7 @@ static void scan_undefined(bool main_cf)
 
     undef_seen = htable_new(16);
     undef_file = conf_main_cf();
-    for (size_t i = 0; main_cf && i < names->argc; i++)
+    for (size_t i = 0; i < names->argc; i++)
         if (!conf_is_raw(names->argv[i]) && !conf_is_readonly(names->argv[i]))
             scan_text(conf_raw(names->argv[i]));
     argv_free(names);
@@ -224,19 +224,12 @@ static void load(int flags, struct argv *overrides)
         conf_defaults_only(true);
         return;
     }
-    scan_undefined(true);
+    scan_undefined();
     {
         struct argv *set = conf_names(CONF_NAMES_SET);
 
         for (size_t i = 0; i < set->argc; i++) {
             int line = 0;
-
-            /* Postfix reads main.cf twice, and its second pass also finds
-             * the first definition overriding the last one. */
-            if ((line = conf_first_line(set->argv[i])) > 0)
-                msg_warn("%s, line %d: overriding earlier entry: %s=%s",
-                         conf_main_cf(), line, set->argv[i],
-                         conf_set_text(set->argv[i]));
 
             if (conf_is_readonly(set->argv[i])
                 && conf_is_set(set->argv[i], &line) && line > 0) {
@@ -267,7 +260,7 @@ static void load_for_master(void)
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     buf_fini(&why);
-    scan_undefined(false);
+    scan_undefined();
     scan_unused(false);
 }
 

@@ -32,10 +32,9 @@
 #define CONF_MAX_LINE    (1024 * 1024) /* one logical line of main.cf */
 
 struct val {
-    char *text;     /* owned, unexpanded */
-    int line;       /* 0: -c, MAIL_CONFIG or -o */
-    int first_line; /* first main.cf definition when defined again */
-    int order;      /* definition order, for CONF_NAMES_SET */
+    char *text; /* owned, unexpanded */
+    int line;   /* 0: -c, MAIL_CONFIG or -o */
+    int order;  /* definition order, for CONF_NAMES_SET */
 };
 
 static char *cfg_dir;              /* -c; NULL: $MAIL_CONFIG or default */
@@ -214,15 +213,10 @@ static void logical_line(const char *path, struct buf *line, int lineno)
         char *n = mem_strndup(name, nlen);
         char *v = span_dup(value);
 
-        int first = 0;
-
-        if ((old = htable_find(vals, n)) != NULL) {
+        if ((old = htable_find(vals, n)) != NULL)
             msg_warn("%s, line %d: overriding earlier entry: %s=%s", path,
                      lineno, n, old->text);
-            first = old->first_line ? old->first_line : old->line;
-        }
         set_val(n, v, lineno);
-        ((struct val *) htable_find(vals, n))->first_line = first;
         note_refs(v);
         mem_free(n);
         mem_free(v);
@@ -745,15 +739,6 @@ const char *conf_set_text(const char *name)
 
     ensure_init();
     return (v = htable_find(vals, name)) != NULL ? v->text : NULL;
-}
-
-/* conf_first_line - the first main.cf line of a name defined again */
-int conf_first_line(const char *name)
-{
-    struct val *v;
-
-    ensure_init();
-    return (v = htable_find(vals, name)) != NULL ? v->first_line : 0;
 }
 
 /* conf_is_set - defined in main.cf, by -c or by -o */

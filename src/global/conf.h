@@ -93,9 +93,6 @@ bool conf_is_set(const char *name, int *line);
 /* conf_set_text - the unexpanded text NAME is set to in main.cf, by -c or
  * -o, or NULL (read-only parameters included).  Borrowed. */
 const char *conf_set_text(const char *name);
-/* conf_first_line - for NAME defined more than once in main.cf, the line
- * of its first definition; 0 otherwise. */
-int conf_first_line(const char *name);
 /* conf_master_options - the "name=value" -o settings of master.cf, as
  * read at conf_load (borrowed). */
 const struct argv *conf_master_options(void);

@@ -52,6 +52,19 @@ def errset(text):
     return sorted(set(text.splitlines()))
 
 
+def same_warnings(u_err, p_err):
+    """The same warnings, except that Postfix reads main.cf a second time
+    in some runs (not all), which repeats "overriding earlier entry" with
+    other line numbers: ulak reports each once, in file order, and those
+    lines must be among Postfix's."""
+    def split(err):
+        over = {x for x in errset(err) if "overriding earlier entry" in x}
+        return [x for x in errset(err) if x not in over], over
+    u_rest, u_over = split(u_err)
+    p_rest, p_over = split(p_err)
+    return u_rest == p_rest and u_over <= p_over
+
+
 def differences():
     """The names whose -d values differ on purpose."""
     names = set()
@@ -87,7 +100,7 @@ def fixture_dir(tmp_path, fixture):
                         master.read_text())
 
 
-FIXTURES = ["seed003", "seed004", "edge"]
+FIXTURES = ["seed000", "seed001", "seed002", "seed003", "seed004", "edge"]
 
 
 @pytest.mark.parametrize("fixture", FIXTURES)
@@ -95,8 +108,17 @@ def test_n_matches_postfix(tmp_path, fixture):
     d = fixture_dir(tmp_path, fixture)
     u, p = ulak("-c", d, "-n"), postfix("-c", d, "-n")
     assert u.out == p.out
-    assert u.rc == p.rc == 0
-    assert errset(u.err) == errset(p.err)
+    assert u.rc == p.rc == (1 if fixture == "seed000" else 0)
+    assert same_warnings(u.err, p.err)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+@pytest.mark.parametrize("flag", ["-M", "-P"])
+def test_master_modes_match_postfix(tmp_path, fixture, flag):
+    d = fixture_dir(tmp_path, fixture)
+    u, p = ulak("-c", d, flag), postfix("-c", d, flag)
+    assert (u.rc, u.out) == (p.rc, p.out)
+    assert same_warnings(u.err, p.err)
 
 
 @pytest.mark.parametrize("fixture", FIXTURES)
@@ -117,7 +139,7 @@ def test_nx_matches_postfix(tmp_path, fixture):
         um.pop(name, None)
         pm.pop(name, None)
     assert um == pm
-    assert errset(u.err) == errset(p.err)
+    assert same_warnings(u.err, p.err)
 
 
 def test_n_lines(tmp_path):
@@ -142,12 +164,7 @@ def test_n_lines(tmp_path):
                      "relayhost = second\n"
                      "smtpd_banner = $myhostname ESMTP\n")
     assert u.out == postfix("-c", d, "-n").out
-    # Postfix reads main.cf a second time in most, not all, configurations
-    # (not in this one), which adds "line 7: ... relayhost=second"; ulak
-    # always reports as if it did, so those lines are compared apart.
-    def others(err):
-        return [x for x in errset(err) if "overriding earlier" not in x]
-    assert others(u.err) == others(postfix("-c", d, "-n").err)
+    assert same_warnings(u.err, postfix("-c", d, "-n").err)
     assert (f"postconf: warning: {d}/main.cf, line 8: overriding earlier "
             "entry: relayhost=first") in u.err.splitlines()
 
@@ -216,7 +233,7 @@ def test_h_and_x(tmp_path):
     for flags in ("-h", "-x", "-hx", "-hxf"):
         u, p = ulak("-c", d, flags, *names), postfix("-c", d, flags, *names)
         assert u.out == p.out, flags
-        assert errset(u.err) == errset(p.err), flags
+        assert same_warnings(u.err, p.err), flags
     assert ulak("-c", d, "-hx", "relayhost").out == "[example.com]:587\n"
 
 
@@ -235,7 +252,7 @@ def test_unknown_parameter(tmp_path):
     assert u.rc == p.rc == 0
     assert "postconf: warning: nosuch: unknown parameter" in u.err
     assert "postconf: warning: foo: unknown parameter" in u.err
-    assert errset(u.err) == errset(p.err)
+    assert same_warnings(u.err, p.err)
     assert u.out == "mail_version = 0.1.0\n"
 
 
@@ -261,7 +278,7 @@ def test_unused_and_undefined_warnings(tmp_path):
                      "  -o zz_param=$from_master\n")
     u, p = ulak("-c", d, "-n"), postfix("-c", d, "-n")
     assert u.out == p.out
-    assert errset(u.err) == errset(p.err)
+    assert same_warnings(u.err, p.err)
     path = f"{d}/main.cf"
     assert errset(u.err) == sorted([
         f"postconf: warning: {path}: undefined parameter: nothing",
@@ -292,7 +309,7 @@ def test_main_cf_missing_and_syntax_errors(tmp_path):
         c = confdir_with(tmp_path, "relayhost = x\n" + text, name=f"e{i}")
         u, p = ulak("-c", c, "-n"), postfix("-c", c, "-n")
         assert (u.rc, u.out) == (p.rc, p.out) == (1, "")
-        assert errset(u.err) == errset(p.err)
+        assert same_warnings(u.err, p.err)
 
 
 def test_macro_errors_with_x(tmp_path):
@@ -306,7 +323,7 @@ def test_macro_errors_with_x(tmp_path):
         u, p = ulak("-c", d, "-x", "relayhost"), \
             postfix("-c", d, "-x", "relayhost")
         assert (u.rc, u.out) == (p.rc, p.out), value
-        assert errset(u.err) == errset(p.err), value
+        assert same_warnings(u.err, p.err), value
 
 
 def test_mail_config_and_dash_c(tmp_path):
@@ -317,7 +334,7 @@ def test_mail_config_and_dash_c(tmp_path):
     (d / "main.cf").write_text("config_directory = /elsewhere\n")
     u, p = ulak("-c", d, "-n"), postfix("-c", d, "-n")
     assert u.out == p.out == "config_directory = /elsewhere\n"
-    assert errset(u.err) == errset(p.err)
+    assert same_warnings(u.err, p.err)
 
 
 def test_override_option(tmp_path):
@@ -356,8 +373,8 @@ def test_edit_keeps_layout(tmp_path, args):
     u, p = ulak("-c", a, *args), postfix("-c", b, *args)
     assert u.rc == p.rc == 0
     assert (a / "main.cf").read_bytes() == (b / "main.cf").read_bytes()
-    assert errset(u.err.replace(str(a), "D")) == \
-        errset(p.err.replace(str(b), "D"))
+    assert same_warnings(u.err.replace(str(a), "D"),
+                         p.err.replace(str(b), "D"))
 
 
 def test_name_value_argument_edits(tmp_path):
@@ -432,7 +449,7 @@ def test_master_modes_load_main_cf(tmp_path, flag):
                      " -o smtp_helo_name=$u2 -o zzz=1\n")
     u, p = ulak("-c", d, flag), postfix("-c", d, flag)
     assert (u.rc, u.out) == (p.rc, p.out)
-    assert errset(u.err) == errset(p.err)
+    assert same_warnings(u.err, p.err)
     (d / "main.cf").unlink()
     u, p = ulak("-c", d, flag), postfix("-c", d, flag)
     assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
