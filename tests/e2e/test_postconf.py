@@ -199,6 +199,29 @@ def test_d_every_name_as_argument(tmp_path):
     assert u.out.splitlines()[0].startswith(names[0] + " =")
 
 
+def test_dx_every_expanded_default(tmp_path):
+    """`postconf -dx`: every default expands to what Postfix expands it to,
+    except the listed differences and what refers to them."""
+    d = confdir_with(tmp_path, "", (CONF / "debian.master.cf").read_text())
+    u, p = ulak("-c", d, "-dx"), postfix("-c", d, "-dx")
+    um, pm = as_map(u.out), as_map(p.out)
+    raw = as_map(postfix("-c", d, "-d").out)
+    skip = differences()
+    grown = True
+    while grown:
+        grown = False
+        for name, text in raw.items():
+            if name not in skip and any(
+                    f"${r}" in text or f"${{{r}" in text or f"$({r}" in text
+                    for r in skip):
+                skip.add(name)
+                grown = True
+    assert sorted(um) == sorted(pm)
+    bad = {n: (um[n], pm[n]) for n in pm if n not in skip and um[n] != pm[n]}
+    assert bad == {}
+    assert len(skip) < 30
+
+
 def test_d_fold(tmp_path):
     d = confdir_with(tmp_path, "")
     skip = differences()
