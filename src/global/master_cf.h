@@ -8,10 +8,22 @@
  *
  * Every field and argument may be a "{ ... }" group (Postfix 3.0+): the
  * entry keeps the group's content, trimmed, without the braces.  The
- * command's leading options are normalized as Postfix's postconf shows them:
- * "-vo x=1" becomes "-v", "-o", "x=1", and "-o { name = value }" becomes
- * "-o", "name=value".  argfl[] records for each command element how postconf
- * prints it (MASTER_ARG_*).
+ * command is kept as Postfix's postconf rewrites it, in two scans that
+ * were worked out by comparing with Postfix 3.7's postconf output:
+ *  1. The leading options are read as getopt reads them, up to the first
+ *     word that is a { } group, does not start with '-', or is "--":
+ *     "-vox=1" becomes "-v", "-o", "x=1"; a { } group after "-o" becomes
+ *     "name=value" (trimmed), with Postfix's warning when it is not of that
+ *     form; a lone "-" takes the next word as it is.
+ *  2. The result is scanned again for display and for the overrides:
+ *     words that start with '-' are shown as they are; "-o" takes the next
+ *     word as an override ("name=value"; none when the name is empty or
+ *     has blanks); any word that starts with "-o", and a lone "-", is shown
+ *     with the next word as a unit; the first other word, or "--", ends the
+ *     scan and is shown without braces; later words get braces when they
+ *     have blanks.
+ * argfl[] records the result for each command element (MASTER_ARG_*) and
+ * opts[] the overrides.
  *
  * Duplicates: master(5) says that when several lines define the same
  * service/type, only the last one is remembered.  The list keeps them all,
@@ -45,12 +57,12 @@ enum master_type {
     MASTER_TYPE_PASS,
 };
 
-/* How postconf prints one command element. */
+/* How postconf prints one command element (scan 2 above). */
 enum master_arg {
     MASTER_ARG_PLAIN,  /* in braces when it contains white space */
     MASTER_ARG_RAW,    /* as is: the options and the first non-option */
-    MASTER_ARG_OPTION, /* "-o" (or a lone "-") with a value after it */
-    MASTER_ARG_OPTVAL, /* the value of "-o": braces when white space */
+    MASTER_ARG_OPTION, /* "-o..." or "-", shown with the next word */
+    MASTER_ARG_OPTVAL, /* that next word: braces when white space */
 };
 
 /* One "-o name=value" override. */

@@ -202,6 +202,21 @@ static const struct cmd_case cmd_cases[] = {
      "warning: master.cf: missing attribute name: \"=c\"\n"},
     {"-o tab", "smtp -o {a\tb=c}", "smtp -o {a\tb=c}",
      "warning: master.cf: missing '=' after attribute name: \"a?b=c\"\n"},
+    {"group stops option scan", "smtpd {-v} -ox=1 {p 1} {p 2} {p 3}",
+     "smtpd -v -ox=1 {p 1} p 2 {p 3}", ""},
+    {"group stops before -t", "smtpd {-v} -t -ox=1 aaaa {a=b c} {c d}",
+     "smtpd -v -t -ox=1 aaaa a=b c {c d}", ""},
+    {"-t takes no argument", "smtpd -t -ox=1 aaaa {a=b c} {c d}",
+     "smtpd -t -o x=1 aaaa {a=b c} {c d}", ""},
+    {"lone dash takes a word", "smtpd - -oa=b -vo -Dvo -v b}",
+     "smtpd - -oa=b -v -o -Dvo -v b}", ""},
+    {"dash then --", "pipe - -- -ox=1 ${recipient} {a b}",
+     "pipe - -- -o x=1 ${recipient} {a b}", ""},
+    {"warnings in reading order", "smtpd -o {{a} b} -o {} {a b",
+     "smtpd -o {{a} b} -o  a b",
+     "warning: master.cf: missing '=' after attribute name: \"{a} b\"\n"
+     "warning: master.cf: missing attribute name: \"\"\n"
+     "warning: master.cf: missing '}' in \"{a b\"\n"},
 };
 
 /* test_commands - grouping, option normalization and warnings */
@@ -257,6 +272,39 @@ static void test_opts(void **state)
         assert_string_equal(o[i].name, want[i][0]);
         assert_string_equal(o[i].value, want[i][1]);
     }
+    master_cf_free(cf);
+    buf_fini(&why);
+}
+
+/* test_opts_second_scan - overrides come from the second scan: after a
+ * { } group, a braced "-o" still counts, "-ox=1" does not */
+static void test_opts_second_scan(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct master_cf *cf = parse("a unix - - n - - smtpd {-o} x=1 y\n"
+                                 "b unix - - n - - smtpd {-v} -ox=1 y=2\n"
+                                 "c unix - - n - - smtpd {-v} -o {x = 1}\n"
+                                 "d unix - - n - - smtpd - x=1 -o {y=1 2}\n",
+                                 &why);
+    size_t n;
+    const struct master_opt *o;
+
+    (void) state;
+    assert_non_null(cf);
+    o = master_ent_opts(master_cf_find(cf, "a", NULL), &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(o[0].name, "x");
+    assert_string_equal(o[0].value, "1");
+    master_ent_opts(master_cf_find(cf, "b", NULL), &n);
+    assert_int_equal(n, 0);
+    o = master_ent_opts(master_cf_find(cf, "c", NULL), &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(o[0].name, "x");
+    assert_string_equal(o[0].value, "1");
+    o = master_ent_opts(master_cf_find(cf, "d", NULL), &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(o[0].name, "y");
+    assert_string_equal(o[0].value, "1 2");
     master_cf_free(cf);
     buf_fini(&why);
 }
@@ -396,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_leading_space),
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_opts),
+        cmocka_unit_test(test_opts_second_scan),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_inet_private),
         cmocka_unit_test(test_duplicates),
