@@ -185,8 +185,8 @@ static size_t utf8_seq(const unsigned char *s)
     return n;
 }
 
-/* utf8_valid - whether S is well-formed UTF-8 */
-static bool utf8_valid(const char *s)
+/* dict_utf8_valid - whether S is well-formed UTF-8 */
+bool dict_utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *) s;
 
@@ -200,10 +200,10 @@ static bool utf8_valid(const char *s)
     return true;
 }
 
-/* utf8_printable - S for a warning: control bytes and bytes that do not
+/* dict_utf8_printable - S for a warning: control bytes and bytes that do not
  * start a complete multi-byte sequence become '?' (structurally complete
  * sequences are kept, as Postfix prints them) */
-static void utf8_printable(const char *s, struct buf *out)
+void dict_utf8_printable(const char *s, struct buf *out)
 {
     const unsigned char *p = (const unsigned char *) s;
 
@@ -323,9 +323,9 @@ static bool bad_utf8_key(const struct dict *d, const char *key)
 {
     struct buf pr = BUF_INIT;
 
-    if ((d->flags & DICT_FLAG_UTF8) == 0 || utf8_valid(key))
+    if ((d->flags & DICT_FLAG_UTF8) == 0 || dict_utf8_valid(key))
         return false;
-    utf8_printable(key, &pr);
+    dict_utf8_printable(key, &pr);
     msg_warn(
         "%s:%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
         d->type, d->name, buf_str(&pr));
@@ -358,10 +358,10 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
                     d->type, d->name);
             }
             if ((d->flags & DICT_FLAG_UTF8) != 0
-                && !utf8_valid(buf_str(value))) {
+                && !dict_utf8_valid(buf_str(value))) {
                 struct buf pr = BUF_INIT;
 
-                utf8_printable(buf_str(value), &pr);
+                dict_utf8_printable(buf_str(value), &pr);
                 msg_warn(
                     "%s:%s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 or invalid codepoint",
                     d->type, d->name, key, buf_str(&pr));

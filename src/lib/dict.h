@@ -156,6 +156,12 @@ void dict_free_base(struct dict *d);
  */
 const char *dict_fold_key(const struct dict *d, const char *key,
                           struct buf *tmp);
+/* dict_utf8_valid - S is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+bool dict_utf8_valid(const char *s);
+/* dict_utf8_printable - S for a warning, as Postfix prints it: control
+ * bytes and bytes outside a complete UTF-8 sequence become '?'. */
+void dict_utf8_printable(const char *s, struct buf *out);
 /* dict_set_file - remember PATH and its current mtime for dict_changed(). */
 void dict_set_file(struct dict *d, const char *path);
 

@@ -174,6 +174,16 @@ struct dict *dict_texthash_open(const char *name, int open_flags,
         char *key;
         char *v;
 
+        if ((dict_flags & DICT_FLAG_UTF8) && !dict_utf8_valid(s)) {
+            struct buf pr = BUF_INIT;
+
+            dict_utf8_printable(s, &pr);
+            msg_warn(
+                "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+                name, lineno, buf_str(&pr));
+            buf_fini(&pr);
+            continue;
+        }
         if (val.len == 0) {
             msg_warn(
                 "%s, line %d: expected format: key whitespace value -- ignoring this line",

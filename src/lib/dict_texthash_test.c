@@ -137,6 +137,45 @@ static void test_fixed_case(void **state)
     buf_fini(&value);
 }
 
+/* test_utf8_lines - with DICT_FLAG_UTF8, non-UTF-8 lines are skipped */
+static void test_utf8_lines(void **state)
+{
+    char upath[] = "/tmp/ulak-texthash-utf8-XXXXXX";
+    static const char text[] = "a\xff"
+                               "b v\nok v\xfe\nx y\n";
+    int fd = mkstemp(upath);
+    struct buf why = BUF_INIT;
+    struct buf spec = BUF_INIT;
+    struct buf want = BUF_INIT;
+    struct buf value = BUF_INIT;
+    struct dict *d;
+
+    (void) state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof(text) - 1), sizeof(text) - 1);
+    close(fd);
+    buf_reset(&logged);
+    buf_setf(&spec, "texthash:%s", upath);
+    d = dict_open(buf_str(&spec), O_RDONLY, DICT_FLAG_FOLD_FIX | DICT_FLAG_UTF8,
+                  &why);
+    assert_non_null(d);
+    buf_setf(
+        &want,
+        "warning: %s, line 1: non-UTF-8 input \"a?b v\" -- ignoring this line\n"
+        "warning: %s, line 2: non-UTF-8 input \"ok v?\" -- ignoring this line\n",
+        upath, upath);
+    assert_string_equal(buf_str(&logged), buf_str(&want));
+    assert_int_equal(dict_lookup(d, "x", &value), LK_FOUND);
+    assert_string_equal(buf_str(&value), "y");
+    assert_int_equal(dict_lookup(d, "ok", &value), LK_NOTFOUND);
+    dict_close(d);
+    unlink(upath);
+    buf_fini(&why);
+    buf_fini(&spec);
+    buf_fini(&want);
+    buf_fini(&value);
+}
+
 /* test_internal - the writable in-memory table */
 static void test_internal(void **state)
 {
@@ -178,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_fixed_case),
+        cmocka_unit_test(test_utf8_lines),
         cmocka_unit_test(test_internal),
     };
 
