@@ -156,6 +156,9 @@ static void add_parents(struct maps_keys *k, const char *domain,
 {
     bool bare = o != NULL && o->parent_matches_sub;
 
+    /* An address literal has no parent domains. */
+    if (domain[0] == '[')
+        return;
     for (const char *dot = strchr(domain + 1, '.'); dot && dot[1];
          dot = strchr(dot + 1, '.'))
         add_key(k, MAPS_FIND_FIXED, "%s", bare ? dot + 1 : dot);

@@ -66,6 +66,8 @@ static const struct kcase kcases[] = {
     {"access addr no domain", MAPS_ORDER_ACCESS_ADDR, &plus, "user+foo",
      "user+foo | ~user"},
     {"access null sender", MAPS_ORDER_ACCESS_ADDR, &plus, "<>", "<>"},
+    {"access addr literal", MAPS_ORDER_ACCESS_ADDR, NULL, "u@[10.1.2.3]",
+     "u@[10.1.2.3] | ~[10.1.2.3] | ~u@"},
     {"access addr empty local", MAPS_ORDER_ACCESS_ADDR, &plus, "@a.b",
      "@a.b | ~a.b | ~.b"},
     /* access(5) HOST NAME/ADDRESS PATTERNS */
