@@ -479,9 +479,10 @@ int postconf_main(int argc, char **argv)
     int rc = 0;
 
     msg_init(argv[0]);
+    /* "+": options end at the first name, as with Postfix's getopt. */
     opterr = 1;
     optind = 1;
-    while ((ch = getopt(argc, argv, "aAc:deEfFhHlmMno:PvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+aAc:deEfFhHlmMno:PvxX#")) > 0) {
         switch (ch) {
             case 'a':
             case 'A':
@@ -591,9 +592,9 @@ int postconf_main(int argc, char **argv)
             break;
         case MODE_EXCLUDE:
         case MODE_COMMENT:
+            /* Postfix's words, odd as they are for main.cf names. */
             if (argc == 0)
-                msg_fatal("%s requires name argument",
-                          mode == MODE_EXCLUDE ? "-X" : "-#");
+                msg_fatal("missing service argument");
             rc = edit_main_cf(mode, argv, argc);
             break;
         case MODE_PRINT:

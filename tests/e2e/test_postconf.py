@@ -419,7 +419,7 @@ def test_edit_result(tmp_path):
 
 def test_edit_errors(tmp_path):
     d = confdir_with(tmp_path, "a = b\n")
-    for args in (["-e"], ["-e", "noequals"]):
+    for args in (["-e"], ["-e", "noequals"], ["-X"], ["-#"]):
         u, p = ulak("-c", d, *args), postfix("-c", d, *args)
         assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
     e = tmp_path / "empty"
@@ -455,6 +455,15 @@ def test_list_modes(tmp_path):
     assert m == sorted(m)
     assert {"hash", "btree", "regexp", "texthash"} <= set(m)
     assert set(m) <= set(postfix("-m").out.splitlines())
+
+
+def test_options_end_at_first_name(tmp_path):
+    """Like Postfix's getopt: "-h" after a name is a name."""
+    d = confdir_with(tmp_path, "")
+    u, p = ulak("-c", d, "-d", "myorigin", "-h"), \
+        postfix("-c", d, "-d", "myorigin", "-h")
+    assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
+    assert u.out == "myorigin = $myhostname\n"
 
 
 def test_d_and_n_conflict(tmp_path):
