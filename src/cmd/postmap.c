@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/argv.h"
 #include "../lib/dict.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
@@ -37,6 +38,7 @@ struct postmap_ctx {
     bool keep_perms; /* not -p */
     bool utf8;       /* smtputf8_enable and not -u: check the input */
     bool keep_root;  /* -o */
+    bool base64;     /* -F */
     const char *deftype;
 };
 
@@ -81,6 +83,87 @@ static void print_entry(const struct postmap_ctx *ctx, const char *key,
     printf("%s%s\t%s\n", key, ctx->spec->aliases ? ":" : "", value);
 }
 
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* b64_encode - IN (LEN bytes) in base64 with padding into OUT */
+static void b64_encode(const unsigned char *in, size_t len, struct buf *out)
+{
+    buf_reset(out);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned long v = (unsigned long) in[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned long) in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        buf_catc(out, b64chars[(v >> 18) & 63]);
+        buf_catc(out, b64chars[(v >> 12) & 63]);
+        buf_catc(out, i + 1 < len ? b64chars[(v >> 6) & 63] : '=');
+        buf_catc(out, i + 2 < len ? b64chars[v & 63] : '=');
+    }
+}
+
+/* b64_decode - base64 IN into OUT; -1 when IN is malformed */
+static int b64_decode(const char *in, struct buf *out)
+{
+    size_t len = strlen(in);
+
+    buf_reset(out);
+    if (len % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < len; i += 4) {
+        unsigned long v = 0;
+        int pad = 0;
+
+        for (size_t j = 0; j < 4; j++) {
+            const char *c = strchr(b64chars, in[i + j]);
+
+            if (in[i + j] == '=' && i + 4 == len && j >= 2) {
+                pad++;
+                v <<= 6;
+            } else if (in[i + j] == 0 || c == NULL || pad > 0) {
+                return -1;
+            } else {
+                v = (v << 6) | (unsigned long) (c - b64chars);
+            }
+        }
+        buf_catc(out, (int) ((v >> 16) & 255));
+        if (pad < 2)
+            buf_catc(out, (int) ((v >> 8) & 255));
+        if (pad < 1)
+            buf_catc(out, (int) (v & 255));
+    }
+    return 0;
+}
+
+/* label - "type:name" as Postfix names an open table in messages */
+static void label(const struct dict *d, struct buf *out)
+{
+    bool db = strcmp(d->type, "hash") == 0 || strcmp(d->type, "btree") == 0;
+
+    buf_setf(out, "%s:%s%s", d->type, d->name, db ? ".db" : "");
+}
+
+/* decode_value - -F: replace VALUE with its base64 decoding, or die */
+static void decode_value(const struct dict *d, const char *key,
+                         struct buf *value)
+{
+    struct buf plain = BUF_INIT;
+    struct buf name = BUF_INIT;
+
+    if (b64_decode(buf_str(value), &plain) < 0) {
+        label(d, &name);
+        msg_warn("table %s: key %s: malformed BASE64 value: %s", buf_str(&name),
+                 key, buf_str(value));
+        msg_fatal("table %s: query error", buf_str(&name));
+    }
+    buf_reset(value);
+    buf_catn(value, buf_str(&plain), buf_len(&plain));
+    buf_fini(&plain);
+    buf_fini(&name);
+}
+
 /* lookup_one - KEY in the tables in order; true when found */
 static bool lookup_one(struct dict **maps, char **args, int count,
                        const struct postmap_ctx *ctx, const char *key,
@@ -91,6 +174,8 @@ static bool lookup_one(struct dict **maps, char **args, int count,
             maps[i] = open_map(ctx, args[i], O_RDONLY, DICT_FLAG_LOCK);
         switch (dict_lookup(maps[i], key, value)) {
             case LK_FOUND:
+                if (ctx->base64)
+                    decode_value(maps[i], key, value);
                 return true;
             case LK_NOTFOUND:
                 break;
@@ -194,6 +279,7 @@ static int do_sequence(const struct postmap_ctx *ctx, char **args, int count)
     for (int i = 0; i < count; i++) {
         struct dict *d = open_map(ctx, args[i], O_RDONLY, DICT_FLAG_LOCK);
         enum dict_seq func = DICT_SEQ_FIRST;
+        struct buf plain = BUF_INIT;
         const char *key;
         const char *value;
         int r;
@@ -202,12 +288,18 @@ static int do_sequence(const struct postmap_ctx *ctx, char **args, int count)
             if (*key == 0)
                 msg_warn("table %s:%s: empty lookup key value is not allowed",
                          d->type, d->name);
+            if (ctx->base64) {
+                buf_set(&plain, value);
+                decode_value(d, key, &plain);
+                value = buf_str(&plain);
+            }
             print_entry(ctx, key, value);
             func = DICT_SEQ_NEXT;
         }
         if (r < 0)
             msg_fatal("%s", dict_why(d));
         dict_close(d);
+        buf_fini(&plain);
     }
     return 0;
 }
@@ -260,6 +352,44 @@ static void alias_extras(struct dict *d)
     update_raw(d, "YP_LAST_MODIFIED", stamp);
     update_raw(d, "YP_MASTER_NAME", conf_str("myhostname"));
     d->flags = saved;
+}
+
+/* file_value - -F: the base64 of the files named in VALUE; false (with a
+ * warning) when one cannot be read */
+static bool file_value(const char *src, int lineno, struct buf *value)
+{
+    struct argv *files = argv_split(buf_str(value), ", \t\r\n");
+    struct buf data = BUF_INIT;
+    bool ok = true;
+
+    for (size_t i = 0; ok && i < files->argc; i++) {
+        FILE *fp = fopen(files->argv[i], "re");
+        char chunk[8192];
+        size_t n;
+
+        if (fp == NULL) {
+            msg_warn("%s, line %d: open %s: %m: skipping this entry", src,
+                     lineno, files->argv[i]);
+            ok = false;
+            break;
+        }
+        if (i > 0)
+            buf_catc(&data, '\n');
+        while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            buf_catn(&data, chunk, n);
+        if (ferror(fp)) {
+            msg_warn("%s, line %d: read %s: %m: skipping this entry", src,
+                     lineno, files->argv[i]);
+            ok = false;
+        }
+        (void) fclose(fp);
+    }
+    if (ok)
+        b64_encode((const unsigned char *) buf_str(&data), buf_len(&data),
+                   value);
+    argv_free(files);
+    buf_fini(&data);
+    return ok;
 }
 
 /* build_one - build (or with -i, update) the table ARG from its source */
@@ -352,6 +482,8 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
             msg_warn("%s, line %d: record is in \"key: value\" format; is "
                      "this an alias file?",
                      src.name, lineno);
+        if (ctx->base64 && !file_value(src.name, lineno, &value))
+            continue;
         update(d, buf_str(&key), buf_str(&value));
     }
     if (ctx->spec->aliases)
@@ -451,9 +583,11 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
             case 'm':
                 /* UTF-8 checks and MIME parsing only refine -b/-h. */
                 break;
+            case 'F':
+                ctx.base64 = true;
+                break;
             case 'b':
             case 'h':
-            case 'F':
                 msg_fatal("option -%c is not supported yet", c);
             default:
                 msg_fatal("usage: %s", spec->usage);

@@ -321,3 +321,27 @@ def test_owner(dirs):
     os.unlink(ul / "access.db")
     assert ulak("postmap", "-o", "hash:access", cwd=ul, conf=conf).rc == 0
     assert os.stat(ul / "access.db").st_uid == 0
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_base64_files(dirs, typ):
+    """-F: values name files whose content is stored base64-encoded, and
+    -q/-s decode; a missing file skips the entry, a bad value is fatal."""
+    need_postfix()
+    pf, ul, conf = dirs
+    for d in (pf, ul):
+        (d / "f1").write_text("line1\nline2\n")
+        (d / "f2").write_text("other")
+        (d / "fsrc").write_text("k1 f1\nk2 f1, f2\nk3 nonexist\nk4 f2 f2 f2\n")
+        (d / "bad").write_text("k notbase64!\n")
+    same(*both(dirs, "-F", f"{typ}:fsrc"))
+    same(*both(dirs, "-q", "k4", f"{typ}:fsrc"))
+    same(*both(dirs, "-F", "-q", "k2", f"{typ}:fsrc"))
+    same(*both(dirs, "-F", "-q", "-", f"{typ}:fsrc", stdin="k1\nk3\nk4\n"))
+    same(*both(dirs, f"{typ}:bad"))
+    same(*both(dirs, "-F", "-q", "k", f"{typ}:bad"))
+    if typ != "cdb":
+        a, b = both(dirs, "-F", "-s", f"{typ}:fsrc")
+        assert sorted(a.out.split("\n")) == sorted(b.out.split("\n"))
+        same(*both(dirs, "-F", "-i", f"{typ}:fsrc", stdin="k9 f2\n"))
+        same(*both(dirs, "-q", "k9", f"{typ}:fsrc"))
