@@ -515,17 +515,22 @@ int dict_text_open(struct dict_text *t, const char *path, struct buf *why)
     size_t n;
 
     if ((fp = fopen(path, "re")) == NULL) {
+        int saved = errno;
+
         buf_setf(why, "open %s: %m", path);
+        errno = saved;
         return -1;
     }
     dict_text_init(t, path, "");
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
         buf_catn(&t->data, chunk, n);
     if (ferror(fp)) {
+        int saved = errno;
+
         buf_setf(why, "read %s: %m", path);
         fclose(fp);
-        dict_text_close(t);
-        return -1;
+        errno = saved;
+        return -2;
     }
     fclose(fp);
     return 0;

@@ -178,7 +178,9 @@ struct dict_text {
     size_t off;
     int lineno; /* physical lines consumed */
 };
-/* dict_text_open - read PATH; -1 with "open PATH: strerror" in WHY. */
+/* dict_text_open - read PATH: 0; -1 with "open PATH: strerror" in WHY;
+ * -2 after a read error, with "read PATH: strerror" in WHY, errno set and
+ * T holding what was read (the caller decides, and closes T). */
 int dict_text_open(struct dict_text *t, const char *path, struct buf *why);
 /* dict_text_init - iterate over TEXT (copied) instead of a file. */
 void dict_text_init(struct dict_text *t, const char *name, const char *text);

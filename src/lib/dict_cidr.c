@@ -333,8 +333,16 @@ struct dict *dict_cidr_open(const char *name, int open_flags, int dict_flags,
         buf_setf(why, "cidr:%s map requires O_RDONLY access mode", name);
         return NULL;
     }
-    if (dict_text_any(&text, "cidr map", name, why) < 0)
-        return NULL;
+    switch (dict_text_any(&text, "cidr map", name, why)) {
+        case 0:
+            break;
+        case -2:
+            buf_setf(why, "cidr map %s: read error: %m", name);
+            dict_text_close(&text);
+            return NULL;
+        default:
+            return NULL;
+    }
     dc = (struct dict_cidr *) dict_alloc("cidr", name, open_flags,
                                          dict_flags & ~DICT_FLAG_FOLD_FIX,
                                          sizeof(*dc));

@@ -40,7 +40,8 @@ int dict_mem_put(struct dict *d, const char *key, const char *value,
 /*
  * dict_text_any - the rule lines of a pattern table: the file NAME, or
  * for NAME "{ {rule}, {rule} }" one line per rule (Postfix 3.7 inline
- * form).  MAP ("regexp map") prefixes the syntax errors in WHY.
+ * form).  MAP ("regexp map") prefixes the syntax errors in WHY.  Returns
+ * as dict_text_open (dict.h).
  */
 int dict_text_any(struct dict_text *t, const char *map, const char *name,
                   struct buf *why);

@@ -481,7 +481,8 @@ struct dict *dict_pat_open(const struct dict_pat_engine *eng, const char *name,
         return NULL;
     }
     buf_setf(&map, "%s map", eng->type);
-    if (dict_text_any(&text, buf_str(&map), name, why) < 0) {
+    /* As Postfix: a read error ends the rules read so far, silently. */
+    if (dict_text_any(&text, buf_str(&map), name, why) == -1) {
         buf_fini(&map);
         return NULL;
     }

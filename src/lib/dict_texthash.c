@@ -161,9 +161,15 @@ struct dict *dict_texthash_open(const char *name, int open_flags,
         buf_setf(why, "texthash:%s map requires O_RDONLY access mode", name);
         return NULL;
     }
-    if (dict_text_open(&text, name, why) < 0) {
-        buf_setf(why, "open database %s: %m", name);
-        return NULL;
+    switch (dict_text_open(&text, name, why)) {
+        case 0:
+            break;
+        case -2:
+            dict_text_close(&text);
+            return NULL;
+        default:
+            buf_setf(why, "open database %s: %m", name);
+            return NULL;
     }
     d = dict_mem_new("texthash", name, open_flags, dict_flags);
     dict_set_file(d, name);

@@ -257,3 +257,17 @@ def test_texthash(tables, key):
 @pytest.mark.parametrize("key", ["bob@example.com", "Bob@Example.COM"])
 def test_texthash_fixed_case(tables, key):
     compare("-fq", key, f"texthash:{tables / 'texthash.txt'}")
+
+
+@pytest.mark.parametrize("kind", ["regexp", "pcre", "cidr", "texthash"])
+def test_unreadable_table(tables, kind):
+    """A table that opens but cannot be read (a directory): regexp and pcre
+    end the rules silently, cidr and texthash stop with Postfix's error."""
+    d = tables / "adir"
+    d.mkdir(exist_ok=True)
+    compare("-q", "x", f"{kind}:{d}")
+
+
+@pytest.mark.parametrize("kind", ["regexp", "pcre", "cidr", "texthash"])
+def test_missing_table(tables, kind):
+    compare("-q", "x", f"{kind}:{tables / 'missing'}")
