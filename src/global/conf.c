@@ -3,7 +3,8 @@
  *
  * State: one table of main.cf/-c/-o values (name -> struct val), a cache of
  * expanded values (cleared whenever a value changes, which is what makes the
- * returned strings "borrowed until the next conf_load or conf_override"),
+ * returned strings "borrowed until the next conf_load, conf_override or
+ * conf_defaults_only"), host-dependent defaults computed on first use,
  * the master.cf service names with the per-service parameters they create,
  * and the syntax errors of the last load (kept so that conf_check can list
  * every problem at once).
@@ -94,6 +95,8 @@ void conf_set_dir(const char *dir)
 {
     mem_free(cfg_dir);
     cfg_dir = mem_strdup(dir);
+    mem_free(main_cf);
+    main_cf = NULL;
 }
 
 /* conf_dir - -c, then $MAIL_CONFIG, then /etc/postfix */
