@@ -3,7 +3,11 @@
 
 Run once on a machine with Debian's postfix 3.7 installed:
 
-    scripts/gen_params.py > src/global/params.def
+    scripts/gen_params.py > src/global/params.def.new &&
+        mv src/global/params.def.new src/global/params.def
+
+When ulak starts acting on a parameter, change its flags in params.def by
+hand from 0 to ACTED; a regeneration keeps the ACTED flags it finds there.
 
 The parameter names and default texts come from `postconf -d` run on an
 empty configuration directory (behaviour, not source); the types come from
@@ -215,7 +219,19 @@ def c_string(s):
     return '"' + "".join(out) + '"'
 
 
+def acted_in_existing(path="src/global/params.def"):
+    """Names flagged ACTED in the committed params.def: engineers flip the
+    flag there by hand when ulak starts acting on a parameter, and a
+    regeneration must keep that."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return set()
+    return set(re.findall(r"^PARAM\(\w+, (\w+), .*\bACTED\b", text, re.M))
+
+
 def main():
+    ACTED.extend(sorted(acted_in_existing() - set(ACTED)))
     params = postconf_defaults()
     docs = manual_sections()
     raw = raw_parameters(sorted(params))
