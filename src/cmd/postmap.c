@@ -21,6 +21,7 @@
 #include "../lib/msg.h"
 #include "../global/alias_src.h"
 #include "../global/conf.h"
+#include "../global/mime_keys.h"
 #include "../global/tbl_src.h"
 #include "cmd.h"
 
@@ -39,6 +40,9 @@ struct postmap_ctx {
     bool utf8;       /* smtputf8_enable and not -u: check the input */
     bool keep_root;  /* -o */
     bool base64;     /* -F */
+    bool hdr_keys;   /* -h */
+    bool body_keys;  /* -b */
+    bool mime;       /* -m */
     const char *deftype;
 };
 
@@ -196,6 +200,58 @@ static bool read_key(struct buf *key)
     while ((c = getchar()) != EOF && c != '\n')
         buf_catc(key, c);
     return c != EOF || buf_len(key) > 0;
+}
+
+struct msg_query {
+    const struct postmap_ctx *ctx;
+    struct dict **maps;
+    char **args;
+    int count;
+    struct buf value;
+    bool found;
+};
+
+/* msg_key - -h/-b: look up one header or body key of the message */
+static void msg_key(enum mime_keys_kind kind, const char *key, void *ptr)
+{
+    struct msg_query *q = ptr;
+
+    switch (kind) {
+        case MIME_KEYS_HEADER:
+            if (!q->ctx->hdr_keys)
+                return;
+            break;
+        case MIME_KEYS_BODY:
+            if (!q->ctx->body_keys)
+                return;
+            break;
+    }
+    if (lookup_one(q->maps, q->args, q->count, q->ctx, key, &q->value)) {
+        print_entry(q->ctx, key, buf_str(&q->value));
+        q->found = true;
+    }
+}
+
+/* do_msg_query - -q - with -h/-b: the keys of the message on stdin */
+static int do_msg_query(const struct postmap_ctx *ctx, char **args, int count)
+{
+    struct msg_query q = {.ctx = ctx, .args = args, .count = count};
+    struct mime_keys m;
+    struct buf line = BUF_INIT;
+
+    q.maps = mem_calloc((size_t) count, sizeof(*q.maps));
+    buf_init(&q.value, 0);
+    mime_keys_init(&m, ctx->mime, msg_key, &q);
+    while (read_key(&line))
+        mime_keys_line(&m, buf_str(&line));
+    mime_keys_end(&m);
+    mime_keys_fini(&m);
+    for (int i = 0; i < count; i++)
+        dict_close(q.maps[i]);
+    mem_free(q.maps);
+    buf_fini(&q.value);
+    buf_fini(&line);
+    return q.found ? 0 : 1;
 }
 
 /* do_query - -q KEY or -q -: print what the tables answer */
@@ -579,22 +635,34 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
             case 'u':
                 no_utf8 = true;
                 break;
-            case 'U':
             case 'm':
-                /* UTF-8 checks and MIME parsing only refine -b/-h. */
+                ctx.mime = true;
+                break;
+            case 'U':
+                /* UTF-8 checks of -b/-h keys: ulak does not check them. */
                 break;
             case 'F':
                 ctx.base64 = true;
                 break;
             case 'b':
+                ctx.body_keys = true;
+                break;
             case 'h':
-                msg_fatal("option -%c is not supported yet", c);
+                ctx.hdr_keys = true;
+                break;
             default:
                 msg_fatal("usage: %s", spec->usage);
         }
     }
     if (optind >= argc)
         msg_fatal("usage: %s", spec->usage);
+    if ((ctx.hdr_keys || ctx.body_keys || ctx.mime)
+        && (mode != MODE_QUERY || strcmp(key, "-") != 0))
+        msg_fatal("specify -b -h or -m only with \"-q -\"");
+    if (ctx.mime && !ctx.hdr_keys && !ctx.body_keys) {
+        msg_warn("ignoring -m option without -b or -h");
+        ctx.mime = false;
+    }
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     ctx.deftype = conf_str("default_database_type");
@@ -604,7 +672,10 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     ctx.dict_flags = nul_flags | dup_flags | (fold ? DICT_FLAG_FOLD_FIX : 0);
     switch (mode) {
         case MODE_QUERY:
-            status = do_query(&ctx, key, argv + optind, argc - optind);
+            if (ctx.hdr_keys || ctx.body_keys)
+                status = do_msg_query(&ctx, argv + optind, argc - optind);
+            else
+                status = do_query(&ctx, key, argv + optind, argc - optind);
             break;
         case MODE_DELETE:
             status = do_delete(&ctx, key, argv + optind, argc - optind);

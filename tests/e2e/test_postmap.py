@@ -345,3 +345,19 @@ def test_base64_files(dirs, typ):
         assert sorted(a.out.split("\n")) == sorted(b.out.split("\n"))
         same(*both(dirs, "-F", "-i", f"{typ}:fsrc", stdin="k9 f2\n"))
         same(*both(dirs, "-q", "k9", f"{typ}:fsrc"))
+
+
+@pytest.mark.parametrize("msg", ["msg", "m2", "m4", "m6", "m7"])
+@pytest.mark.parametrize("opts", ["-h", "-b", "-hm", "-bm", "-hbm", "-m"])
+def test_message_keys(dirs, msg, opts):
+    """-h/-b/-m: header and body keys of a message, with and without MIME
+    structure, as header_checks/body_checks see them."""
+    need_postfix()
+    text = (SRC / f"{msg}.eml").read_text()
+    same(*both(dirs, opts, "-q", "-", "regexp:checks.regexp", stdin=text))
+
+
+def test_message_keys_need_stdin(dirs):
+    need_postfix()
+    same(*both(dirs, "-h", "-q", "x", "regexp:checks.regexp"))
+    same(*both(dirs, "-b", "access"))
