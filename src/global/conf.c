@@ -1622,16 +1622,20 @@ struct argv *conf_names(enum conf_names which)
  * conf_check - every problem at once.
  */
 
-static int undef_count;
+/* Where the reference being checked is written, for check_undef. */
+static const char *check_path;
+static int check_line;
+static const char *check_name;
 
-/* note_undef - count references to undefined names */
-static void note_undef(const char *name)
+/* check_undef - a main.cf value refers to a name that has no value */
+static void check_undef(const char *name)
 {
-    (void) name;
-    undef_count++;
+    msg_warn("%s:%d: %s: undefined parameter: %s", check_path, check_line,
+             check_name, name);
 }
 
-/* conf_check - report syntax, type, bound, not-acted and unused problems */
+/* conf_check - report syntax, type, bound, undefined, not-acted and unused
+ * problems */
 int conf_check(void)
 {
     struct argv *names;
@@ -1652,15 +1656,23 @@ int conf_check(void)
 
         if (v->line == 0)
             continue;
-        undef_count = 0;
         if (p && (p->flags & PARAM_RO)) {
             msg_warn("%s:%d: %s: read-only parameter, setting ignored", path,
                      v->line, name);
             continue;
         }
+        if (!(p && (p->flags & PARAM_RAW))) {
+            /* Undefined names in this value itself (one level deep: a
+             * deeper one is reported at the line that refers to it). */
+            check_path = path;
+            check_line = v->line;
+            check_name = name;
+            (void) conf_scan(v->text, &why, check_undef);
+            buf_reset(&why);
+        }
         if (p && (p->flags & PARAM_RAW)) {
             buf_set(&out, v->text);
-        } else if (conf_expand(v->text, &out, &why, note_undef) < 0) {
+        } else if (conf_expand(v->text, &out, &why, NULL) < 0) {
             msg_error("%s:%d: %s: %s", path, v->line, name, buf_str(&why));
             errors++;
         } else if (p && check_value(p, buf_str(&out), &n, &why) < 0) {

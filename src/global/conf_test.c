@@ -301,7 +301,8 @@ static void test_check(void **state)
                "smtp-amavis_destination_concurrency_limit = 2\n"
                "badline\n"
                "loop = $loop\n"
-               "helo_from_master = mx.example.com\n",
+               "helo_from_master = mx.example.com\n"
+               "myorigin = $mydomain_typo\n",
                "smtp-amavis unix - - n - 2 smtp\n"
                "  -o smtp_helo_name=$helo_from_master\n");
     buf_reset(&logged);
@@ -338,9 +339,11 @@ static void test_check(void **state)
              "smtp-amavis_destination_concurrency_limit: accepted, not "
              "acted on yet by ulak\n"
              "error: %s/main.cf:17: loop: unreasonable macro call nesting: "
-             "\"loop\"\n",
+             "\"loop\"\n"
+             "warning: %s/main.cf:19: myorigin: undefined parameter: "
+             "mydomain_typo\n",
              dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir,
-             dir, dir, dir, dir);
+             dir, dir, dir, dir, dir);
     if (strcmp(buf_str(&logged), buf_str(&want)) != 0) {
         fprintf(stderr, "got:\n%swant:\n%s", buf_str(&logged), buf_str(&want));
         fail();
