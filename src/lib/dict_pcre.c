@@ -94,7 +94,7 @@ static int pcre_match_rule(void *re, const char *key, size_t nsub, size_t *off,
         PCRE2_UCHAR msg[256];
 
         pcre2_get_error_message(rc, msg, sizeof(msg));
-        buf_setf(err, "matching error: %s", (const char *) msg);
+        buf_set(err, (const char *) msg);
         ret = -1;
     }
     pcre2_match_data_free(md);

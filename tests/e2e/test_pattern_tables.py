@@ -87,6 +87,7 @@ RULE_KEYS = [
     "dotall\nx", "dotallxx", "nodot\nx", "nodotxx", "anchored", "xanch",
     "named@n.test", "lazyabc", "Ascii@h.test", "spaced@x.test",
     "spaced @x.test ",
+    "a" * 40 + "b",
 ]
 
 BAD_KEYS = [
