@@ -4,7 +4,7 @@
  * The three commands take the same options and differ only in the source
  * format (postmap: "key value"; postalias: aliases(5)), in the output of -s
  * and "-q -" ("key<TAB>value" against "key:<TAB>value"), and in the extra
- * entries that an alias database gets ("@" and the YP_* entries).
+ * entries of an alias database ("@" and the YP_* entries).
  */
 #ifndef ULAK_POSTMAP_H
 #define ULAK_POSTMAP_H
