@@ -231,6 +231,22 @@ void dict_utf8_printable(const char *s, struct buf *out)
     }
 }
 
+/* dict_warn - msg_warn with the line made printable, as Postfix logs */
+void dict_warn(const char *fmt, ...)
+{
+    struct buf text = BUF_INIT;
+    struct buf pr = BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vcatf(&text, fmt, ap);
+    va_end(ap);
+    dict_utf8_printable(buf_str(&text), &pr);
+    msg_warn("%s", buf_str(&pr));
+    buf_fini(&text);
+    buf_fini(&pr);
+}
+
 /* Full case foldings that differ from towlower (Unicode CaseFolding.txt
  * status F, plus final sigma and long s), for the scripts in real use. */
 static const struct {
@@ -326,7 +342,7 @@ static bool bad_utf8_key(const struct dict *d, const char *key)
     if ((d->flags & DICT_FLAG_UTF8) == 0 || dict_utf8_valid(key))
         return false;
     dict_utf8_printable(key, &pr);
-    msg_warn(
+    dict_warn(
         "%s:%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
         d->type, d->name, buf_str(&pr));
     buf_fini(&pr);
@@ -350,10 +366,10 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
         case LK_FOUND:
             /* Postfix's rule: a table never answers an empty string. */
             if (buf_len(value) == 0) {
-                msg_warn(
+                dict_warn(
                     "table %s:%s: key %s: empty string result is not allowed",
                     d->type, d->name, key);
-                msg_warn(
+                dict_warn(
                     "table %s:%s should return NO RESULT in case of NOT FOUND",
                     d->type, d->name);
             }
@@ -362,7 +378,7 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
                 struct buf pr = BUF_INIT;
 
                 dict_utf8_printable(buf_str(value), &pr);
-                msg_warn(
+                dict_warn(
                     "%s:%s: key \"%s\": non-UTF-8 value \"%s\": malformed UTF-8 or invalid codepoint",
                     d->type, d->name, key, buf_str(&pr));
                 buf_fini(&pr);
@@ -563,8 +579,8 @@ static bool blank_or_comment(struct span s)
     return i == s.len || s.p[i] == '#';
 }
 
-/* dict_text_next - the next logical line */
-bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
+/* text_next - the next logical line, whatever its first byte */
+static bool text_next(struct dict_text *t, struct buf *line, int *lineno)
 {
     struct span s;
 
@@ -599,6 +615,21 @@ bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
            && isspace((unsigned char) buf_str(line)[buf_len(line) - 1]))
         buf_truncate(line, buf_len(line) - 1);
     return true;
+}
+
+/* dict_text_next - the next logical line that starts a rule */
+bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
+{
+    while (text_next(t, line, lineno)) {
+        /* Only the first lines of a file can start with white space. */
+        if (isspace((unsigned char) buf_str(line)[0])) {
+            dict_warn("%s: logical line must not start with whitespace: \"%s\"",
+                      t->path, buf_str(line));
+            continue;
+        }
+        return true;
+    }
+    return false;
 }
 
 /* dict_text_close - release the file copy */

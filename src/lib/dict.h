@@ -162,6 +162,9 @@ bool dict_utf8_valid(const char *s);
 /* dict_utf8_printable - S for a warning, as Postfix prints it: control
  * bytes and bytes outside a complete UTF-8 sequence become '?'. */
 void dict_utf8_printable(const char *s, struct buf *out);
+/* dict_warn - msg_warn with control bytes and broken UTF-8 shown as '?',
+ * as Postfix shows table text in its warnings. */
+void dict_warn(const char *fmt, ...) ULAK_PRINTFLIKE(1, 2);
 /* dict_set_file - remember PATH and its current mtime for dict_changed(). */
 void dict_set_file(struct dict *d, const char *path);
 
@@ -170,7 +173,9 @@ void dict_set_file(struct dict *d, const char *path);
  * them: a line that starts with white space continues the previous one (the
  * newline is dropped, the white space kept), lines whose first non-blank
  * byte is '#' and blank lines are skipped (also inside a continuation), and
- * trailing white space is removed.  LINENO is the first physical line.
+ * trailing white space is removed.  LINENO is the first physical line.  A
+ * logical line that starts with white space (only possible at the start of
+ * the file) is skipped with Postfix's warning.
  */
 struct dict_text {
     char *path;      /* owned */

@@ -83,13 +83,13 @@ static int parse_pattern(const struct cidr_line *cl, const char *token,
         const char *close = strchr(token, ']');
 
         if (close == NULL) {
-            msg_warn(
+            dict_warn(
                 "cidr map %s, line %d: missing ']' character after \"%s\": skipping this rule",
                 cl->file, cl->lineno, token);
             return -1;
         }
         if (close[1] != 0 && close[1] != '/') {
-            msg_warn(
+            dict_warn(
                 "cidr map %s, line %d: garbage after \"%.*s\": skipping this rule",
                 cl->file, cl->lineno, (int) (close - token + 1), token);
             return -1;
@@ -108,18 +108,18 @@ static int parse_pattern(const struct cidr_line *cl, const char *token,
         unsigned char host[16];
 
         if (*m == 0 || strspn(m, "0123456789") != strlen(m)) {
-            msg_warn(
+            dict_warn(
                 "cidr map %s, line %d: bad mask value in \"%s\": skipping this rule",
                 cl->file, cl->lineno, buf_str(&pat));
         } else {
             for (; *m; m++)
                 len = len > 1000 ? len : len * 10 + (unsigned long) (*m - '0');
             if (len > maxlen) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: bad mask length in \"%s\": skipping this rule",
                     cl->file, cl->lineno, buf_str(&pat));
             } else if ((r->family = parse_addr(addr, r->net)) == 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: bad network value in \"%s\": skipping this rule",
                     cl->file, cl->lineno, buf_str(&pat));
             } else {
@@ -133,7 +133,7 @@ static int parse_pattern(const struct cidr_line *cl, const char *token,
                     char txt[INET6_ADDRSTRLEN];
 
                     inet_ntop(r->family, host, txt, sizeof(txt));
-                    msg_warn(
+                    dict_warn(
                         "cidr map %s, line %d: non-null host address bits in \"%s\", perhaps you should use \"%s/%u\" instead: skipping this rule",
                         cl->file, cl->lineno, buf_str(&pat), txt, r->masklen);
                 } else {
@@ -143,7 +143,7 @@ static int parse_pattern(const struct cidr_line *cl, const char *token,
         }
         mem_free(addr);
     } else if ((r->family = parse_addr(buf_str(&pat), r->net)) == 0) {
-        msg_warn(
+        dict_warn(
             "cidr map %s, line %d: bad address pattern: \"%s\": skipping this rule",
             cl->file, cl->lineno, buf_str(&pat));
     } else {
@@ -197,11 +197,11 @@ static void cidr_parse(struct dict_cidr *dc, struct dict_text *text,
             kwlen++;
         if (kwlen == 5 && strncasecmp(s, "endif", 5) == 0) {
             if (span_trim(span_of(s + 5)).len > 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: garbage after ENDIF: skipping this rule",
                     name, cl.lineno);
             } else if (depth == 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: ENDIF without IF: skipping this rule",
                     name, cl.lineno);
             } else {
@@ -215,7 +215,7 @@ static void cidr_parse(struct dict_cidr *dc, struct dict_text *text,
             const char *p = parse_negation(s + 2, &r.negate);
 
             if (*p == 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: no address pattern: skipping this rule",
                     name, cl.lineno);
                 continue;
@@ -236,7 +236,7 @@ static void cidr_parse(struct dict_cidr *dc, struct dict_text *text,
             int bad;
 
             if (toklen == 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: no address pattern: skipping this rule",
                     name, cl.lineno);
                 continue;
@@ -248,7 +248,7 @@ static void cidr_parse(struct dict_cidr *dc, struct dict_text *text,
                 continue;
             result = span_trim(span_of(p + toklen));
             if (result.len == 0) {
-                msg_warn(
+                dict_warn(
                     "cidr map %s, line %d: no lookup result: skipping this rule",
                     name, cl.lineno);
                 continue;
@@ -261,8 +261,8 @@ static void cidr_parse(struct dict_cidr *dc, struct dict_text *text,
     while (depth > 0) {
         struct cidr_rule *ifr = &dc->rules[stack[--depth]];
 
-        msg_warn("cidr map %s, line %d: IF has no matching ENDIF", name,
-                 ifr->lineno);
+        dict_warn("cidr map %s, line %d: IF has no matching ENDIF", name,
+                  ifr->lineno);
         ifr->next = dc->nrules;
     }
     mem_free(stack);

@@ -109,7 +109,7 @@ static int parse_result(const struct dict_pat_engine *eng,
             const char *close = strchr(p + 2, p[1] == '{' ? '}' : ')');
 
             if (close == NULL) {
-                msg_warn("truncated macro reference: \"%s\"", text);
+                dict_warn("truncated macro reference: \"%s\"", text);
                 return -1;
             }
             name = p + 2;
@@ -123,7 +123,7 @@ static int parse_result(const struct dict_pat_engine *eng,
             after = name + len;
         }
         if (len == 0) {
-            msg_warn("empty macro name: \"%s\"", text);
+            dict_warn("empty macro name: \"%s\"", text);
             return -1;
         }
         {
@@ -133,13 +133,13 @@ static int parse_result(const struct dict_pat_engine *eng,
             for (i = 0; i < len && isdigit((unsigned char) name[i]); i++)
                 n = n > 1000000 ? n : n * 10 + (size_t) (name[i] - '0');
             if (i < len) {
-                msg_warn(
+                dict_warn(
                     "%s %s, line %d: non-numeric replacement index \"%.*s\"",
                     pl->map, pl->file, pl->lineno, (int) len, name);
                 bad = 1;
             } else if (n == 0) {
-                msg_warn("%s %s, line %d: %s \"%.*s\"", pl->map, pl->file,
-                         pl->lineno, eng->zero_warning, (int) len, name);
+                dict_warn("%s %s, line %d: %s \"%.*s\"", pl->map, pl->file,
+                          pl->lineno, eng->zero_warning, (int) len, name);
                 bad = 1;
             } else {
                 add_piece(r, NULL, 0, n);
@@ -176,19 +176,28 @@ static char *parse_pattern(const struct dict_pat_engine *eng,
         p++;
     }
     if (*p == 0) {
-        msg_warn("%s %s, line %d: no regexp: skipping this rule", pl->map,
-                 pl->file, pl->lineno);
+        dict_warn("%s %s, line %d: no regexp: skipping this rule", pl->map,
+                  pl->file, pl->lineno);
         return NULL;
     }
     delim = *p++;
     start = p;
-    while (*p && *p != delim) {
-        if (*p == '\\' && p[1] != 0)
-            p++;
+    /* A backslash escapes the next byte, even when it is the delimiter. */
+    while (*p) {
+        if (*p == '\\') {
+            if (p[1] == 0) {
+                p++;
+                break;
+            }
+            p += 2;
+            continue;
+        }
+        if (*p == delim)
+            break;
         p++;
     }
     if (*p == 0) {
-        msg_warn(
+        dict_warn(
             "%s %s, line %d: no closing regexp delimiter \"%c\": %s this rule",
             pl->map, pl->file, pl->lineno, delim, eng->no_delim);
         return NULL;
@@ -200,12 +209,12 @@ static char *parse_pattern(const struct dict_pat_engine *eng,
             case 0:
                 break;
             case 1:
-                msg_warn(
+                dict_warn(
                     "%s %s, line %d: ignoring obsolete regexp option \"%c\"",
                     pl->map, pl->file, pl->lineno, *p);
                 break;
             default:
-                msg_warn(
+                dict_warn(
                     "%s %s, line %d: unknown regexp option \"%c\": skipping this rule",
                     pl->map, pl->file, pl->lineno, *p);
                 mem_free(pattern);
@@ -225,8 +234,8 @@ static void *compile(const struct dict_pat_engine *eng,
     void *re = eng->compile(pattern, flags, nsub, &err);
 
     if (re == NULL)
-        msg_warn("%s %s, line %d: %s", pl->map, pl->file, pl->lineno,
-                 buf_str(&err));
+        dict_warn("%s %s, line %d: %s", pl->map, pl->file, pl->lineno,
+                  buf_str(&err));
     buf_fini(&err);
     return re;
 }
@@ -263,16 +272,16 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
     while (isspace((unsigned char) *s))
         s++;
     if (*s == 0)
-        msg_warn("%s %s, line %d: no replacement text: using empty string",
-                 pl->map, pl->file, pl->lineno);
+        dict_warn("%s %s, line %d: no replacement text: using empty string",
+                  pl->map, pl->file, pl->lineno);
     memset(&tmp, 0, sizeof(tmp));
     if (parse_result(eng, pl, s, &tmp, &max) < 0) {
-        msg_warn("%s %s, line %d: bad replacement syntax: skipping this rule",
-                 pl->map, pl->file, pl->lineno);
+        dict_warn("%s %s, line %d: bad replacement syntax: skipping this rule",
+                  pl->map, pl->file, pl->lineno);
         goto skip;
     }
     if (negate && max > 0) {
-        msg_warn(
+        dict_warn(
             "%s %s, line %d: $number found in negative match replacement text: skipping this rule",
             pl->map, pl->file, pl->lineno);
         goto skip;
@@ -280,7 +289,7 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
     if ((re = compile(eng, pl, pattern, flags, &nsub)) == NULL)
         goto skip;
     if (max > nsub) {
-        msg_warn(
+        dict_warn(
             "%s %s, line %d: out of range replacement index \"%zu\": skipping this rule",
             pl->map, pl->file, pl->lineno, max);
         eng->free(re);
@@ -347,10 +356,10 @@ static void pat_parse(struct dict_pat *dp, struct dict_text *text,
                 continue;
             extra = span_trim(span_of(p));
             if (extra.len > 0) {
-                msg_warn(
+                dict_warn(
                     "%s %s, line %d: ignoring extra text after IF statement: \"%.*s\"",
                     pl.map, pl.file, pl.lineno, (int) extra.len, extra.p);
-                msg_warn(
+                dict_warn(
                     "%s %s, line %d: do not prepend whitespace to statements between IF and ENDIF",
                     pl.map, pl.file, pl.lineno);
             }
@@ -367,26 +376,26 @@ static void pat_parse(struct dict_pat *dp, struct dict_text *text,
             stack[depth++] = dp->nrules - 1;
         } else if (span_caseeq(kw, "endif")) {
             if (depth == 0) {
-                msg_warn("%s %s, line %d: ignoring ENDIF without matching IF",
-                         pl.map, pl.file, pl.lineno);
+                dict_warn("%s %s, line %d: ignoring ENDIF without matching IF",
+                          pl.map, pl.file, pl.lineno);
                 continue;
             }
             if (span_trim(span_of(s + kw.len)).len > 0)
-                msg_warn("%s %s, line %d: ignoring extra text after ENDIF",
-                         pl.map, pl.file, pl.lineno);
+                dict_warn("%s %s, line %d: ignoring extra text after ENDIF",
+                          pl.map, pl.file, pl.lineno);
             add_rule(dp, PAT_ENDIF, pl.lineno);
             dp->rules[stack[--depth]].next = dp->nrules;
         } else {
-            msg_warn("%s %s, line %d: ignoring unrecognized request", pl.map,
-                     pl.file, pl.lineno);
+            dict_warn("%s %s, line %d: ignoring unrecognized request", pl.map,
+                      pl.file, pl.lineno);
         }
     }
     /* An IF without ENDIF extends to the end of the table. */
     while (depth > 0) {
         struct pat_rule *r = &dp->rules[stack[--depth]];
 
-        msg_warn("%s %s, line %d: IF has no matching ENDIF", pl.map, pl.file,
-                 r->lineno);
+        dict_warn("%s %s, line %d: IF has no matching ENDIF", pl.map, pl.file,
+                  r->lineno);
         r->next = dp->nrules;
     }
     mem_free(stack);
@@ -401,8 +410,8 @@ static int pat_match(struct dict_pat *dp, struct pat_rule *r, const char *key)
     int m = dp->eng->match(r->re, key, dp->max_nsub, dp->off, &err);
 
     if (m < 0) {
-        msg_warn("%s map %s, line %d: %s", dp->eng->type, dp->dict.name,
-                 r->lineno, buf_str(&err));
+        dict_warn("%s map %s, line %d: %s", dp->eng->type, dp->dict.name,
+                  r->lineno, buf_str(&err));
         m = 0;
     }
     buf_fini(&err);

@@ -112,7 +112,7 @@ static int mem_update(struct dict *d, const char *key, const char *value)
     int dup = dict_mem_put(d, key, value, replace);
 
     if (dup && (d->flags & DICT_FLAG_DUP_WARN))
-        msg_warn("%s:%s: duplicate entry: \"%s\"", d->type, d->name, key);
+        dict_warn("%s:%s: duplicate entry: \"%s\"", d->type, d->name, key);
     return dup;
 }
 
@@ -184,14 +184,14 @@ struct dict *dict_texthash_open(const char *name, int open_flags,
             struct buf pr = BUF_INIT;
 
             dict_utf8_printable(s, &pr);
-            msg_warn(
+            dict_warn(
                 "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
                 name, lineno, buf_str(&pr));
             buf_fini(&pr);
             continue;
         }
         if (val.len == 0) {
-            msg_warn(
+            dict_warn(
                 "%s, line %d: expected format: key whitespace value -- ignoring this line",
                 name, lineno);
             continue;
@@ -202,7 +202,8 @@ struct dict *dict_texthash_open(const char *name, int open_flags,
                 == 1
             && (dict_flags & (DICT_FLAG_DUP_IGNORE | DICT_FLAG_DUP_REPLACE))
                    == 0)
-            msg_warn("%s, line %d: duplicate entry: \"%s\"", name, lineno, key);
+            dict_warn("%s, line %d: duplicate entry: \"%s\"", name, lineno,
+                      key);
         mem_free(key);
         mem_free(v);
     }
