@@ -115,20 +115,10 @@ static void report_unmatched(const struct request *req, int count)
     }
 }
 
-/* part_match - does request part P (NULL: any) match VALUE, as written or
- * as postconf prints it ("{my svc}")? */
+/* part_match - does request part P (NULL: any) match VALUE? */
 static bool part_match(const char *p, const char *value)
 {
-    if (p == NULL || strcmp(p, value) == 0)
-        return true;
-    if (p[0] != '{')
-        return false;
-    struct buf b = BUF_INIT;
-    buf_init(&b, 0);
-    master_format_field(value, &b);
-    bool same = strcmp(p, buf_str(&b)) == 0;
-    buf_fini(&b);
-    return same;
+    return p == NULL || strcmp(p, value) == 0;
 }
 
 /* entry_match - does R's service/type match E? */
@@ -173,7 +163,7 @@ static void format_entry(const struct master_ent *e, bool fold, struct buf *out)
             } while (at < column[i]);
         }
         if (i < 7)
-            master_format_field(f[i], out);
+            buf_cat(out, f[i]);
         else
             master_ent_format_arg(e, 0, out);
     }
@@ -238,12 +228,12 @@ static void print_field(const struct master_ent *e, size_t i, struct buf *out)
     const char *f[7];
 
     ent_fields(e, f);
-    master_format_field(e->service, out);
+    buf_cat(out, e->service);
     buf_catc(out, '/');
-    master_format_field(e->type_name, out);
+    buf_cat(out, e->type_name);
     buf_catf(out, "/%s = ", field_names[i]);
     if (i < 7)
-        master_format_field(f[i], out);
+        buf_cat(out, f[i]);
     else
         master_ent_format_command(e, out);
     buf_catc(out, '\n');
@@ -380,9 +370,9 @@ int postconf_master_params(char **names, int count)
             for (size_t j = 0; j < n; j++) {
                 if (name != NULL && strcmp(name, v[j]->name) != 0)
                     continue;
-                master_format_field(e->service, &out);
+                buf_cat(&out, e->service);
                 buf_catc(&out, '/');
-                master_format_field(e->type_name, &out);
+                buf_cat(&out, e->type_name);
                 buf_catf(&out, "/%s =", v[j]->name);
                 cat_words(&out, v[j]->value);
                 buf_catc(&out, '\n');

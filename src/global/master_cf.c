@@ -133,9 +133,11 @@ static struct span trimmed(const char *s, size_t len)
 }
 
 /* tokenize - split LINE (LEN bytes) into blank-separated tokens, where a
- * token that starts with '{' extends to the matching '}' and stands for its
- * trimmed content; Postfix's two warnings for a bad group */
-static void tokenize(const char *line, size_t len, struct toks *t)
+ * token that starts with '{' extends to the matching '}'.  The first RAW
+ * tokens (the eight columns) are kept as written, braces included, as
+ * Postfix's postconf keeps them; a later group stands for its trimmed
+ * content, with Postfix's two warnings for a bad one. */
+static void tokenize(const char *line, size_t len, size_t raw, struct toks *t)
 {
     size_t i = 0;
 
@@ -162,21 +164,29 @@ static void tokenize(const char *line, size_t len, struct toks *t)
             }
         }
         if (close == len) {
+            if (t->val->argc < raw) {
+                struct span c = trimmed(line + start, len - start);
+                toks_add(t, c.p, c.len, false);
+                break;
+            }
             struct span c = trimmed(line + start + 1, len - start - 1);
             toks_add(t, c.p, c.len, true);
             toks_warn(t, quoted("master.cf: missing '}' in ", line + start,
                                 len - start));
             break;
         }
+        i = close + 1;
+        while (i < len && !is_blank((unsigned char) line[i]))
+            i++;
+        if (t->val->argc < raw) {
+            toks_add(t, line + start, i - start, false);
+            continue;
+        }
         struct span c = trimmed(line + start + 1, close - start - 1);
         toks_add(t, c.p, c.len, true);
-        i = close + 1;
-        if (i < len && !is_blank((unsigned char) line[i])) {
-            while (i < len && !is_blank((unsigned char) line[i]))
-                i++;
+        if (i > close + 1)
             toks_warn(t, quoted("master.cf: syntax error after '}' in ",
                                 line + start, i - start));
-        }
     }
 }
 
@@ -305,6 +315,7 @@ static void classify(struct master_ent *e)
     e->argfl = mem_calloc(n, 1);
     for (size_t j = 0; j < n; j++)
         e->argfl[j] = MASTER_ARG_PLAIN;
+    e->argfl[0] = MASTER_ARG_RAW; /* a column: as written */
     while (i < n) {
         const char *a = v[i];
         if (a[0] != '-' || strcmp(a, "--") == 0) {
@@ -415,7 +426,7 @@ static struct master_ent *parse_entry(const char *path, int line,
     struct master_ent *e = NULL;
     static const char *const names[] = {"private", "unprivileged", "chroot"};
 
-    tokenize(text, len, &t);
+    tokenize(text, len, 8, &t);
     toks_flush(&t, 8);
     if (t.val->argc < 8) {
         buf_setf(why, "file %s: line %d: bad field count", path, line);

@@ -6,8 +6,11 @@
  * arguments.  Fields are kept as written ("-" included) so postconf -M and
  * -F can print them as Postfix does; the helpers give effective values.
  *
- * Every field and argument may be a "{ ... }" group (Postfix 3.0+): the
- * entry keeps the group's content, trimmed, without the braces.  The
+ * Arguments may be "{ ... }" groups (Postfix 3.0+): the entry keeps a
+ * group's content, trimmed, without the braces.  In the eight columns
+ * (command name included) braces only keep words together and stay part
+ * of the value, as Postfix's postconf shows them: "{a b}" as a service
+ * name is "{a b}", and "{n}" as private is an invalid value.  The
  * command is kept as Postfix's postconf rewrites it, in two scans that
  * were worked out by comparing with Postfix 3.7's postconf output:
  *  1. The leading options are read as getopt reads them, up to the first

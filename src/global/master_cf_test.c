@@ -185,6 +185,7 @@ static const struct cmd_case cmd_cases[] = {
     {"after --", "smtp -- {a b}", "smtp -- {a b}", ""},
     {"empty groups", "smtp q {}  { } r", "smtp q   r", ""},
     {"command group", "{smtp x} y", "{smtp x} y", ""},
+    {"command group as written", "{ cmd }x {a}", "{ cmd }x a", ""},
     {"-o group", "smtp -o { x = a b c } -o {y=2}", "smtp -o {x=a b c} -o y=2",
      ""},
     {"-o clusters", "smtpd -vo x=1 -ox=2 -Dv", "smtpd -v -o x=1 -o x=2 -Dv",
@@ -346,6 +347,12 @@ static const struct bad_case bad_cases[] = {
      "n - - smtp\""},
     {"a\tunix - - x - - smtp", "file ./master.cf: line 3: invalid chroot "
                                "field \"x\" in \"a?unix - - x - - smtp\""},
+    {"a unix {n} - n - - smtp", "file ./master.cf: line 3: invalid private "
+                                "field \"{n}\" in \"a unix {n} - n - - smtp\""},
+    {"a { unix } - - n - - smtp",
+     "file ./master.cf: line 3: invalid type field \"{ unix }\" in \"a { unix "
+     "} - - n - - smtp\""},
+    {"{a b unix - - n - - smtp", "file ./master.cf: line 3: bad field count"},
 };
 
 /* test_bad - every column error names the file and the line */
@@ -367,6 +374,22 @@ static void test_bad(void **state)
     }
     buf_fini(&why);
     buf_fini(&text);
+}
+
+/* test_group_columns - braces in the columns stay part of the value */
+static void test_group_columns(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct master_cf *cf =
+        parse("{a b} unix - - n - - smtp\n{x}y inet n - n - - smtpd\n", &why);
+
+    (void) state;
+    assert_non_null(cf);
+    assert_non_null(master_cf_find(cf, "{a b}", "unix"));
+    assert_non_null(master_cf_find(cf, "{x}y", "inet"));
+    assert_string_equal(buf_str(&logged), "");
+    master_cf_free(cf);
+    buf_fini(&why);
 }
 
 /* test_inet_private - postconf accepts private=y for inet, as Postfix's
@@ -446,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_opts_second_scan),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_group_columns),
         cmocka_unit_test(test_inet_private),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_load),
