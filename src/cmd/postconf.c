@@ -482,7 +482,7 @@ int postconf_main(int argc, char **argv)
     /* "+": options end at the first name, as with Postfix's getopt. */
     opterr = 1;
     optind = 1;
-    while ((ch = getopt(argc, argv, "+aAc:deEfFhHlmMno:PvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+aAc:deEfFhHlmMno:pPvxX#")) > 0) {
         switch (ch) {
             case 'a':
             case 'A':
@@ -526,6 +526,9 @@ int postconf_main(int argc, char **argv)
                     msg_fatal("invalid '-o' argument: \"%s\"", optarg);
                 argv_add(overrides, optarg);
                 break;
+            case 'p':
+                /* main.cf parameters: the default mode. */
+                break;
             case 'P':
                 set_mode(&mode, MODE_PARAMS);
                 break;
@@ -542,6 +545,7 @@ int postconf_main(int argc, char **argv)
                 set_mode(&mode, MODE_COMMENT);
                 break;
             default:
+                /* Also -E: Postfix takes it, then prints the usage. */
                 usage();
         }
     }
