@@ -611,9 +611,6 @@ static bool text_next(struct dict_text *t, struct buf *line, int *lineno)
         }
         buf_catspan(line, s);
     }
-    while (buf_len(line) > 0
-           && isspace((unsigned char) buf_str(line)[buf_len(line) - 1]))
-        buf_truncate(line, buf_len(line) - 1);
     return true;
 }
 
@@ -627,6 +624,8 @@ bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
                       t->path, buf_str(line));
             continue;
         }
+        while (isspace((unsigned char) buf_str(line)[buf_len(line) - 1]))
+            buf_truncate(line, buf_len(line) - 1);
         return true;
     }
     return false;
