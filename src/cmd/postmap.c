@@ -458,6 +458,7 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     struct tbl_src src;
     struct dict *d;
     struct stat st;
+    const struct dict_type *dt;
     const char *suffix;
     char *type;
     char *name;
@@ -473,6 +474,8 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
     int lineno;
 
     split_map(ctx, arg, &type, &name);
+    if (strcmp(type, "proxy") == 0 && !ctx->incr)
+        msg_fatal("can't create maps via the proxy service");
     if (ctx->incr) {
         tbl_src_fdopen(&src, stdin, "stdin");
     } else {
@@ -492,6 +495,17 @@ static void build_one(const struct postmap_ctx *ctx, const char *arg)
             }
         }
     }
+    /* Only the indexed types (and fail, for tests) can be built. */
+    dt = dict_type_find(type);
+    if (dt == NULL && strcmp(type, "proxy") != 0)
+        msg_fatal("unsupported dictionary type: %s. Is the postfix-%s package "
+                  "installed?",
+                  type, type);
+    if ((dt == NULL || (dt->flags & DICT_TYPE_INDEXED) == 0)
+        && strcmp(type, "fail") != 0)
+        msg_fatal("unsupported dictionary type: %s does not support "
+                  "bulk-mode creation.",
+                  type);
     /* An existing table keeps its mode. */
     if ((suffix = db_suffix(type)) != NULL) {
         struct buf b = BUF_INIT;

@@ -246,6 +246,14 @@ def test_multiple_tables(dirs):
     ["-q", "x", "inline:{x=y, z=w}"],
     ["-q", "z", "inline:{x=y, z=w}"],
     ["-q", "q", "static:value"],
+    ["texthash:access"],
+    ["regexp:access"],
+    ["inline:access"],
+    ["nosuch:access"],
+    ["proxy:access"],
+    ["-i", "proxy:access"],
+    ["fail:access"],
+    ["texthash:nonexist"],
 ])
 def test_errors_and_other_types(dirs, args):
     need_postfix()
