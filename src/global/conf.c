@@ -17,6 +17,7 @@
 #include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -620,6 +621,68 @@ static void apply_mask(unsigned char *a, size_t len, int bits)
     }
 }
 
+/* resolves_to - host name NAME has the address TEXT (inet_interfaces may
+ * name hosts, as "localhost") */
+static bool resolves_to(struct span name, const char *text)
+{
+    struct addrinfo hints = {0};
+    struct addrinfo *res = NULL;
+    char *host = span_dup(name);
+    bool found = false;
+
+    hints.ai_socktype = SOCK_STREAM;
+    if (strchr(host, ':') == NULL && !isdigit((unsigned char) host[0])
+        && getaddrinfo(host, NULL, &hints, &res) == 0) {
+        for (struct addrinfo *r = res; r && !found; r = r->ai_next) {
+            char got[INET6_ADDRSTRLEN];
+            const void *a =
+                r->ai_family == AF_INET
+                    ? (const void *) &((struct sockaddr_in *) r->ai_addr)
+                          ->sin_addr
+                    : (const void *) &((struct sockaddr_in6 *) r->ai_addr)
+                          ->sin6_addr;
+
+            if ((r->ai_family == AF_INET || r->ai_family == AF_INET6)
+                && inet_ntop(r->ai_family, a, got, sizeof(got)) != NULL)
+                found = strcmp(got, text) == 0;
+        }
+        freeaddrinfo(res);
+    }
+    mem_free(host);
+    return found;
+}
+
+/* listening_on - interface address I is one of inet_interfaces (IFS):
+ * "all", "loopback-only", or an address (IPv6 with or without brackets) */
+static bool listening_on(const struct ifaddrs *i, const struct argv *ifs)
+{
+    char text[INET6_ADDRSTRLEN];
+    const void *addr =
+        i->ifa_addr->sa_family == AF_INET
+            ? (const void *) &((const struct sockaddr_in *) i->ifa_addr)
+                  ->sin_addr
+            : (const void *) &((const struct sockaddr_in6 *) i->ifa_addr)
+                  ->sin6_addr;
+
+    if (inet_ntop(i->ifa_addr->sa_family, addr, text, sizeof(text)) == NULL)
+        return false;
+    for (size_t k = 0; k < ifs->argc; k++) {
+        struct span want = span_of(ifs->argv[k]);
+
+        if (want.len >= 2 && want.p[0] == '[' && want.p[want.len - 1] == ']')
+            want = span_make(want.p + 1, want.len - 2);
+        if (span_caseeq(want, "all"))
+            return true;
+        if (span_caseeq(want, "loopback-only") && (i->ifa_flags & IFF_LOOPBACK))
+            return true;
+        if (span_caseeq(want, text))
+            return true;
+        if (resolves_to(want, text))
+            return true;
+    }
+    return false;
+}
+
 /* dyn_mynetworks - the interface networks in mynetworks_style */
 static void dyn_mynetworks(struct buf *out)
 {
@@ -630,10 +693,13 @@ static void dyn_mynetworks(struct buf *out)
     bool v4 = strstr(protos, "all") || strstr(protos, "ipv4");
     bool v6 = strstr(protos, "all") || strstr(protos, "ipv6");
     struct ifaddrs *ifa = NULL;
+    struct argv *ifs = conf_list("inet_interfaces");
 
     buf_reset(out);
-    if (getifaddrs(&ifa) != 0)
+    if (getifaddrs(&ifa) != 0) {
+        argv_free(ifs);
         return;
+    }
     for (int pass = 0; pass < 2; pass++) {
         int af = pass == 0 ? AF_INET : AF_INET6;
 
@@ -645,7 +711,7 @@ static void dyn_mynetworks(struct buf *out)
             int bits;
 
             if (i->ifa_addr == NULL || i->ifa_addr->sa_family != af
-                || !(i->ifa_flags & IFF_UP))
+                || !(i->ifa_flags & IFF_UP) || !listening_on(i, ifs))
                 continue;
             if (af == AF_INET) {
                 len = 4;
@@ -678,6 +744,7 @@ static void dyn_mynetworks(struct buf *out)
         }
     }
     freeifaddrs(ifa);
+    argv_free(ifs);
 }
 
 /* dyn_default - compute the host-dependent default of NAME */

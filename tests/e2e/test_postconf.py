@@ -445,6 +445,19 @@ def test_compatibility_level(tmp_path, level):
                  "defer_unauth_destination\n")
 
 
+@pytest.mark.parametrize("setting", [
+    "", "mynetworks_style = host", "mynetworks_style = class",
+    "mynetworks_style = subnet", "inet_protocols = ipv4",
+    "inet_protocols = ipv6", "inet_interfaces = loopback-only",
+    "inet_interfaces = localhost", "compatibility_level = 2",
+])
+def test_mynetworks_from_interfaces(tmp_path, setting):
+    """The host-dependent mynetworks default, computed as Postfix does."""
+    d = confdir_with(tmp_path, setting + "\n")
+    args = ["-c", d, "-h", "mynetworks", "myhostname", "mydomain"]
+    assert ulak(*args).out == postfix(*args).out
+
+
 def test_list_modes(tmp_path):
     assert ulak("-l").out == postfix("-l").out == "flock\nfcntl\ndotlock\n"
     # ulak lists only what works: no SASL plug-in yet.
