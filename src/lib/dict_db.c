@@ -365,7 +365,6 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     ret = dd->db->open(dd->db, NULL, slash ? slash + 1 : file, NULL, dbtype,
                        db_flags, 0644);
     if (ret != 0) {
-        errno = ret;
         buf_setf(why, "open database %s: %s", dd->path, db_strerror(ret));
         return db_fail(dd, &b);
     }
