@@ -48,7 +48,6 @@ static struct htable *svc;         /* per-service name -> owned default */
 static struct htable *refs;        /* names referenced as $name in main.cf */
 static struct htable *master_refs; /* ... in master.cf */
 static struct argv *master_opts;   /* master.cf -o "name=value" */
-static struct argv *services;      /* master.cf service names */
 static struct argv *syntax;        /* "FILE, line N: why" of the last load */
 static struct argv *syntax_check;  /* the same as "FILE:N: why" */
 static bool master_missing;        /* master.cf could not be opened */
@@ -84,7 +83,6 @@ static void ensure_init(void)
         refs = htable_new(64);
         master_refs = htable_new(16);
         master_opts = argv_new();
-        services = argv_new();
         syntax = argv_new();
         syntax_check = argv_new();
         clear_cache();
@@ -315,24 +313,27 @@ static const char *const svc_suffix[][2] = {
     {"time_limit", "$command_time_limit"},
 };
 
-/* add_service - remember SERVICE and the parameters its COMMAND creates */
+/* add_service - remember SERVICE and the parameters its COMMAND creates:
+ * a delivery agent gets the scheduler's per-transport parameters (and
+ * pipe(8) its time limit), spawn(8) its time limit; nothing else */
 static void add_service(const char *service, const char *command)
 {
     static const char *const agents[] = {"smtp",    "lmtp",  "local",
                                          "virtual", "error", "pipe"};
     bool agent = false;
     bool pipe = command && strcmp(command, "pipe") == 0;
+    bool spawn = command && strcmp(command, "spawn") == 0;
 
-    argv_add(services, service);
     for (size_t i = 0; command && i < NELEM(agents); i++)
         if (strcmp(command, agents[i]) == 0)
             agent = true;
-    if (!agent)
+    if (!agent && !spawn)
         return;
     for (size_t i = 0; i < NELEM(svc_suffix); i++) {
         struct buf name = BUF_INIT;
+        bool time_limit = strcmp(svc_suffix[i][0], "time_limit") == 0;
 
-        if (strcmp(svc_suffix[i][0], "time_limit") == 0 && !pipe)
+        if (time_limit ? !(pipe || spawn) : spawn)
             continue;
         buf_setf(&name, "%s_%s", service, svc_suffix[i][0]);
         if (params_find(buf_str(&name)) == NULL
@@ -487,8 +488,6 @@ static void reset(void)
     master_refs = htable_new(16);
     argv_free(master_opts);
     master_opts = argv_new();
-    argv_free(services);
-    services = argv_new();
     argv_free(syntax);
     syntax = argv_new();
     argv_free(syntax_check);
@@ -1583,21 +1582,11 @@ static bool is_legacy_table_param(const char *name)
     return found;
 }
 
-/* is_service_param - NAME is SERVICE_suffix for a master.cf service */
+/* is_service_param - NAME is a parameter that a master.cf service creates
+ * (smtp-amavis_destination_concurrency_limit, spf_time_limit) */
 static bool is_service_param(const char *name)
 {
-    if (htable_find(svc, name))
-        return true;
-    for (size_t i = 0; i < services->argc; i++) {
-        size_t len = strlen(services->argv[i]);
-
-        if (strncmp(name, services->argv[i], len) != 0 || name[len] != '_')
-            continue;
-        for (size_t j = 0; j < NELEM(svc_suffix); j++)
-            if (strcmp(name + len + 1, svc_suffix[j][0]) == 0)
-                return true;
-    }
-    return false;
+    return htable_find(svc, name) != NULL;
 }
 
 /* is_restriction_class - NAME is listed in smtpd_restriction_classes */

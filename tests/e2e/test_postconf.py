@@ -187,6 +187,26 @@ def test_d_all_names_and_values(tmp_path):
         "${multi_instance_name?{$multi_instance_name}:{ulak}}"
 
 
+def test_d_service_parameters(tmp_path):
+    """Per-service parameters: a delivery agent's scheduler parameters,
+    pipe's and spawn's time limit, nothing for other commands; in -d and as
+    used names in main.cf."""
+    master = ("smtp-amavis unix - - n - 2 smtp\n"
+              "spf unix - n n - - spawn user=x argv=/bin/y\n"
+              "foo unix - n n - - qmgr\n"
+              "maildrop unix - n n - - pipe flags=DRhu user=v argv=/bin/m\n"
+              "retry unix - - n - - error\n")
+    main = "".join(f"{s}_{p} = 1\n" for s in ("smtp-amavis", "spf", "foo",
+                                              "maildrop", "retry")
+                   for p in ("time_limit", "recipient_limit"))
+    d = confdir_with(tmp_path, main, master)
+    for flags in ("-d", "-n"):
+        u, p = ulak("-c", d, flags), postfix("-c", d, flags)
+        um, pm = as_map(u.out), as_map(p.out)
+        assert sorted(um) == sorted(pm), flags
+        assert same_warnings(u.err, p.err), flags
+
+
 def test_d_every_name_as_argument(tmp_path):
     """`postconf -d NAME...` with every name, in an order that is not
     sorted: the same lines, in argument order."""
