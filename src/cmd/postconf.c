@@ -347,6 +347,8 @@ static void split_setting(const char *arg, struct buf *name, struct buf *value)
     if (eq == NULL)
         msg_fatal("missing '=' after attribute name: \"%s\"", arg);
     n = span_trim(span_make(arg, (size_t) (eq - arg)));
+    if (n.len == 0)
+        msg_fatal("missing attribute name: \"%s\"", arg);
     v = span_trim(span_of(eq + 1));
     buf_reset(name);
     buf_catspan(name, n);
@@ -374,6 +376,8 @@ static int edit_main_cf(enum mode mode, char **args, int count)
     for (int i = 0; i < count; i++) {
         if (mode == MODE_EDIT) {
             split_setting(args[i], &name, &value);
+        } else if (strchr(args[i], '=') != NULL) {
+            msg_fatal("specify one of -e -X");
         } else {
             buf_set(&name, args[i]);
             buf_reset(&value);
@@ -386,6 +390,9 @@ static int edit_main_cf(enum mode mode, char **args, int count)
         } else {
             size_t k = (uintptr_t) htable_find(want, buf_str(&name)) - 1;
 
+            if (mode == MODE_EDIT)
+                msg_warn("ignoring earlier request: '%s = %s'", names->argv[k],
+                         values->argv[k]);
             mem_free(values->argv[k]);
             values->argv[k] = mem_strdup(buf_str(&value));
         }
