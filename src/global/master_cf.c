@@ -635,10 +635,11 @@ struct argv *master_cf_services(const struct master_cf *cf)
     return a;
 }
 
-/* master_ent_private - effective private flag */
+/* master_ent_private - effective private flag; master(5): "Internet (type
+ * inet) services can't be private", so an inet service never is */
 bool master_ent_private(const struct master_ent *e)
 {
-    return strcmp(e->private_, "n") != 0;
+    return e->type != MASTER_TYPE_INET && strcmp(e->private_, "n") != 0;
 }
 
 /* master_ent_unpriv - effective unprivileged flag */

@@ -116,9 +116,12 @@ struct master_ent *master_cf_find(const struct master_cf *cf,
 struct argv *master_cf_services(const struct master_cf *cf);
 
 /* Effective values: "-" stands for the built-in default. */
-bool master_ent_private(const struct master_ent *e); /* default y */
-bool master_ent_unpriv(const struct master_ent *e);  /* default y */
-bool master_ent_chroot(const struct master_ent *e);  /* default n (3.x) */
+/* private: default y; false for inet, which master(5) says cannot be
+ * private (Postfix's postconf accepts "y" there without a word, and so does
+ * the parser; what the master daemon says is left to it). */
+bool master_ent_private(const struct master_ent *e);
+bool master_ent_unpriv(const struct master_ent *e); /* default y */
+bool master_ent_chroot(const struct master_ent *e); /* default n (3.x) */
 /* master_ent_wakeup - seconds, 0 for none; *IF_USED (may be NULL) tells a
  * trailing '?' (no wake-up until the service has been used). */
 long master_ent_wakeup(const struct master_ent *e, bool *if_used);
