@@ -620,8 +620,10 @@ bool dict_text_next(struct dict_text *t, struct buf *line, int *lineno)
     while (text_next(t, line, lineno)) {
         /* Only the first lines of a file can start with white space. */
         if (isspace((unsigned char) buf_str(line)[0])) {
-            dict_warn("%s: logical line must not start with whitespace: \"%s\"",
-                      t->path, buf_str(line));
+            /* Postfix shows at most 30 bytes of the line. */
+            dict_warn(
+                "%s: logical line must not start with whitespace: \"%.30s%s\"",
+                t->path, buf_str(line), buf_len(line) > 30 ? "..." : "");
             continue;
         }
         while (isspace((unsigned char) buf_str(line)[buf_len(line) - 1]))

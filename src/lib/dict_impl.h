@@ -56,6 +56,7 @@ struct dict_pat_engine {
     int default_flags;        /* engine flag bits before the toggles */
     const char *zero_warning; /* "out-of-range replacement index" */
     const char *no_delim;     /* "skipping" (regexp) or "ignoring" (pcre) */
+    bool secondary;           /* "/re/!/re2/": also require re2 (regexp) */
     /* flag - toggle flag C in *FLAGS: 0 done, 1 obsolete (warn, ignore),
      * -1 unknown */
     int (*flag)(int c, int *flags);

@@ -1,7 +1,9 @@
 /*
  * dict_regexp - rule-file tables of regular expressions (regexp_table(5),
  * pcre_table(5)): "/pattern/flags result", "!/pattern/ result",
- * "if /pattern/" ... "endif", $n substitution, first match wins.
+ * "if /pattern/" ... "endif", $n substitution, first match wins.  Postfix's
+ * regexp tables also take "/re/flags!/re2/flags result" (match re and not
+ * re2; "!!/re2/" requires re2), which pcre tables do not.
  *
  * The rule-file syntax, its warnings and the lookup live here once; the
  * regular-expression engine is a struct dict_pat_engine: POSIX regcomp for
@@ -34,6 +36,8 @@ struct pat_rule {
     enum pat_op op;
     bool negate;
     void *re;                 /* owned by the engine */
+    bool negate2;             /* the secondary pattern, PAT_MATCH only */
+    void *re2;                /* owned by the engine, or NULL */
     struct pat_piece *pieces; /* owned: the result, for PAT_MATCH */
     size_t npieces;
     size_t next; /* PAT_IF: the index after the matching ENDIF */
@@ -80,6 +84,23 @@ static void free_pieces(struct pat_rule *r)
     r->npieces = 0;
 }
 
+/* match_close - the bracket that closes the one at OPEN (nesting counted),
+ * or NULL */
+static const char *match_close(const char *open)
+{
+    char o = *open;
+    char c = o == '{' ? '}' : ')';
+    int depth = 0;
+
+    for (const char *p = open; *p; p++) {
+        if (*p == o)
+            depth++;
+        else if (*p == c && --depth == 0)
+            return p;
+    }
+    return NULL;
+}
+
 /*
  * parse_result - split TEXT into literals and $n references.  Returns 0,
  * or -1 after the warnings of Postfix's macro parser; *MAX is the largest
@@ -106,7 +127,7 @@ static int parse_result(const struct dict_pat_engine *eng,
             continue;
         }
         if (p[1] == '{' || p[1] == '(') {
-            const char *close = strchr(p + 2, p[1] == '{' ? '}' : ')');
+            const char *close = match_close(p + 1);
 
             if (close == NULL) {
                 dict_warn("truncated macro reference: \"%s\"", text);
@@ -204,7 +225,9 @@ static char *parse_pattern(const struct dict_pat_engine *eng,
     }
     pattern = mem_strndup(start, (size_t) (p - start));
     *flags = eng->default_flags;
-    for (p++; *p && !isspace((unsigned char) *p); p++) {
+    for (p++;
+         *p && !isspace((unsigned char) *p) && !(eng->secondary && *p == '!');
+         p++) {
         switch (eng->flag((unsigned char) *p, flags)) {
             case 0:
                 break;
@@ -263,12 +286,27 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
     bool negate;
     int flags;
     char *pattern;
+    char *pattern2 = NULL;
+    bool negate2 = false;
+    int flags2 = 0;
     size_t nsub = 0;
+    size_t nsub2 = 0;
     size_t max = 0;
     void *re;
+    void *re2 = NULL;
 
     if ((pattern = parse_pattern(eng, pl, &s, &negate, &flags)) == NULL)
         return;
+    if (eng->secondary && *s == '!') {
+        s++;
+        if ((pattern2 = parse_pattern(eng, pl, &s, &negate2, &flags2))
+            == NULL) {
+            mem_free(pattern);
+            return;
+        }
+        /* The "!" that introduced it is one negation. */
+        negate2 = !negate2;
+    }
     while (isspace((unsigned char) *s))
         s++;
     if (*s == 0)
@@ -288,7 +326,14 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
     }
     if ((re = compile(eng, pl, pattern, flags, &nsub)) == NULL)
         goto skip;
+    if (pattern2 != NULL
+        && (re2 = compile(eng, pl, pattern2, flags2, &nsub2)) == NULL) {
+        eng->free(re);
+        goto skip;
+    }
     if (max > nsub) {
+        if (re2 != NULL)
+            eng->free(re2);
         dict_warn(
             "%s %s, line %d: out of range replacement index \"%zu\": skipping this rule",
             pl->map, pl->file, pl->lineno, max);
@@ -300,16 +345,22 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
 
         r->negate = negate;
         r->re = re;
+        r->negate2 = negate2;
+        r->re2 = re2;
         r->pieces = tmp.pieces;
         r->npieces = tmp.npieces;
         if (nsub > dp->max_nsub)
             dp->max_nsub = nsub;
+        if (nsub2 > dp->max_nsub)
+            dp->max_nsub = nsub2;
     }
     mem_free(pattern);
+    mem_free(pattern2);
     return;
 skip:
     free_pieces(&tmp);
     mem_free(pattern);
+    mem_free(pattern2);
 }
 
 /* keyword - the leading run of letters and digits of S */
@@ -403,11 +454,12 @@ static void pat_parse(struct dict_pat *dp, struct dict_text *text,
     buf_fini(&map);
 }
 
-/* pat_match - whether rule R matches KEY (negation applied) */
-static int pat_match(struct dict_pat *dp, struct pat_rule *r, const char *key)
+/* pat_match - whether RE matches KEY, NEGATE applied */
+static int pat_match(struct dict_pat *dp, const struct pat_rule *r, void *re,
+                     bool negate, const char *key)
 {
     struct buf err = BUF_INIT;
-    int m = dp->eng->match(r->re, key, dp->max_nsub, dp->off, &err);
+    int m = dp->eng->match(re, key, dp->max_nsub, dp->off, &err);
 
     if (m < 0) {
         dict_warn("%s map %s, line %d: %s", dp->eng->type, dp->dict.name,
@@ -415,7 +467,17 @@ static int pat_match(struct dict_pat *dp, struct pat_rule *r, const char *key)
         m = 0;
     }
     buf_fini(&err);
-    return r->negate ? !m : m;
+    return negate ? !m : m;
+}
+
+/* rule_match - the primary pattern and, when present, the secondary one;
+ * the secondary goes first so that the groups are the primary's */
+static int rule_match(struct dict_pat *dp, const struct pat_rule *r,
+                      const char *key)
+{
+    if (r->re2 != NULL && !pat_match(dp, r, r->re2, r->negate2, key))
+        return 0;
+    return pat_match(dp, r, r->re, r->negate, key);
 }
 
 /* pat_lookup - the result of the first rule that matches KEY */
@@ -433,10 +495,10 @@ static enum lk_result pat_lookup(struct dict *d, const char *key,
                 i++;
                 break;
             case PAT_IF:
-                i = pat_match(dp, r, key) ? i + 1 : r->next;
+                i = rule_match(dp, r, key) ? i + 1 : r->next;
                 break;
             case PAT_MATCH:
-                if (!pat_match(dp, r, key)) {
+                if (!rule_match(dp, r, key)) {
                     i++;
                     break;
                 }
@@ -469,6 +531,8 @@ static void pat_close(struct dict *d)
     for (size_t i = 0; i < dp->nrules; i++) {
         if (dp->rules[i].re)
             dp->eng->free(dp->rules[i].re);
+        if (dp->rules[i].re2)
+            dp->eng->free(dp->rules[i].re2);
         free_pieces(&dp->rules[i]);
     }
     mem_free(dp->rules);
@@ -600,6 +664,7 @@ static const struct dict_pat_engine regexp_engine = {
     .default_flags = RX_ICASE | RX_EXTENDED,
     .zero_warning = "out-of-range replacement index",
     .no_delim = "skipping",
+    .secondary = true,
     .flag = regexp_flag,
     .compile = regexp_compile,
     .match = regexp_match,
