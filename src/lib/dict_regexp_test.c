@@ -182,6 +182,23 @@ static const struct tcase cases[] = {
      "warning: regexp map @F@, line 2: ignoring ENDIF without matching IF\n"},
     {"line numbers skip comments", "# c\n\n/(x)/ $2\n", "x", NULL,
      "warning: regexp map @F@, line 3: out of range replacement index \"2\": skipping this rule\n"},
+    {"secondary pattern", "/^a/!/b/ r\n", "ax", "r", ""},
+    {"secondary pattern excludes", "/^a/!/b/ r\n", "ab", NULL, ""},
+    {"secondary pattern required", "/^a/!!/b/ r\n", "ab", "r", ""},
+    {"secondary keeps primary groups", "/^(a)/!/(b)/ [$1]\n", "ax", "[a]", ""},
+    {"secondary no regexp", "/a/!\n", "a", NULL,
+     "warning: regexp map @F@, line 1: no regexp: skipping this rule\n"},
+    {"nested macro", "/(x)/ ${1 ${1}\n", "x", NULL,
+     "warning: truncated macro reference: \"${1 ${1}\"\n"
+     "warning: regexp map @F@, line 1: bad replacement syntax: skipping this rule\n"},
+    {"leading white space", " /x/ r\n/x/ s\n", "x", "s",
+     "warning: @F@: logical line must not start with whitespace: \" /x/ r\"\n"},
+    {"leading white space capped",
+     " /x/ 12345678901234567890123456789\n/x/ s\n", "x", "s",
+     "warning: @F@: logical line must not start with whitespace: \" /x/ 1234567890123456789012345...\"\n"},
+    {"control bytes shown as ?", "if /x/ a\001b\nendif\n", "x", NULL,
+     "warning: regexp map @F@, line 1: ignoring extra text after IF statement: \"a?b\"\n"
+     "warning: regexp map @F@, line 1: do not prepend whitespace to statements between IF and ENDIF\n"},
     {"seed 004 mime header",
      "/^\\s*Content-(Disposition|Type).*name\\s*=\\s*\"?(.+\\.(lnk|exe|zip))\"?\\s*$/\n"
      "      REJECT Attachment type not allowed. File \"$2\" has the unacceptable extension \"$3\"\n",

@@ -87,7 +87,7 @@ RULE_KEYS = [
     "dotall\nx", "dotallxx", "nodot\nx", "nodotxx", "anchored", "xanch",
     "named@n.test", "lazyabc", "Ascii@h.test", "spaced@x.test",
     "spaced @x.test ",
-    "a" * 40 + "b",
+    "a" * 40 + "b", "sec1", "secx", "dbly", "dblz",
 ]
 
 BAD_KEYS = [
