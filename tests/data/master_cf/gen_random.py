@@ -1,6 +1,9 @@
 """Random master.cf lines for the differential tests in test_master_cf.py.
 
-usage: python3 gen_random.py SEED COUNT > random-SEED.cf
+usage: python3 gen_random.py [--fold] SEED COUNT > random-SEED.cf
+
+With --fold, the lines are made to test folding instead: words of random
+length around the 80-column limit, braced words, -o units, empty words.
 
 The words mix options, -o forms, { } groups (some broken) and long words;
 lines are split at random into continuation lines and comment lines.  A
@@ -8,6 +11,35 @@ lone "-" is left out on purpose: Postfix's postconf prints uninitialized
 memory after it in some cases.
 """
 import random, sys
+
+
+def fold_lines(count):
+    """Lines for the -Mf folding rules."""
+    def word():
+        r = random.random()
+        n = random.randint(1, 30)
+        if r < 0.15:
+            return "{" + "a" * max(1, n // 2) + " " + "b" * max(1, n // 2) + "}"
+        if r < 0.25:
+            return "-o x" + "v" * n + "=1"
+        if r < 0.30:
+            return "{}"
+        return "w" * n
+    out = []
+    for _ in range(count):
+        svc = random.choice(["s", "x" * random.randint(1, 25), "127.0.0.1:10025"])
+        cmd = random.choice(["pipe", "smtpd", "c" * random.randint(1, 30)])
+        args = " ".join(word() for _ in range(random.randint(0, 20)))
+        kind = random.choice(["unix", "inet", "unix-dgram"])
+        wake = random.choice(["-", "1000?", "12345678"])
+        out.append(f"{svc} {kind} - - n {wake} - {cmd} {args}")
+    return out
+
+
+if sys.argv[1] == "--fold":
+    random.seed(int(sys.argv[2]))
+    print("\n".join(fold_lines(int(sys.argv[3]))))
+    sys.exit(0)
 random.seed(int(sys.argv[1]))
 words = ["-o", "-v", "-D", "-vo", "-ox=1", "--", "x=1", "a", "{a b}", "{ a = b }", "{x=1}", "{ }", "{}", "{a = x\ty  z}",
          "flags=R", "argv=/bin/x", "${recipient}", "$(sender)", "-o", "-o", "name=value", "{-v}", "{ -o }", "y=",
