@@ -1,8 +1,8 @@
 """Random master.cf lines for the differential tests in test_master_cf.py.
 
-usage: python3 gen_random.py [--fold] SEED COUNT > random-SEED.cf
+usage: python3 gen_random.py [--fold|--groups] SEED COUNT > random-SEED.cf
 
-With --fold, the lines are made to test folding instead: words of random
+With --groups, service names and commands include { } groups.  With --fold, the lines are made to test folding instead: words of random
 length around the 80-column limit, braced words, -o units, empty words.
 
 The words mix options, -o forms, { } groups (some broken) and long words;
@@ -40,18 +40,25 @@ if sys.argv[1] == "--fold":
     random.seed(int(sys.argv[2]))
     print("\n".join(fold_lines(int(sys.argv[3]))))
     sys.exit(0)
+groups = sys.argv[1] == "--groups"
+if groups:
+    del sys.argv[1]
 random.seed(int(sys.argv[1]))
 words = ["-o", "-v", "-D", "-vo", "-ox=1", "--", "x=1", "a", "{a b}", "{ a = b }", "{x=1}", "{ }", "{}", "{a = x\ty  z}",
          "flags=R", "argv=/bin/x", "${recipient}", "$(sender)", "-o", "-o", "name=value", "{-v}", "{ -o }", "y=",
          "=z", "{{a} b}", "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "-t", "unix", "{a=b c}",
          "-oa=b", "-Dvo", "{a", "b}", "c{d}", "q"]
 svcs = ["a", "smtp", "127.0.0.1:10025", "[::1]:25", "very-long-service-name", "{s v}", "x"*10, "y"*11]
+cmds = ["smtp", "pipe", "smtpd", "{cmd x}"]
+if groups:
+    svcs = ["{ smtp }", "{a b}", "{x}y"] + svcs
+    cmds = cmds + ["{ cmd }", "{c}d"]
 types = ["unix", "inet", "fifo", "pass", "unix-dgram"]
 lines = []
 for i in range(int(sys.argv[2])):
     f = [random.choice(svcs), random.choice(types), random.choice("yn-"), random.choice("yn-"), random.choice("yn-"),
          random.choice(["-", "60", "1000?", "?", "0"]), random.choice(["-", "0", "1", "100"]),
-         random.choice(["smtp", "pipe", "smtpd", "{cmd x}"])]
+         random.choice(cmds)]
     f += [random.choice(words) for _ in range(random.randint(0, 14))]
     sep = lambda: random.choice([" ", "  ", "\t", "\n  ", " \n\t", "\n# c\n "])
     line = f[0]
