@@ -460,6 +460,7 @@ static void test_format_field(void **state)
     buf_fini(&out);
 }
 
+/* main - run the master_cf tests */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
