@@ -199,6 +199,10 @@ static const struct tcase cases[] = {
     {"control bytes shown as ?", "if /x/ a\001b\nendif\n", "x", NULL,
      "warning: regexp map @F@, line 1: ignoring extra text after IF statement: \"a?b\"\n"
      "warning: regexp map @F@, line 1: do not prepend whitespace to statements between IF and ENDIF\n"},
+    {"bracketed after a bad one", "/(x)/ $x ${} $y\n", "x", NULL,
+     "warning: regexp map @F@, line 1: non-numeric replacement index \"x\"\n"
+     "warning: regexp map @F@, line 1: non-numeric replacement index \"y\"\n"
+     "warning: regexp map @F@, line 1: bad replacement syntax: skipping this rule\n"},
     {"seed 004 mime header",
      "/^\\s*Content-(Disposition|Type).*name\\s*=\\s*\"?(.+\\.(lnk|exe|zip))\"?\\s*$/\n"
      "      REJECT Attachment type not allowed. File \"$2\" has the unacceptable extension \"$3\"\n",
