@@ -343,12 +343,19 @@ static void split_setting(const char *arg, struct buf *name, struct buf *value)
 {
     const char *eq = strchr(arg, '=');
     struct span n, v;
+    struct span all = span_of(arg); /* as messages quote it: no leading
+                                     * white space */
 
+    while (all.len && isspace((unsigned char) *all.p)) {
+        all.p++;
+        all.len--;
+    }
     if (eq == NULL)
-        msg_fatal("missing '=' after attribute name: \"%s\"", arg);
+        msg_fatal("missing '=' after attribute name: \"%.*s\"", (int) all.len,
+                  all.p);
     n = span_trim(span_make(arg, (size_t) (eq - arg)));
     if (n.len == 0)
-        msg_fatal("missing attribute name: \"%s\"", arg);
+        msg_fatal("missing attribute name: \"%.*s\"", (int) all.len, all.p);
     v = span_trim(span_of(eq + 1));
     buf_reset(name);
     buf_catspan(name, n);

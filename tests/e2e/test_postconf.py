@@ -440,7 +440,7 @@ def test_edit_result(tmp_path):
 def test_edit_errors(tmp_path):
     d = confdir_with(tmp_path, "a = b\n")
     for args in (["-e"], ["-e", "noequals"], ["-X"], ["-#"], ["-e", " =v"],
-                 ["-X", "a=5"], ["-e", "a=1", "a=2"]):
+                 ["-X", "a=5"], ["-e", "a=1", "a=2"], ["-e", "  x y  "]):
         u, p = ulak("-c", d, *args), postfix("-c", d, *args)
         assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
     e = tmp_path / "empty"
