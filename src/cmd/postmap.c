@@ -141,31 +141,20 @@ static int b64_decode(const char *in, struct buf *out)
     return 0;
 }
 
-/* label - "type:name" as Postfix names an open table in messages */
-static void label(const struct dict *d, struct buf *out)
-{
-    bool db = strcmp(d->type, "hash") == 0 || strcmp(d->type, "btree") == 0;
-
-    buf_setf(out, "%s:%s%s", d->type, d->name, db ? ".db" : "");
-}
-
 /* decode_value - -F: replace VALUE with its base64 decoding, or die */
 static void decode_value(const struct dict *d, const char *key,
                          struct buf *value)
 {
     struct buf plain = BUF_INIT;
-    struct buf name = BUF_INIT;
 
     if (b64_decode(buf_str(value), &plain) < 0) {
-        label(d, &name);
-        msg_warn("table %s: key %s: malformed BASE64 value: %s", buf_str(&name),
-                 key, buf_str(value));
-        msg_fatal("table %s: query error", buf_str(&name));
+        msg_warn("table %s:%s: key %s: malformed BASE64 value: %s", d->type,
+                 d->name, key, buf_str(value));
+        msg_fatal("table %s:%s: query error", d->type, d->name);
     }
     buf_reset(value);
     buf_catn(value, buf_str(&plain), buf_len(&plain));
     buf_fini(&plain);
-    buf_fini(&name);
 }
 
 /* lookup_one - KEY in the tables in order; true when found */
@@ -683,7 +672,8 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     if (ctx.deftype == NULL || *ctx.deftype == 0)
         ctx.deftype = "hash";
     ctx.utf8 = !no_utf8 && conf_bool("smtputf8_enable");
-    ctx.dict_flags = nul_flags | dup_flags | (fold ? DICT_FLAG_FOLD_FIX : 0);
+    ctx.dict_flags = nul_flags | dup_flags | (fold ? DICT_FLAG_FOLD_FIX : 0)
+                     | (ctx.utf8 ? DICT_FLAG_UTF8 : 0);
     switch (mode) {
         case MODE_QUERY:
             if (ctx.hdr_keys || ctx.body_keys)

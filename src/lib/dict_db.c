@@ -307,6 +307,9 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     buf_init(&dd->sval, 0);
     buf_setf(&b, "%s.db", name);
     dd->path = buf_steal(&b);
+    /* Postfix names a Berkeley DB table after its file in messages. */
+    mem_free(dd->dict.name);
+    dd->dict.name = mem_strdup(dd->path);
     if (build) {
         /* Build beside the target, then rename at close. */
         buf_setf(&b, "%s.%ld.tmp", dd->path, (long) getpid());

@@ -369,3 +369,19 @@ def test_message_keys_need_stdin(dirs):
     need_postfix()
     same(*both(dirs, "-h", "-q", "x", "regexp:checks.regexp"))
     same(*both(dirs, "-b", "access"))
+
+
+@pytest.mark.parametrize("typ", TYPES)
+def test_unicode_keys(dirs, typ):
+    """smtputf8_enable = yes: keys are Unicode case-folded (ß is ss) when
+    building and querying; a non-UTF-8 query key is warned about and not
+    found; -u goes back to ASCII folding."""
+    need_postfix()
+    same(*both(dirs, f"{typ}:unicode"))
+    for k in ["STRASSE.example", "straße.example", "çöş.EXAMPLE",
+              "ÇÖŞ.Example", "PLAIN.example", "\udcff", "a\udcffb"]:
+        same(*both(dirs, "-q", k, f"{typ}:unicode"))
+        same(*both(dirs, "-u", "-q", k, f"{typ}:unicode"))
+    same(*both(dirs, "-u", f"{typ}:unicode"))
+    same(*both(dirs, "-u", "-q", "ÇÖŞ.example", f"{typ}:unicode"))
+    same(*both(dirs, "-q", "ÇÖŞ.example", f"{typ}:unicode"))
