@@ -11,6 +11,8 @@
  */
 #include "cmd.h"
 
+#include <unistd.h>
+
 #include "../lib/argv.h"
 #include "../lib/buf.h"
 #include "../lib/mem.h"
@@ -31,6 +33,14 @@ int postalias_main(int argc, char **argv)
     return postmap_run(&alias_spec, argc, argv);
 }
 
+/* tempfail_exit - newaliases' own fatal errors exit with EX_TEMPFAIL, as
+ * Postfix's sendmail does */
+static void tempfail_exit(int status)
+{
+    (void) status;
+    exit(75);
+}
+
 /* newaliases_main - postalias of each alias_database table */
 int newaliases_main(int argc, char **argv)
 {
@@ -42,13 +52,18 @@ int newaliases_main(int argc, char **argv)
     int verbose = 0;
     int status;
 
-    msg_init("postalias");
+    /* Until postalias runs, errors are newaliases' own (sendmail's). */
+    msg_init("newaliases");
+    msg_set_exit_hook(tempfail_exit);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 
         if (strcmp(a, "-C") == 0 || strcmp(a, "-c") == 0) {
-            if (i + 1 >= argc)
-                msg_fatal("usage: newaliases [-C config_dir] [-oAfile] [-v]");
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: option requires an argument -- '%c'\n",
+                        argv[0], a[1]);
+                msg_fatal("usage: newaliases [options]");
+            }
             conf = argv[++i];
         } else if (strncmp(a, "-C", 2) == 0) {
             conf = a + 2;
@@ -71,6 +86,8 @@ int newaliases_main(int argc, char **argv)
             conf_set_dir(conf);
         }
     }
+    if (access(conf_main_cf(), F_OK) < 0)
+        msg_fatal("open %s: %m", conf_main_cf());
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     dbs = argv_split(oa != NULL ? oa : conf_str("alias_database"), ", \t\r\n");
@@ -83,6 +100,7 @@ int newaliases_main(int argc, char **argv)
     }
     for (size_t i = 0; i < dbs->argc; i++)
         argv_add(args, dbs->argv[i]);
+    msg_set_exit_hook(NULL);
     status = 0;
     if (dbs->argc > 0)
         status = postmap_run(&alias_spec, (int) args->argc, args->argv);

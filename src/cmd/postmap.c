@@ -666,6 +666,9 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
         msg_warn("ignoring -m option without -b or -h");
         ctx.mime = false;
     }
+    /* Postfix's commands need main.cf (conf_load accepts its absence). */
+    if (access(conf_main_cf(), F_OK) < 0)
+        msg_fatal("open %s: %m", conf_main_cf());
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     ctx.deftype = conf_str("default_database_type");

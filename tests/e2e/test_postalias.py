@@ -145,3 +145,17 @@ def test_newaliases_options(dirs):
     assert (r.rc, r.err) == (0, "")
     r = ulak("postalias", "-q", "x", f"btree:{ul}/aliases2", cwd=ul, conf=c)
     assert (r.rc, r.out) == (0, "y\n")
+
+
+def test_newaliases_errors(dirs):
+    """newaliases' own errors are sendmail's: named newaliases, exit 75."""
+    need_postfix()
+    pf, ul, conf = dirs
+    for args in (["-C", "/nonexistent"], ["-C"]):
+        a = postfix("sendmail", "-bi", *args, cwd=pf, conf=conf)
+        b = ulak("newaliases", *args, cwd=ul, conf=conf)
+        # Postfix's is sendmail -bi: its name (and argv[0]) differ.
+        def norm(text):
+            return re.sub(r"^\S*(sendmail|newaliases):", "newaliases:", text,
+                          flags=re.M)
+        assert (b.rc, norm(b.err)) == (a.rc, norm(a.err))
