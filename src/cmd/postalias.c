@@ -60,8 +60,11 @@ int newaliases_main(int argc, char **argv)
 
         if (strcmp(a, "-C") == 0 || strcmp(a, "-c") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "%s: option requires an argument -- '%c'\n",
-                        argv[0], a[1]);
+                /* Postfix's sendmail scans its options twice: the
+                 * complaint comes twice. */
+                for (int n = 0; n < 2; n++)
+                    fprintf(stderr, "%s: option requires an argument -- '%c'\n",
+                            argv[0], a[1]);
                 msg_fatal("usage: newaliases [options]");
             }
             conf = argv[++i];
