@@ -93,6 +93,7 @@ def test_flags(dirs, flag):
     ["-q", "x", "hash:none"],
     ["none"],
     ["-q", "x", "-s", "aliases"],
+    ["-c", "/nonexistent", "aliases"],
 ])
 def test_errors(dirs, args):
     need_postfix()

@@ -254,6 +254,7 @@ def test_multiple_tables(dirs):
     ["-i", "proxy:access"],
     ["fail:access"],
     ["texthash:nonexist"],
+    ["-c", "/nonexistent", "-q", "a", "hash:access"],
 ])
 def test_errors_and_other_types(dirs, args):
     need_postfix()
