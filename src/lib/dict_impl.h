@@ -52,11 +52,13 @@ int dict_text_any(struct dict_text *t, const char *map, const char *name,
  */
 #define DICT_PAT_UNSET SIZE_MAX
 struct dict_pat_engine {
-    const char *type;         /* "regexp" */
-    int default_flags;        /* engine flag bits before the toggles */
-    const char *zero_warning; /* "out-of-range replacement index" */
-    const char *no_delim;     /* "skipping" (regexp) or "ignoring" (pcre) */
-    bool secondary;           /* "/re/!/re2/": also require re2 (regexp) */
+    const char *type;          /* "regexp" */
+    int default_flags;         /* engine flag bits before the toggles */
+    const char *zero_warning;  /* "out-of-range replacement index" */
+    const char *no_delim;      /* "skipping" (regexp) or "ignoring" (pcre) */
+    bool secondary;            /* "/re/!/re2/": also require re2 (regexp) */
+    bool end_backslash_closes; /* a backslash ending the line ends the
+                                  pattern (regexp) */
     /* flag - toggle flag C in *FLAGS: 0 done, 1 obsolete (warn, ignore),
      * -1 unknown */
     int (*flag)(int c, int *flags);

@@ -209,14 +209,14 @@ static char *parse_pattern(const struct dict_pat_engine *eng,
     }
     delim = *p++;
     start = p;
-    /* A backslash escapes the next byte, even when it is the delimiter. */
+    /* A backslash escapes the next byte, even when it is the delimiter.
+     * Postfix's regexp tables also end the pattern at a backslash that
+     * ends the line, whatever the delimiter. */
     while (*p) {
         if (*p == '\\') {
-            if (p[1] == 0) {
-                p++;
+            if (p[1] == 0 && eng->end_backslash_closes)
                 break;
-            }
-            p += 2;
+            p += p[1] != 0 ? 2 : 1;
             continue;
         }
         if (*p == delim)
@@ -671,6 +671,7 @@ static const struct dict_pat_engine regexp_engine = {
     .zero_warning = "out-of-range replacement index",
     .no_delim = "skipping",
     .secondary = true,
+    .end_backslash_closes = true,
     .flag = regexp_flag,
     .compile = regexp_compile,
     .match = regexp_match,

@@ -203,6 +203,10 @@ static const struct tcase cases[] = {
      "warning: regexp map @F@, line 1: non-numeric replacement index \"x\"\n"
      "warning: regexp map @F@, line 1: non-numeric replacement index \"y\"\n"
      "warning: regexp map @F@, line 1: bad replacement syntax: skipping this rule\n"},
+    {"backslash ends the line", "/^a\\\n", "ab", "",
+     "warning: regexp map @F@, line 1: no replacement text: using empty string\n"
+     "warning: table regexp:@F@: key ab: empty string result is not allowed\n"
+     "warning: table regexp:@F@ should return NO RESULT in case of NOT FOUND\n"},
     {"seed 004 mime header",
      "/^\\s*Content-(Disposition|Type).*name\\s*=\\s*\"?(.+\\.(lnk|exe|zip))\"?\\s*$/\n"
      "      REJECT Attachment type not allowed. File \"$2\" has the unacceptable extension \"$3\"\n",
