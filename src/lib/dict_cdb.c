@@ -28,6 +28,7 @@ struct dict_cdb {
     int fd;
     char *path;     /* owned: NAME.cdb */
     char *tmp_path; /* owned: the file being built */
+    char *target;   /* owned: the file a build replaces (links followed) */
 };
 
 /* cdb_lookup - find KEY, trying the NUL forms the flags allow */
@@ -110,6 +111,7 @@ static void release(struct dict_cdb *dc)
     }
     mem_free(dc->path);
     mem_free(dc->tmp_path);
+    mem_free(dc->target);
 }
 
 /* cdb_close - finish a build and rename it in place */
@@ -122,8 +124,8 @@ static void cdb_close(struct dict *d)
             msg_fatal("close database %s: %m", dc->tmp_path);
         if (fsync(dc->fd) < 0)
             msg_fatal("fsync %s: %m", dc->tmp_path);
-        if (rename(dc->tmp_path, dc->path) < 0)
-            msg_fatal("rename %s to %s: %m", dc->tmp_path, dc->path);
+        if (rename(dc->tmp_path, dc->target) < 0)
+            msg_fatal("rename %s to %s: %m", dc->tmp_path, dc->target);
         dict_tmp_done(dc->tmp_path);
     }
     release(dc);
@@ -170,7 +172,8 @@ struct dict *dict_cdb_open(const char *name, int open_flags, int dict_flags,
         dc->dict.name = mem_strdup(dc->path);
         dc->dict.ops.lookup = cdb_lookup;
     } else {
-        buf_setf(&b, "%s.%ld.tmp", dc->path, (long) getpid());
+        dc->target = dict_tmp_target(dc->path);
+        buf_setf(&b, "%s.%ld.tmp", dc->target, (long) getpid());
         dc->tmp_path = buf_steal(&b);
         (void) unlink(dc->tmp_path);
         dict_tmp_add(dc->tmp_path);

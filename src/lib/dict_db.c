@@ -38,6 +38,7 @@ struct dict_db {
     int fd;          /* lock file descriptor */
     char *path;      /* owned: NAME.db */
     char *tmp_path;  /* owned: the file being built, NULL when in place */
+    char *target;    /* owned: the file a build replaces (links followed) */
     struct buf skey; /* sequence key (borrowed by the caller) */
     struct buf sval; /* sequence value */
 };
@@ -244,14 +245,15 @@ static void db_close(struct dict *d)
     if (dd->tmp_path) {
         if (dd->fd >= 0 && fsync(dd->fd) < 0)
             msg_fatal("fsync %s: %m", dd->tmp_path);
-        if (rename(dd->tmp_path, dd->path) < 0)
-            msg_fatal("rename %s to %s: %m", dd->tmp_path, dd->path);
+        if (rename(dd->tmp_path, dd->target) < 0)
+            msg_fatal("rename %s to %s: %m", dd->tmp_path, dd->target);
         dict_tmp_done(dd->tmp_path);
     }
     if (dd->fd >= 0)
         (void) close(dd->fd);
     mem_free(dd->path);
     mem_free(dd->tmp_path);
+    mem_free(dd->target);
     buf_fini(&dd->skey);
     buf_fini(&dd->sval);
     dict_free_base(d);
@@ -274,6 +276,7 @@ static struct dict *db_fail(struct dict_db *dd, struct buf *b)
     dd->db = NULL;
     dd->fd = -1;
     mem_free(dd->tmp_path);
+    mem_free(dd->target);
     dd->tmp_path = NULL;
     mem_free(dd->path);
     dd->path = NULL;
@@ -312,7 +315,8 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     dd->dict.name = mem_strdup(dd->path);
     if (build) {
         /* Build beside the target, then rename at close. */
-        buf_setf(&b, "%s.%ld.tmp", dd->path, (long) getpid());
+        dd->target = dict_tmp_target(dd->path);
+        buf_setf(&b, "%s.%ld.tmp", dd->target, (long) getpid());
         dd->tmp_path = buf_steal(&b);
         (void) unlink(dd->tmp_path);
         dict_tmp_add(dd->tmp_path);

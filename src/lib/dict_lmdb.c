@@ -40,6 +40,7 @@ struct dict_lmdb {
     int fd;             /* lock file descriptor */
     char *path;         /* owned: NAME.lmdb */
     char *tmp_path;     /* owned: the file being built */
+    char *target;       /* owned: the file a build replaces (links followed) */
     char *label;        /* owned: "lmdb:NAME" for messages */
     struct buf skey;
     struct buf sval;
@@ -370,6 +371,7 @@ static void release(struct dict_lmdb *dl)
     argv_free(dl->batch);
     mem_free(dl->path);
     mem_free(dl->tmp_path);
+    mem_free(dl->target);
     mem_free(dl->label);
     buf_fini(&dl->skey);
     buf_fini(&dl->sval);
@@ -383,8 +385,8 @@ static void lmdb_close(struct dict *d)
     if ((d->open_flags & O_ACCMODE) != O_RDONLY && lmdb_sync(d) < 0)
         msg_fatal("close database %s: %s", dl->path, buf_str(&d->why));
     if (dl->tmp_path) {
-        if (rename(dl->tmp_path, dl->path) < 0)
-            msg_fatal("rename %s to %s: %m", dl->tmp_path, dl->path);
+        if (rename(dl->tmp_path, dl->target) < 0)
+            msg_fatal("rename %s to %s: %m", dl->tmp_path, dl->target);
         dict_tmp_done(dl->tmp_path);
     }
     release(dl);
@@ -431,7 +433,8 @@ struct dict *dict_lmdb_open(const char *name, int open_flags, int dict_flags,
     buf_setf(&b, "lmdb:%s", name);
     dl->label = buf_steal(&b);
     if (build) {
-        buf_setf(&b, "%s.%ld.tmp", dl->path, (long) getpid());
+        dl->target = dict_tmp_target(dl->path);
+        buf_setf(&b, "%s.%ld.tmp", dl->target, (long) getpid());
         dl->tmp_path = buf_steal(&b);
         (void) unlink(dl->tmp_path);
         dict_tmp_add(dl->tmp_path);

@@ -1,6 +1,8 @@
 /* dict_tmp - remove the temporary files of unfinished table builds */
 #include "dict_tmp.h"
 
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -48,4 +50,20 @@ void dict_tmp_done(const char *path)
             return;
         }
     }
+}
+
+/* dict_tmp_target - PATH, or the file its symbolic link names */
+char *dict_tmp_target(const char *path)
+{
+    struct stat st;
+    char *real;
+
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+        && (real = realpath(path, NULL)) != NULL) {
+        char *copy = mem_strdup(real);
+
+        free(real);
+        return copy;
+    }
+    return mem_strdup(path);
 }

@@ -12,6 +12,10 @@
 
 #include "sys_defs.h"
 
+/* dict_tmp_target - where a build of PATH goes (owned): the file that PATH
+ * points to when it is a symbolic link, so that a rebuild updates the
+ * linked file as an in-place write would, else PATH itself. */
+char *dict_tmp_target(const char *path);
 /* dict_tmp_add - remove PATH at exit unless dict_tmp_done(PATH) is called */
 void dict_tmp_add(const char *path);
 /* dict_tmp_done - PATH was renamed or removed: forget it */

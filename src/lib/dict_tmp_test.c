@@ -1,5 +1,6 @@
 /* dict_tmp_test - an unfinished build's temporary file goes away at exit */
 #include "lib/dict_tmp.h"
+#include "lib/mem.h"
 #include "lib/str.h"
 
 #include <stdarg.h>
@@ -36,10 +37,36 @@ static void test_exit(void **state)
     unlink(kept);
 }
 
+/* test_target - a build through a symbolic link replaces the linked file */
+static void test_target(void **state)
+{
+    char dir[] = "/tmp/ulak-dict-tmp-XXXXXX";
+    char file[128];
+    char link[128];
+    char *t;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(str_fmt(file, sizeof(file), "%s/real.db", dir), 0);
+    assert_int_equal(str_fmt(link, sizeof(link), "%s/t.db", dir), 0);
+    t = dict_tmp_target(link);
+    assert_string_equal(t, link);
+    mem_free(t);
+    close(open(file, O_CREAT | O_WRONLY, 0644));
+    assert_int_equal(symlink("real.db", link), 0);
+    t = dict_tmp_target(link);
+    assert_string_equal(t, file);
+    mem_free(t);
+    unlink(link);
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit),
+        cmocka_unit_test(test_target),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
