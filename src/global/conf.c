@@ -895,6 +895,25 @@ static int braced(const char *p, const char *end, struct span *in,
     return -1;
 }
 
+/* level_ok - LEVEL is a compatibility level: "N", "N.N" or "N.N.N" */
+static bool level_ok(const char *level)
+{
+    int parts = 0;
+
+    for (;;) {
+        if (!isdigit((unsigned char) *level))
+            return false;
+        while (isdigit((unsigned char) *level))
+            level++;
+        if (++parts > 3)
+            return false;
+        if (*level == 0)
+            return true;
+        if (*level++ != '.')
+            return false;
+    }
+}
+
 /* level_cmp - compare compatibility levels "3.6" and "2" */
 static int level_cmp(const char *a, const char *b)
 {
@@ -1054,6 +1073,11 @@ static int relational(const char *p, const char *end, struct buf *out,
     }
     if (expand_span(a, &va, x) < 0 || expand_span(b, &vb, x) < 0)
         goto done;
+    if (level && (!level_ok(buf_str(&va)) || !level_ok(buf_str(&vb)))) {
+        buf_setf(x->why, "malformed compatibility level syntax: \"%s\"",
+                 level_ok(buf_str(&va)) ? buf_str(&vb) : buf_str(&va));
+        goto done;
+    }
     result = compare(buf_str(&va), op, oplen, level, buf_str(&vb));
     p = skip_ws(next, end);
     if (p >= end) {
@@ -1733,6 +1757,11 @@ int conf_check(void)
             errors++;
         } else if (p && check_value(p, buf_str(&out), &n, &why) < 0) {
             msg_error("%s:%d: %s: %s", path, v->line, name, buf_str(&why));
+            errors++;
+        } else if (strcmp(name, "compatibility_level") == 0
+                   && !level_ok(buf_str(&out))) {
+            msg_error("%s:%d: %s: \"%s\" is not a compatibility level", path,
+                      v->line, name, buf_str(&out));
             errors++;
         }
         if (p && !(p->flags & PARAM_ACTED))

@@ -503,6 +503,18 @@ def test_mynetworks_from_interfaces(tmp_path, setting):
     assert ulak(*args).out == postfix(*args).out
 
 
+def test_malformed_compatibility_level(tmp_path):
+    arglists = []
+    for i, level in enumerate(("abc", "", "3.6x", "10", "2.0")):
+        d = confdir_with(tmp_path, f"compatibility_level = {level}\n",
+                         name=f"l{i}")
+        arglists.append(["-c", d, "-xh", "smtpd_relay_restrictions",
+                         "append_dot_mydomain"])
+    for args, p in zip(arglists, postfix_all(arglists)):
+        u = ulak(*args)
+        assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err), args
+
+
 def test_list_modes(tmp_path):
     assert ulak("-l").out == postfix("-l").out == "flock\nfcntl\ndotlock\n"
     # ulak lists only what works: no SASL plug-in yet.
