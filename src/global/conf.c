@@ -985,7 +985,6 @@ static int conditional(const char *p, const char *end, bool nonempty,
     char op = *p++;
     struct span v1, v2 = {"", 0};
     const char *q = skip_ws(p, end);
-    bool have2 = false;
 
     if (q < end && *q == '{') {
         const char *next;
@@ -1001,7 +1000,6 @@ static int conditional(const char *p, const char *end, bool nonempty,
             if (*q != ':')
                 return fail_at(x, "\":\" expected", v1.p, q, end);
             q = skip_ws(q + 1, end);
-            have2 = true;
             if (q < end && *q == '{') {
                 if (braced(q, end, &v2, &next) < 0) {
                     buf_setf(x->why, "unmatched '{' at: \"%.*s\"",
@@ -1018,7 +1016,6 @@ static int conditional(const char *p, const char *end, bool nonempty,
     } else {
         v1 = span_make(p, (size_t) (end - p));
     }
-    (void) have2;
     if (op == '?')
         return expand_span(nonempty ? v1 : v2, out, x);
     return nonempty ? 0 : expand_span(v1, out, x);
