@@ -127,9 +127,8 @@ static enum lk_result lmdb_lookup(struct dict *d, const char *key,
 
 /* put - one mdb_put in TXN; MDB return code */
 static int put(struct dict_lmdb *dl, MDB_txn *txn, const char *key,
-               const char *value, unsigned flags)
+               const char *value, bool nul, unsigned flags)
 {
-    bool nul = (dl->dict.flags & DICT_FLAG_TRY1NULL) != 0;
     MDB_val k;
     MDB_val v;
 
@@ -159,10 +158,10 @@ static int replay(struct dict_lmdb *dl)
             return -1;
         }
         for (size_t i = 0; i + 2 < dl->batch->argc; i += 3) {
-            bool replace = dl->batch->argv[i + 2][0] == 'r';
+            const char *how = dl->batch->argv[i + 2];
 
             rc = put(dl, dl->txn, dl->batch->argv[i], dl->batch->argv[i + 1],
-                     replace ? 0 : MDB_NOOVERWRITE);
+                     how[1] == '1', how[0] == 'r' ? 0 : MDB_NOOVERWRITE);
             if (rc == MDB_KEYEXIST)
                 rc = 0;
             if (rc != 0)
@@ -220,13 +219,15 @@ static int lmdb_update(struct dict *d, const char *key, const char *value)
 {
     struct dict_lmdb *dl = (struct dict_lmdb *) d;
     bool replace = (d->flags & DICT_FLAG_DUP_REPLACE) != 0;
+    bool nul = (d->flags & DICT_FLAG_TRY1NULL) != 0;
     int rc;
 
-    if (d->flags & DICT_FLAG_TRY1NULL)
+    if (nul)
         d->flags &= ~DICT_FLAG_TRY0NULL;
     if (begin(dl) < 0)
         return -1;
-    while ((rc = put(dl, dl->txn, key, value, MDB_NOOVERWRITE)) == MDB_MAP_FULL)
+    while ((rc = put(dl, dl->txn, key, value, nul, MDB_NOOVERWRITE))
+           == MDB_MAP_FULL)
         if (replay(dl) < 0)
             return -1;
     if (rc == MDB_KEYEXIST) {
@@ -235,7 +236,7 @@ static int lmdb_update(struct dict *d, const char *key, const char *value)
                 msg_warn("%s: duplicate entry: \"%s\"", dl->label, key);
             return 1;
         }
-        while ((rc = put(dl, dl->txn, key, value, 0)) == MDB_MAP_FULL)
+        while ((rc = put(dl, dl->txn, key, value, nul, 0)) == MDB_MAP_FULL)
             if (replay(dl) < 0)
                 return -1;
         if (rc == 0)
@@ -247,7 +248,8 @@ static int lmdb_update(struct dict *d, const char *key, const char *value)
     }
     argv_add(dl->batch, key);
     argv_add(dl->batch, value);
-    argv_add(dl->batch, replace ? "r" : "n");
+    /* How to write it again in a replay: replace or insert, NUL or not. */
+    argv_add(dl->batch, replace ? (nul ? "r1" : "r0") : (nul ? "n1" : "n0"));
     if ((d->flags & DICT_FLAG_BULK_UPDATE) == 0
         || dl->batch->argc >= 3 * LMDB_BATCH) {
         if (commit(dl) < 0)
