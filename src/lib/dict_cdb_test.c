@@ -224,10 +224,42 @@ static void test_cdb(void **state)
     buf_fini(&why);
 }
 
+/* test_rebuild_cdb - a reader keeps the table it opened while a rebuild
+ * replaces it; a new open sees the new table */
+static void test_rebuild_cdb(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct buf value = BUF_INIT;
+    struct dict *old;
+    struct dict *d;
+
+    (void) state;
+    build("cdb", DICT_FLAG_DUP_IGNORE);
+    old = dict_open(table("cdb"), O_RDONLY, DICT_FLAG_LOCK, &why);
+    assert_non_null(old);
+    d = dict_open(table("cdb"), O_RDWR | O_CREAT | O_TRUNC,
+                  DICT_FLAG_BULK_UPDATE, &why);
+    assert_non_null(d);
+    assert_int_equal(dict_update(d, "alpha", "new"), 0);
+    /* Not visible before the build completes. */
+    assert_int_equal(dict_lookup(old, "alpha", &value), LK_FOUND);
+    assert_string_equal(buf_str(&value), "one");
+    dict_close(d);
+    assert_int_equal(dict_lookup(old, "alpha", &value), LK_FOUND);
+    assert_string_equal(buf_str(&value), "one");
+    assert_int_equal(dict_lookup(old, "beta", &value), LK_FOUND);
+    dict_close(old);
+    expect("cdb", "alpha", "new");
+    expect("cdb", "beta", NULL);
+    buf_fini(&why);
+    buf_fini(&value);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cdb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_cdb, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
