@@ -62,8 +62,10 @@ struct dict_pat_engine {
     /* flag - toggle flag C in *FLAGS: 0 done, 1 obsolete (warn, ignore),
      * -1 unknown */
     int (*flag)(int c, int *flags);
-    /* compile - NULL with the engine's message in ERR */
-    void *(*compile)(const char *pattern, int flags, size_t *nsub,
+    /* compile - NULL with the engine's message in ERR.  SUBS says whether
+     * the groups will be used: Postfix's regexp tables match without them
+     * otherwise (REG_NOSUB), which changes what glibc's regexec matches. */
+    void *(*compile)(const char *pattern, int flags, bool subs, size_t *nsub,
                      struct buf *err);
     /* match - 1 matched, with groups 0..NSUB as start/end offsets in OFF
      * (DICT_PAT_UNSET when a group did not take part), 0 no match, -1

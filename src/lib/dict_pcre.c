@@ -46,14 +46,15 @@ static int pcre_flag(int c, int *flags)
 }
 
 /* pcre_compile_rule - compile with PCRE2; Postfix's error text */
-static void *pcre_compile_rule(const char *pattern, int flags, size_t *nsub,
-                               struct buf *err)
+static void *pcre_compile_rule(const char *pattern, int flags, bool subs,
+                               size_t *nsub, struct buf *err)
 {
     int code;
     PCRE2_SIZE offset;
     pcre2_code *re;
     uint32_t count = 0;
 
+    (void) subs;
     re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
                        (uint32_t) flags, &code, &offset, NULL);
     if (re == NULL) {

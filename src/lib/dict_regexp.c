@@ -257,10 +257,10 @@ static char *parse_pattern(const struct dict_pat_engine *eng,
 /* compile - compile PATTERN or warn; NULL on error */
 static void *compile(const struct dict_pat_engine *eng,
                      const struct pat_line *pl, const char *pattern, int flags,
-                     size_t *nsub)
+                     bool subs, size_t *nsub)
 {
     struct buf err = BUF_INIT;
-    void *re = eng->compile(pattern, flags, nsub, &err);
+    void *re = eng->compile(pattern, flags, subs, nsub, &err);
 
     if (re == NULL)
         dict_warn("%s %s, line %d: %s", pl->map, pl->file, pl->lineno,
@@ -330,10 +330,10 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
             pl->map, pl->file, pl->lineno);
         goto skip;
     }
-    if ((re = compile(eng, pl, pattern, flags, &nsub)) == NULL)
+    if ((re = compile(eng, pl, pattern, flags, max > 0, &nsub)) == NULL)
         goto skip;
     if (pattern2 != NULL
-        && (re2 = compile(eng, pl, pattern2, flags2, &nsub2)) == NULL) {
+        && (re2 = compile(eng, pl, pattern2, flags2, false, &nsub2)) == NULL) {
         eng->free(re);
         goto skip;
     }
@@ -420,7 +420,7 @@ static void pat_parse(struct dict_pat *dp, struct dict_text *text,
                     "%s %s, line %d: do not prepend whitespace to statements between IF and ENDIF",
                     pl.map, pl.file, pl.lineno);
             }
-            re = compile(eng, &pl, pattern, flags, &nsub);
+            re = compile(eng, &pl, pattern, flags, false, &nsub);
             mem_free(pattern);
             if (re == NULL)
                 continue;
@@ -605,11 +605,17 @@ static int regexp_flag(int c, int *flags)
     }
 }
 
+/* A compiled POSIX pattern. */
+struct regexp_re {
+    regex_t re;
+    bool nosub; /* compiled with REG_NOSUB: match without groups */
+};
+
 /* regexp_compile - regcomp with the toggled flags */
-static void *regexp_compile(const char *pattern, int flags, size_t *nsub,
-                            struct buf *err)
+static void *regexp_compile(const char *pattern, int flags, bool subs,
+                            size_t *nsub, struct buf *err)
 {
-    regex_t *re = mem_alloc(sizeof(*re));
+    struct regexp_re *rr = mem_alloc(sizeof(*rr));
     int cflags = 0;
     int rc;
 
@@ -619,41 +625,50 @@ static void *regexp_compile(const char *pattern, int flags, size_t *nsub,
         cflags |= REG_EXTENDED;
     if (flags & RX_NEWLINE)
         cflags |= REG_NEWLINE;
-    if ((rc = regcomp(re, pattern, cflags)) != 0) {
+    if (!subs)
+        cflags |= REG_NOSUB;
+    rr->nosub = !subs;
+    if ((rc = regcomp(&rr->re, pattern, cflags)) != 0) {
         char msg[256];
 
-        regerror(rc, re, msg, sizeof(msg));
+        regerror(rc, &rr->re, msg, sizeof(msg));
         buf_set(err, msg);
-        mem_free(re);
+        mem_free(rr);
         return NULL;
     }
-    *nsub = re->re_nsub;
-    return re;
+    *nsub = rr->re.re_nsub;
+    return rr;
 }
 
-/* regexp_match - regexec, offsets into OFF */
+/* regexp_match - regexec, offsets into OFF (none without groups) */
 static int regexp_match(void *re, const char *key, size_t nsub, size_t *off,
                         struct buf *err)
 {
+    struct regexp_re *rr = re;
     regmatch_t pm[10];
-    regmatch_t *pmatch =
-        nsub + 1 <= NELEM(pm) ? pm : mem_calloc(nsub + 1, sizeof(*pmatch));
-    int rc = regexec(re, key, nsub + 1, pmatch, 0);
+    regmatch_t *pmatch = NULL;
+    size_t nmatch = 0;
+    int rc;
 
+    if (!rr->nosub) {
+        nmatch = nsub + 1;
+        pmatch = nmatch <= NELEM(pm) ? pm : mem_calloc(nmatch, sizeof(*pmatch));
+    }
+    rc = regexec(&rr->re, key, nmatch, pmatch, 0);
     if (rc == 0) {
         for (size_t i = 0; i <= nsub; i++) {
-            off[2 * i] =
-                pmatch[i].rm_so < 0 ? DICT_PAT_UNSET : (size_t) pmatch[i].rm_so;
-            off[2 * i + 1] =
-                pmatch[i].rm_eo < 0 ? DICT_PAT_UNSET : (size_t) pmatch[i].rm_eo;
+            bool set = i < nmatch && pmatch[i].rm_so >= 0;
+
+            off[2 * i] = set ? (size_t) pmatch[i].rm_so : DICT_PAT_UNSET;
+            off[2 * i + 1] = set ? (size_t) pmatch[i].rm_eo : DICT_PAT_UNSET;
         }
     } else if (rc != REG_NOMATCH) {
         char msg[256];
 
-        regerror(rc, re, msg, sizeof(msg));
+        regerror(rc, &rr->re, msg, sizeof(msg));
         buf_set(err, msg);
     }
-    if (pmatch != pm)
+    if (pmatch != NULL && pmatch != pm)
         mem_free(pmatch);
     return rc == 0 ? 1 : rc == REG_NOMATCH ? 0 : -1;
 }
@@ -661,8 +676,10 @@ static int regexp_match(void *re, const char *key, size_t nsub, size_t *off,
 /* regexp_free - regfree and release */
 static void regexp_free(void *re)
 {
-    regfree(re);
-    mem_free(re);
+    struct regexp_re *rr = re;
+
+    regfree(&rr->re);
+    mem_free(rr);
 }
 
 static const struct dict_pat_engine regexp_engine = {

@@ -207,6 +207,8 @@ static const struct tcase cases[] = {
      "warning: regexp map @F@, line 1: no replacement text: using empty string\n"
      "warning: table regexp:@F@: key ab: empty string result is not allowed\n"
      "warning: table regexp:@F@ should return NO RESULT in case of NOT FOUND\n"},
+    {"no groups needed: glibc's NOSUB match", "/(a)$./ r\n", "a\nb", "r", ""},
+    {"groups needed", "/(a)$./ r$1\n", "a\nb", NULL, ""},
     {"seed 004 mime header",
      "/^\\s*Content-(Disposition|Type).*name\\s*=\\s*\"?(.+\\.(lnk|exe|zip))\"?\\s*$/\n"
      "      REJECT Attachment type not allowed. File \"$2\" has the unacceptable extension \"$3\"\n",
