@@ -136,12 +136,10 @@ static int parse_result(const struct dict_pat_engine *eng,
             name = p + 2;
             len = (size_t) (close - name);
             after = close + 1;
-            /* As Postfix: after a bad reference, bracketed ones are not
-             * looked at (no warnings), plain $name ones still are. */
-            if (bad) {
-                lit = p = after;
-                continue;
-            }
+            /* As Postfix: a bracketed reference after a bad one ends
+             * the scan (plain $name ones before it are still checked). */
+            if (bad)
+                return -1;
         } else {
             name = p + 1;
             len = 0;
