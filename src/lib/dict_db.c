@@ -313,9 +313,15 @@ static struct dict *db_open(const char *type, DBTYPE dbtype, const char *name,
     /* Postfix names a Berkeley DB table after its file in messages. */
     mem_free(dd->dict.name);
     dd->dict.name = mem_strdup(dd->path);
-    if (build) {
+    if (build && dict_tmp_in_place(dd->target = dict_tmp_target(dd->path))) {
+        /* No temporary file possible: truncate and write in place under
+         * the lock, as Postfix does (readers wait for the lock). */
+        build = false;
+        dd->fd = open(dd->path, O_RDWR | O_CLOEXEC);
+        file = dd->path;
+        db_flags = DB_TRUNCATE;
+    } else if (build) {
         /* Build beside the target, then rename at close. */
-        dd->target = dict_tmp_target(dd->path);
         buf_setf(&b, "%s.%ld.tmp", dd->target, (long) getpid());
         dd->tmp_path = buf_steal(&b);
         (void) unlink(dd->tmp_path);

@@ -414,6 +414,7 @@ struct dict *dict_lmdb_open(const char *name, int open_flags, int dict_flags,
     struct buf b = BUF_INIT;
     bool rdonly = (open_flags & O_ACCMODE) == O_RDONLY;
     bool build = !rdonly && (open_flags & O_TRUNC) && (open_flags & O_CREAT);
+    bool truncate_it = false;
     unsigned env_flags = MDB_NOSUBDIR | MDB_NOLOCK;
     const char *file;
     MDB_envinfo info;
@@ -434,8 +435,12 @@ struct dict *dict_lmdb_open(const char *name, int open_flags, int dict_flags,
     dl->path = buf_steal(&b);
     buf_setf(&b, "lmdb:%s", name);
     dl->label = buf_steal(&b);
+    if (build && dict_tmp_in_place(dl->target = dict_tmp_target(dl->path))) {
+        /* Truncated under the lock below, then written in place. */
+        build = false;
+        truncate_it = true;
+    }
     if (build) {
-        dl->target = dict_tmp_target(dl->path);
         buf_setf(&b, "%s.%ld.tmp", dl->target, (long) getpid());
         dl->tmp_path = buf_steal(&b);
         (void) unlink(dl->tmp_path);
@@ -456,7 +461,8 @@ struct dict *dict_lmdb_open(const char *name, int open_flags, int dict_flags,
         buf_setf(why, "open database %s: %m", dl->path);
         return lmdb_fail(dl);
     }
-    if (flock(dl->fd, rdonly ? LOCK_SH : LOCK_EX) < 0) {
+    if (flock(dl->fd, rdonly ? LOCK_SH : LOCK_EX) < 0
+        || (truncate_it && ftruncate(dl->fd, 0) < 0)) {
         buf_setf(why, "lock database %s: %m", dl->path);
         return lmdb_fail(dl);
     }

@@ -67,3 +67,21 @@ char *dict_tmp_target(const char *path)
     }
     return mem_strdup(path);
 }
+
+/* dict_tmp_in_place - no temporary file possible, but TARGET is writable */
+bool dict_tmp_in_place(const char *target)
+{
+    const char *slash = strrchr(target, '/');
+    char *dir;
+    bool ok;
+
+    if (slash == NULL)
+        dir = mem_strdup(".");
+    else if (slash == target)
+        dir = mem_strdup("/");
+    else
+        dir = mem_strndup(target, (size_t) (slash - target));
+    ok = access(dir, W_OK) == 0;
+    mem_free(dir);
+    return !ok && access(target, W_OK) == 0;
+}

@@ -16,6 +16,10 @@
  * points to when it is a symbolic link, so that a rebuild updates the
  * linked file as an in-place write would, else PATH itself. */
 char *dict_tmp_target(const char *path);
+/* dict_tmp_in_place - whether a build of TARGET must write it in place, as
+ * Postfix always does: its folder does not let us create a temporary file,
+ * but the table itself is writable. */
+bool dict_tmp_in_place(const char *target);
 /* dict_tmp_add - remove PATH at exit unless dict_tmp_done(PATH) is called */
 void dict_tmp_add(const char *path);
 /* dict_tmp_done - PATH was renamed or removed: forget it */

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from conftest import DATA, run
+from conftest import DATA, ROOT, run
 
 POSTFIX_POSTMAP = "/usr/sbin/postmap"
 TYPES = ["hash", "btree", "lmdb", "cdb"]
@@ -386,3 +386,28 @@ def test_unicode_keys(dirs, typ):
     same(*both(dirs, "-u", f"{typ}:unicode"))
     same(*both(dirs, "-u", "-q", "ÇÖŞ.example", f"{typ}:unicode"))
     same(*both(dirs, "-q", "ÇÖŞ.example", f"{typ}:unicode"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"),
+                    reason="needs root and runuser")
+@pytest.mark.parametrize("typ,ext", [("hash", "db"), ("btree", "db"),
+                                     ("lmdb", "lmdb")])
+def test_rebuild_in_place(dirs, typ, ext):
+    """A user who may write the table but not its folder rebuilds it in
+    place, as with Postfix (no temporary file can be made there)."""
+    pf, ul, conf = dirs
+    for d in (ul.parent, ul, conf):
+        os.chmod(d, 0o755)
+    os.chmod(conf / "main.cf", 0o644)
+    (ul / "t").write_text("a 1\n")
+    assert ulak("postmap", f"{typ}:t", cwd=ul, conf=conf).rc == 0
+    os.chown(ul / f"t.{ext}", 65534, 65534)
+    (ul / "t").write_text("a 2\nb 3\n")
+    env = dict(os.environ, MAIL_CONFIG=str(conf))
+    p = subprocess.run(["runuser", "-u", "nobody", "--",
+                        str(ROOT / "build" / "bin" / "postmap"), f"{typ}:t"],
+                       cwd=ul, env=env, capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (0, "")
+    r = ulak("postmap", "-s", f"{typ}:t", cwd=ul, conf=conf)
+    assert sorted(r.out.splitlines()) == ["a\t2", "b\t3"]
+    assert [f for f in os.listdir(ul) if f.startswith("t.")] == [f"t.{ext}"]
