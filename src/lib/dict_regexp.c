@@ -330,17 +330,16 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
     }
     if ((re = compile(eng, pl, pattern, flags, max > 0, &nsub)) == NULL)
         goto skip;
-    if (pattern2 != NULL
-        && (re2 = compile(eng, pl, pattern2, flags2, false, &nsub2)) == NULL) {
-        eng->free(re);
-        goto skip;
-    }
     if (max > nsub) {
-        if (re2 != NULL)
-            eng->free(re2);
         dict_warn(
             "%s %s, line %d: out of range replacement index \"%zu\": skipping this rule",
             pl->map, pl->file, pl->lineno, max);
+        eng->free(re);
+        goto skip;
+    }
+    /* Postfix checks the replacement before it compiles the secondary. */
+    if (pattern2 != NULL
+        && (re2 = compile(eng, pl, pattern2, flags2, false, &nsub2)) == NULL) {
         eng->free(re);
         goto skip;
     }
