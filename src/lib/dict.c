@@ -35,6 +35,17 @@ static char *share_key(const char *type, const char *name, int open_flags,
     return buf_steal(&b);
 }
 
+/* make_printable - B as Postfix would log it: table text in an error
+ * reason may hold control bytes, which every log line shows as '?' */
+static void make_printable(struct buf *b)
+{
+    struct buf pr = BUF_INIT;
+
+    dict_utf8_printable(buf_str(b), &pr);
+    buf_set(b, buf_str(&pr));
+    buf_fini(&pr);
+}
+
 /* dict_open3 - open TYPE:NAME, sharing an identical earlier open */
 struct dict *dict_open3(const char *type, const char *name, int open_flags,
                         int dict_flags, struct buf *why)
@@ -76,6 +87,7 @@ struct dict *dict_open3(const char *type, const char *name, int open_flags,
         mem_free(key);
         if (buf_len(why) == 0)
             buf_setf(why, "open %s:%s failed", type, name);
+        make_printable(why);
         return NULL;
     }
     d->type = dt->name;
@@ -394,6 +406,7 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
             if (buf_len(&d->why) == 0)
                 buf_setf(&d->why, "table %s:%s: lookup error", d->type,
                          d->name);
+            make_printable(&d->why);
             break;
     }
     return r;
@@ -690,14 +703,14 @@ int dict_unbrace(const char *s, struct buf *out, struct buf *why)
             depth++;
         } else if (t.p[i] == '}' && --depth == 0) {
             if (i != t.len - 1) {
-                buf_setf(why, "syntax error after \"}\" in \"%s\"", s);
+                buf_set(why, "syntax error after '}'");
                 return -1;
             }
             buf_catspan(out, span_trim(span_make(t.p + 1, t.len - 2)));
             return 0;
         }
     }
-    buf_setf(why, "syntax error: missing \"}\" in \"%s\"", s);
+    buf_set(why, "missing '}'");
     return -1;
 }
 

@@ -201,7 +201,8 @@ void dict_text_close(struct dict_text *t);
  */
 struct argv *dict_split(const char *s, const char *sep, struct buf *why);
 /* dict_unbrace - the text inside "{ text }" trimmed, or S trimmed when it
- * is not a group; -1 with WHY on an unbalanced group. */
+ * is not a group; -1 with WHY "missing '}'" or "syntax error after '}'"
+ * (Postfix's words, for the caller to place). */
 int dict_unbrace(const char *s, struct buf *out, struct buf *why);
 
 /* The registry (dict_types.c). */

@@ -38,7 +38,8 @@ struct dict *dict_static_open(const char *name, int open_flags, int dict_flags,
     struct dict_static *s;
 
     if (dict_unbrace(name, &value, &err) < 0) {
-        buf_setf(why, "bad static:name syntax: missing '}' in \"%s\"", name);
+        buf_setf(why, "bad static:name syntax: %s in \"%s\"", buf_str(&err),
+                 name);
         buf_fini(&value);
         buf_fini(&err);
         return NULL;

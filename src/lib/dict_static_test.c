@@ -91,6 +91,8 @@ static const struct tcase cases[] = {
      "warning: table static:{} should return NO RESULT in case of NOT FOUND\n"},
     {"static:{a", 0, "x", LK_NOTFOUND,
      "bad static:name syntax: missing '}' in \"{a\"", ""},
+    {"static:{a}\tb", 0, "x", LK_NOTFOUND,
+     "bad static:name syntax: syntax error after '}' in \"{a}?b\"", ""},
 };
 
 /* test_cases - the table above */

@@ -147,8 +147,14 @@ static struct dict *composite_open(const char *type, const char *name,
                                          sizeof(*u));
     u->members = mem_calloc(items->argc, sizeof(*u->members));
     for (size_t i = 0; i < items->argc; i++) {
-        struct dict *m = dict_open(items->argv[i], open_flags, dict_flags, why);
+        struct dict *m = NULL;
 
+        /* A member without "type:" makes the whole name bad, as Postfix. */
+        if (strchr(items->argv[i], ':') == NULL)
+            buf_setf(why, "bad syntax: \"%s:%s\"; need \"%s:{type:name...}\"",
+                     type, name, type);
+        else
+            m = dict_open(items->argv[i], open_flags, dict_flags, why);
         if (m == NULL) {
             argv_free(items);
             union_close(&u->dict);

@@ -41,6 +41,8 @@ static const struct tcase cases[] = {
      "bad syntax: \"unionmap:{inline:{x=1}\"; need \"unionmap:{type:name...}\""},
     {"unionmap:{nosuch:x}", "x", LK_NOTFOUND,
      "unsupported dictionary type: nosuch"},
+    {"unionmap:{inline:{a=b}, x}", "x", LK_NOTFOUND,
+     "bad syntax: \"unionmap:{inline:{a=b}, x}\"; need \"unionmap:{type:name...}\""},
     {"pipemap:{inline:{x=1},inline:{1=2},static:4}", "x", LK_FOUND, "4"},
     {"pipemap:{inline:{x=1},inline:{2=2},static:4}", "x", LK_NOTFOUND, NULL},
     {"pipemap:{inline:{x=Y}, inline:{y=ok}}", "X", LK_FOUND, "ok"},

@@ -240,6 +240,10 @@ INLINE_CASES = [
     ("1.2.3.4", "cidr:{ {1.2.3.0/24 net}, {0.0.0.0/0 all} }"),
     ("x", "regexp:/nonexistent/file"),
     ("x", "internal:foo"),
+    ("a", "unionmap:{inline:{a=b}, x}"),
+    ("a", "unionmap:{y, nosuch:x}"),
+    ("a", "static:{=y\t,{ c = d e }},{ c = d e }, }"),
+    ("a", "unionmap:{inline:{a=b}\tstatic:x}"),
 ]
 
 
