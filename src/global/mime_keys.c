@@ -57,10 +57,10 @@ static void content_type(struct mime_keys *m, const char *hdr)
     }
     if (strncasecmp(p, "multipart/", 10) != 0)
         return;
-    for (q = p; *q; q++) {
-        if (strncasecmp(q, "boundary", 8) != 0)
+    for (const char *at = p; *at; at++) {
+        if (strncasecmp(at, "boundary", 8) != 0)
             continue;
-        q += 8;
+        q = at + 8;
         while (isspace((unsigned char) *q))
             q++;
         if (*q != '=')

@@ -88,11 +88,28 @@ static void test_mime(void **state)
     buf_fini(&out);
 }
 
+/* test_fuzz_boundary - a "boundary" parameter name at the end of the
+ * header without "=" (found by fuzz_table_src: read past the end) */
+static void test_fuzz_boundary(void **state)
+{
+    struct buf out = BUF_INIT;
+
+    (void) state;
+    keys("Subject: s\nContent-Type: multipart/\xffw\xa4ixed; boundard; "
+         "boundary\n--x\nbody",
+         true, &out);
+    assert_string_equal(buf_str(&out),
+                        "H:Subject: s|H:Content-Type: multipart/\xffw\xa4ixed; "
+                        "boundard; boundary|B:|B:--x|B:body|");
+    buf_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_mime),
+        cmocka_unit_test(test_fuzz_boundary),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
