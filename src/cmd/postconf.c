@@ -197,6 +197,126 @@ static void scan_unused(bool main_cf)
     }
 }
 
+/* is_sep - a separator of list elements */
+static bool is_sep(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',';
+}
+
+static void brace_check(const char *label, struct span text);
+
+/* check_group - the "{" at G opens a group in the element TOKEN: it must
+ * close, at the end of the element; its inside is a list again */
+static void check_group(const char *label, struct span token, const char *g)
+{
+    const char *end = token.p + token.len;
+    const char *q;
+    int level = 0;
+
+    for (q = g; q < end; q++) {
+        if (*q == '{')
+            level++;
+        else if (*q == '}' && --level == 0)
+            break;
+    }
+    if (q >= end) {
+        msg_warn("%s: missing '}' in \"%.*s\"", label, (int) (end - g), g);
+        brace_check(label, span_make(g + 1, (size_t) (end - g - 1)));
+    } else if (q + 1 < end) {
+        msg_warn("%s: syntax error after '}' in \"%.*s\"", label,
+                 (int) (end - g), g);
+    } else {
+        brace_check(label, span_make(g + 1, (size_t) (q - g - 1)));
+    }
+}
+
+/* brace_check - Postfix's check of "{ ... }" groups in a list value:
+ * elements are separated by white space and commas outside braces; an
+ * element that starts with "{", or has "type:{", holds a group */
+static void brace_check(const char *label, struct span text)
+{
+    const char *p = text.p;
+    const char *end = text.p + text.len;
+
+    while (p < end) {
+        const char *s;
+        int level = 0;
+
+        while (p < end && is_sep(*p))
+            p++;
+        if (p >= end)
+            break;
+        for (s = p; p < end && (level > 0 || !is_sep(*p)); p++) {
+            if (*p == '{')
+                level++;
+            else if (*p == '}' && level > 0)
+                level--;
+        }
+        if (*s == '{') {
+            check_group(label, span_make(s, (size_t) (p - s)), s);
+        } else {
+            for (const char *c = s; c + 1 < p; c++) {
+                if (c[0] == ':' && c[1] == '{') {
+                    check_group(label, span_make(s, (size_t) (p - s)), c + 1);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* check_values - as Postfix's postconf does: expand every parameter (a
+ * macro error is fatal) and check the "{ }" groups of the values, and of
+ * the master.cf -o values */
+static void check_values(void)
+{
+    struct argv *set = conf_names(CONF_NAMES_SET);
+    struct argv *defaults = conf_names(CONF_NAMES_DEFAULTS);
+    struct htable *listed = htable_new(1024);
+    struct argv *names = argv_new();
+    const struct argv *opts = conf_master_options();
+    const struct argv *where = conf_master_option_services();
+    struct buf out = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct buf label = BUF_INIT;
+
+    /* The parameters set in main.cf first, so that an error names what
+     * Postfix names; then every other one. */
+    for (size_t i = 0; i < defaults->argc; i++)
+        htable_enter(listed, defaults->argv[i], NULL);
+    for (size_t i = 0; i < set->argc; i++)
+        if (htable_locate(listed, set->argv[i]))
+            argv_add(names, set->argv[i]);
+    for (size_t i = 0; i < defaults->argc; i++)
+        argv_add(names, defaults->argv[i]);
+    argv_free(set);
+    argv_free(defaults);
+    htable_free(listed, NULL);
+    for (size_t i = 0; i < names->argc; i++) {
+        if (conf_is_raw(names->argv[i]) || conf_is_readonly(names->argv[i]))
+            continue;
+        buf_reset(&out);
+        if (conf_expand(conf_raw(names->argv[i]), &out, &why, NULL) < 0) {
+            msg_warn("%s", buf_str(&why));
+            msg_fatal("macro processing error");
+        }
+        /* Postfix checks the groups of what main.cf sets (expanded). */
+        if (conf_is_set(names->argv[i], NULL))
+            brace_check("main.cf", span_of(buf_str(&out)));
+    }
+    argv_free(names);
+    for (size_t i = 0; i < opts->argc; i++) {
+        buf_reset(&out);
+        if (conf_expand(strchr(opts->argv[i], '=') + 1, &out, &why, NULL) < 0)
+            continue;
+        buf_setf(&label, "master.cf:%s", where->argv[i]);
+        brace_check(buf_str(&label), span_of(buf_str(&out)));
+    }
+    buf_fini(&out);
+    buf_fini(&why);
+    buf_fini(&label);
+}
+
 /* load - read the configuration as postconf does, with its warnings */
 static void load(int flags, struct argv *overrides)
 {
@@ -240,6 +360,7 @@ static void load(int flags, struct argv *overrides)
         }
         argv_free(set);
     }
+    check_values();
 }
 
 /* cmp_str - qsort strings */
@@ -261,6 +382,7 @@ static void load_for_master(void)
         msg_fatal("%s", buf_str(&why));
     buf_fini(&why);
     scan_undefined();
+    check_values();
     scan_unused(false);
 }
 

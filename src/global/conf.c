@@ -48,6 +48,7 @@ static struct htable *svc;         /* per-service name -> owned default */
 static struct htable *refs;        /* names referenced as $name in main.cf */
 static struct htable *master_refs; /* ... in master.cf */
 static struct argv *master_opts;   /* master.cf -o "name=value" */
+static struct argv *master_where;  /* ... and their "service/type" */
 static struct argv *syntax;        /* "FILE, line N: why" of the last load */
 static struct argv *syntax_check;  /* the same as "FILE:N: why" */
 static bool master_missing;        /* master.cf could not be opened */
@@ -83,6 +84,7 @@ static void ensure_init(void)
         refs = htable_new(64);
         master_refs = htable_new(16);
         master_opts = argv_new();
+        master_where = argv_new();
         syntax = argv_new();
         syntax_check = argv_new();
         clear_cache();
@@ -378,8 +380,8 @@ static struct argv *master_tokens(const char *p)
 }
 
 /* add_option - record the -o argument ARG ("name=value" or "{ name =
- * value }") as "name=value" */
-static void add_option(const char *arg)
+ * value }") of service WHERE ("smtp/inet") as "name=value" */
+static void add_option(const char *where, const char *arg)
 {
     struct span in = span_of(arg);
     const char *eq;
@@ -394,6 +396,7 @@ static void add_option(const char *arg)
     buf_catspan(
         &b, span_trim(span_make(eq + 1, (size_t) (in.p + in.len - eq - 1))));
     argv_add(master_opts, buf_str(&b));
+    argv_add(master_where, where);
     buf_fini(&b);
 }
 
@@ -403,22 +406,26 @@ static void add_option(const char *arg)
 static void master_line(const char *text)
 {
     struct argv *f = master_tokens(text);
+    struct buf where = BUF_INIT;
 
     if (f->argc >= 1)
         add_service(f->argv[0], f->argc >= 8 ? f->argv[7] : NULL);
+    if (f->argc >= 2)
+        buf_setf(&where, "%s/%s", f->argv[0], f->argv[1]);
     for (size_t i = 8; i < f->argc && f->argv[i][0] == '-'; i++) {
         const char *opt = f->argv[i];
 
         if (strcmp(opt, "-o") == 0) {
             if (i + 1 < f->argc)
-                add_option(f->argv[++i]);
+                add_option(buf_str(&where), f->argv[++i]);
         } else if (strncmp(opt, "-o", 2) == 0) {
-            add_option(opt + 2);
+            add_option(buf_str(&where), opt + 2);
         } else if (strchr("nstiC", opt[1]) && opt[2] == 0) {
             i++; /* an option with an argument */
         }
     }
     argv_free(f);
+    buf_fini(&where);
     /* Postfix's postconf does not count these references as uses of a
      * main.cf name; "ulak check" does (the service does expand them). */
     note_refs_into(master_refs, text);
@@ -474,6 +481,13 @@ const struct argv *conf_master_options(void)
     return master_opts;
 }
 
+/* conf_master_option_services - "service/type" of each -o setting */
+const struct argv *conf_master_option_services(void)
+{
+    ensure_init();
+    return master_where;
+}
+
 /* reset - forget everything loaded */
 static void reset(void)
 {
@@ -488,6 +502,8 @@ static void reset(void)
     master_refs = htable_new(16);
     argv_free(master_opts);
     master_opts = argv_new();
+    argv_free(master_where);
+    master_where = argv_new();
     argv_free(syntax);
     syntax = argv_new();
     argv_free(syntax_check);
@@ -831,10 +847,12 @@ struct xctx {
     int depth;
     struct buf *why;
     conf_undef_fn undef;
-    bool shallow; /* conf_scan: do not expand the values of names */
+    bool shallow;    /* conf_scan: do not expand the values of names */
+    struct span cur; /* the text being expanded, for messages */
 };
 
 static int expand_span(struct span text, struct buf *out, struct xctx *x);
+static int expand_text(struct span text, struct buf *out, struct xctx *x);
 
 /* fail_at - "WHAT at: "...BEFORE>>>AFTER"" */
 static int fail_at(struct xctx *x, const char *what, const char *tok,
@@ -1070,7 +1088,9 @@ static int relational(const char *p, const char *end, struct buf *out,
     }
     if (expand_span(a, &va, x) < 0 || expand_span(b, &vb, x) < 0)
         goto done;
-    if (level && (!level_ok(buf_str(&va)) || !level_ok(buf_str(&vb)))) {
+    /* A shallow scan has not expanded the operands: nothing to judge. */
+    if (level && !x->shallow
+        && (!level_ok(buf_str(&va)) || !level_ok(buf_str(&vb)))) {
         buf_setf(x->why, "malformed compatibility level syntax: \"%s\"",
                  level_ok(buf_str(&va)) ? buf_str(&vb) : buf_str(&va));
         goto done;
@@ -1103,12 +1123,17 @@ static int expand_braces(struct span body, struct buf *out, struct xctx *x)
 
     if (p < end && *p == '{')
         return relational(p, end, out, x);
-    for (name = p; p < end && is_name_char(*p); p++)
-        ;
-    if (p == name) {
-        buf_setf(x->why, "empty macro name: \"%.*s\"", (int) body.len, body.p);
+    if (body.len == 0) {
+        buf_setf(x->why, "empty macro name: \"%.*s\"", (int) x->cur.len,
+                 x->cur.p);
         return -1;
     }
+    /* As in Postfix, a blank name ("${ }", "${:x}") is a name, one that is
+     * never defined. */
+    for (name = p; p < end && is_name_char(*p); p++)
+        ;
+    if (p < end && !isspace((unsigned char) *p) && *p != '?' && *p != ':')
+        return fail_at(x, "attribute name syntax error", name, p, end);
     n = mem_strndup(name, (size_t) (p - name));
     p = skip_ws(p, end);
     if (p >= end) {
@@ -1120,14 +1145,27 @@ static int expand_braces(struct span body, struct buf *out, struct xctx *x)
             x->undef(n);
         rc = conditional(p, end, raw != NULL && *raw != 0, out, x);
     } else {
-        rc = fail_at(x, "unexpected input", name, p, end);
+        rc = fail_at(x, "attribute name syntax error", name, p, end);
     }
     mem_free(n);
     return rc;
 }
 
-/* expand_span - expand every $ form in TEXT */
+/* expand_span - expand every $ form in TEXT (the text that messages
+ * quote) */
 static int expand_span(struct span text, struct buf *out, struct xctx *x)
+{
+    struct span saved = x->cur;
+    int rc;
+
+    x->cur = text;
+    rc = expand_text(text, out, x);
+    x->cur = saved;
+    return rc;
+}
+
+/* expand_text - the work of expand_span */
+static int expand_text(struct span text, struct buf *out, struct xctx *x)
 {
     const char *p = text.p;
     const char *end = text.p + text.len;
@@ -1190,7 +1228,7 @@ static int expand_span(struct span text, struct buf *out, struct xctx *x)
 int conf_expand(const char *text, struct buf *out, struct buf *why,
                 conf_undef_fn undef)
 {
-    struct xctx x = {0, why, undef, false};
+    struct xctx x = {0, why, undef, false, {"", 0}};
 
     ensure_init();
     return expand_span(span_of(text), out, &x);
@@ -1199,7 +1237,7 @@ int conf_expand(const char *text, struct buf *out, struct buf *why,
 /* conf_scan - parse TEXT one level deep, reporting undefined names */
 int conf_scan(const char *text, struct buf *why, conf_undef_fn undef)
 {
-    struct xctx x = {0, why, undef, true};
+    struct xctx x = {0, why, undef, true, {"", 0}};
     struct buf out = BUF_INIT;
     int rc;
 

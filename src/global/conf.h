@@ -96,6 +96,9 @@ const char *conf_set_text(const char *name);
 /* conf_master_options - the "name=value" -o settings of master.cf, as
  * read at conf_load (borrowed). */
 const struct argv *conf_master_options(void);
+/* conf_master_option_services - the "service/type" of each of those, at
+ * the same index (borrowed). */
+const struct argv *conf_master_option_services(void);
 /* conf_is_known - NAME is a built-in parameter, a per-service parameter of
  * a master.cf service, or a user-defined name that is used (referenced as
  * $name, a restriction class, a legacy ldap:/mysql:/pgsql:/sqlite: table

@@ -373,7 +373,8 @@ def test_main_cf_missing_and_syntax_errors(tmp_path):
 
 def test_macro_errors_with_x(tmp_path):
     values = ("$a_loop", "a$", "${foo", "${nosuchx:{a}:{b}}",
-              "${mail_name?{a}junk}", "${{}==0?{a}:{b}}")
+              "${mail_name?{a}junk}", "${{}==0?{a}:{b}}", "${$$=x}",
+              "3.6${x)}", "x${}y", "{}{${ }a}x}", "${==!= {1}<}b")
     arglists = []
     for i, value in enumerate(values):
         d = tmp_path / f"d{i}"
@@ -386,6 +387,32 @@ def test_macro_errors_with_x(tmp_path):
         u = ulak(*args)
         assert (u.rc, u.out) == (p.rc, p.out), value
         assert same_warnings(u.err, p.err), value
+
+
+@pytest.mark.parametrize("value", [
+    "a:{b", "a:{b}c", "(,{3", "({3", "{{{{>)myhostname", "{a $$b}c",
+    "{a} {b", "{{a}}b", "${mail_name?{x}}y {z}w", "{ {a}b }", "x:{ {a}b }",
+    "{ a:{b }", "a, {b {c} d}e", "x,{a}}b", "> }<level}?==:{",
+    "{1}{<level,<level$$=={1}x", "inline:{ a=b, c=d }, pcre:{{/x/ OK}}",
+])
+def test_brace_group_warnings(tmp_path, value):
+    """Postfix checks the "{ }" groups of every expanded value."""
+    d = confdir_with(tmp_path, f"relayhost = {value}\n")
+    u, p = ulak("-c", d, "-n"), postfix("-c", d, "-n")
+    assert (u.rc, u.out) == (p.rc, p.out)
+    assert same_warnings(u.err, p.err)
+
+
+def test_brace_group_warnings_master_cf(tmp_path):
+    d = confdir_with(tmp_path, "relayhost = x\n",
+                     "smtp unix - - n - - smtp\n"
+                     " -o smtp_helo_name={1}=x -o smtp_bind_address=a:{b}c\n"
+                     "relay unix - - n - - smtp\n"
+                     " -o { smtp_helo_name = {a} {b}c }\n")
+    u, p = ulak("-c", d, "-n"), postfix("-c", d, "-n")
+    assert (u.rc, u.out) == (p.rc, p.out)
+    assert same_warnings(u.err, p.err)
+    assert "master.cf:smtp/unix: syntax error after '}' in \"{1}=x\"" in u.err
 
 
 def test_mail_config_and_dash_c(tmp_path):
