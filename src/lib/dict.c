@@ -54,7 +54,7 @@ struct dict *dict_open3(const char *type, const char *name, int open_flags,
     struct dict *d;
     char *key;
 
-    if (*type == 0 || name == NULL) {
+    if (*type == 0 || name == NULL || *name == 0) {
         buf_setf(
             why,
             "open dictionary: expecting \"type:name\" form instead of \"%s:%s\"",

@@ -51,22 +51,28 @@ struct dict *dict_inline_open(const char *name, int open_flags, int dict_flags,
 {
     struct buf inner = BUF_INIT;
     struct buf elem = BUF_INIT;
+    struct buf err = BUF_INIT;
     struct argv *items;
     struct dict *d;
-    struct span trimmed = span_trim(span_of(name));
+    size_t len = strlen(name);
 
     if ((open_flags & O_ACCMODE) != O_RDONLY) {
         buf_setf(why, "inline:%s map requires O_RDONLY access mode", name);
         return NULL;
     }
-    if (trimmed.len < 2 || trimmed.p[0] != '{'
-        || dict_unbrace(name, &inner, why) < 0 || buf_len(&inner) == 0) {
+    /* Exactly "{...}", balanced, with something between the braces. */
+    if (len <= 2 || name[0] != '{' || name[len - 1] != '}'
+        || dict_unbrace(name, &inner, &err) < 0
+        || (items = dict_split(buf_str(&inner), ", \t\r\n", &err)) == NULL) {
         buf_fini(&inner);
+        buf_fini(&err);
         return bad_syntax(NULL, name, "bad syntax", why);
     }
-    if ((items = dict_split(buf_str(&inner), ", \t\r\n", why)) == NULL) {
+    if (buf_len(&inner) == 0) {
         buf_fini(&inner);
-        return bad_syntax(NULL, name, "bad syntax", why);
+        buf_fini(&err);
+        argv_free(items);
+        return bad_syntax(NULL, name, "empty table", why);
     }
     buf_fini(&inner);
     d = dict_mem_new("inline", name, open_flags, dict_flags);
@@ -75,12 +81,22 @@ struct dict *dict_inline_open(const char *name, int open_flags, int dict_flags,
         struct span v;
         char *key;
         char *value;
+        const char *problem = NULL;
 
-        if (dict_unbrace(items->argv[i], &elem, why) < 0
-            || split_nameval(buf_str(&elem), &n, &v) < 0) {
+        if (dict_unbrace(items->argv[i], &elem, &err) < 0) {
+            buf_catf(&err, " in \"%s\"", items->argv[i]);
+            problem = buf_str(&err);
+        } else if (buf_len(&elem) == 0) {
+            problem = "no key found; expected format: key = value";
+        } else if (split_nameval(buf_str(&elem), &n, &v) < 0) {
+            problem = "missing '=' after attribute name";
+        }
+        if (problem != NULL) {
+            bad_syntax(d, name, problem, why);
             argv_free(items);
             buf_fini(&elem);
-            return bad_syntax(d, name, "missing '=' after attribute name", why);
+            buf_fini(&err);
+            return NULL;
         }
         key = span_dup(n);
         value = span_dup(v);
@@ -88,6 +104,7 @@ struct dict *dict_inline_open(const char *name, int open_flags, int dict_flags,
         mem_free(key);
         mem_free(value);
     }
+    buf_fini(&err);
     argv_free(items);
     buf_fini(&elem);
     return d;

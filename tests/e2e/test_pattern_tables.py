@@ -244,6 +244,14 @@ INLINE_CASES = [
     ("a", "unionmap:{y, nosuch:x}"),
     ("a", "static:{=y\t,{ c = d e }},{ c = d e }, }"),
     ("a", "unionmap:{inline:{a=b}\tstatic:x}"),
+    ("a", "inline:{ }"),
+    ("a", "inline:{ {} }"),
+    ("a", "inline:{{a=b}x}"),
+    ("a", "inline:{a=b} "),
+    ("a", "inline: {a=b}"),
+    ("", "inline:{=b}"),
+    ("a", "pipemap:"),
+    ("a", "randmap:"),
 ]
 
 
