@@ -68,7 +68,7 @@ struct dict *dict_inline_open(const char *name, int open_flags, int dict_flags,
         buf_fini(&err);
         return bad_syntax(NULL, name, "bad syntax", why);
     }
-    if (buf_len(&inner) == 0) {
+    if (items->argc == 0) {
         buf_fini(&inner);
         buf_fini(&err);
         argv_free(items);

@@ -37,7 +37,10 @@ struct dict *dict_static_open(const char *name, int open_flags, int dict_flags,
     struct buf err = BUF_INIT;
     struct dict_static *s;
 
-    if (dict_unbrace(name, &value, &err) < 0) {
+    /* Only a {...} group is unwrapped; other text is the value as is. */
+    if (name[0] != '{') {
+        buf_set(&value, name);
+    } else if (dict_unbrace(name, &value, &err) < 0) {
         buf_setf(why, "bad static:name syntax: %s in \"%s\"", buf_str(&err),
                  name);
         buf_fini(&value);

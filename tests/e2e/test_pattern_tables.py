@@ -252,6 +252,8 @@ INLINE_CASES = [
     ("", "inline:{=b}"),
     ("a", "pipemap:"),
     ("a", "randmap:"),
+    ("a", "static: ,x,k=, "),
+    ("a", "inline:{ ,, }"),
 ]
 
 
