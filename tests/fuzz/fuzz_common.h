@@ -16,16 +16,14 @@
 #include <fcntl.h>
 
 /* fuzz_fatal - msg_fatal must never run on bad input */
-static void
-fuzz_fatal(int status)
+static void fuzz_fatal(int status)
 {
     (void) status;
     abort();
 }
 
 /* fuzz_init - silence logging and trap msg_fatal, once */
-static void
-fuzz_init(void)
+static void fuzz_init(void)
 {
     static int done;
 
@@ -38,9 +36,8 @@ fuzz_init(void)
 }
 
 /* fuzz_write - write DATA to DIR/NAME, creating DIR; 0 or -1 */
-static int
-fuzz_write(const char *dir, const char *name, const uint8_t *data,
-           size_t len)
+static int fuzz_write(const char *dir, const char *name, const uint8_t *data,
+                      size_t len)
 {
     char path[256];
     int fd;

@@ -9,12 +9,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 /* LLVMFuzzerTestOneInput - load one main.cf, check it, expand values */
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     static const char *const names[] = {
-        "myhostname", "mydestination", "smtpd_banner", "relay_domains",
-        "smtpd_relay_restrictions", "foo", "bar",
+        "myhostname",
+        "mydestination",
+        "smtpd_banner",
+        "relay_domains",
+        "smtpd_relay_restrictions",
+        "foo",
+        "bar",
     };
     char dir[64];
     struct buf why = BUF_INIT;

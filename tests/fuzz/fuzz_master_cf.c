@@ -9,8 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 /* LLVMFuzzerTestOneInput - parse one master.cf */
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     char dir[64];
     char path[96];

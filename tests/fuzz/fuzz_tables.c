@@ -31,8 +31,7 @@ static int has_regcomp_bomb(const uint8_t *data, size_t len)
 }
 
 /* LLVMFuzzerTestOneInput - open one table and look a few keys up */
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     static const char *const file_types[] = {"regexp", "pcre", "cidr",
                                              "texthash"};
@@ -64,8 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     if (pick == 0 && has_regcomp_bomb(data + 1, len - 1))
         return 0;
     if (pick < NELEM(file_types)) {
-        if (str_fmt(dir, sizeof(dir), "/tmp/ulak-fuzz-%ld", (long) getpid())
-                < 0
+        if (str_fmt(dir, sizeof(dir), "/tmp/ulak-fuzz-%ld", (long) getpid()) < 0
             || fuzz_write(dir, "table", data + 1, len - 1) < 0)
             return 0;
         buf_setf(&name, "%s:%s/table", file_types[pick], dir);
