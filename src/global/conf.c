@@ -420,7 +420,7 @@ static void master_line(const char *text)
                 add_option(buf_str(&where), f->argv[++i]);
         } else if (strncmp(opt, "-o", 2) == 0) {
             add_option(buf_str(&where), opt + 2);
-        } else if (strchr("nstiC", opt[1]) && opt[2] == 0) {
+        } else if (opt[1] != 0 && strchr("nstiC", opt[1]) && opt[2] == 0) {
             i++; /* an option with an argument */
         }
     }
