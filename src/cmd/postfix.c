@@ -127,13 +127,11 @@ int postfix_main(int argc, char **argv)
     if (optind >= argc)
         return usage();
     verb = argv[optind];
-    if (conf_load(&why) < 0) {
+    /* check lists this problem with every other one (conf_check) */
+    if (conf_load(&why) < 0 && strcmp(verb, "check") != 0) {
         msg_error("%s", buf_str(&why));
-        /* check goes on to list every other problem too */
-        if (strcmp(verb, "check") != 0) {
-            buf_fini(&why);
-            return 1;
-        }
+        buf_fini(&why);
+        return 1;
     }
     /* Children started later find the instance through MAIL_CONFIG. */
     setenv("MAIL_CONFIG", conf_dir(), 1);

@@ -41,6 +41,18 @@ def test_all_problems_reported_at_once(confdir):
             f"{confdir}\n") in r.err, r
 
 
+def test_syntax_errors_reported_once_each(confdir):
+    write_conf(confdir, "myhostname = a\n=x\nfoo\n")
+    r = run("ulak", "-c", confdir, "check")
+    assert r.rc == 1, r
+    main = f"{confdir}/main.cf"
+    assert r.err == (f'ulak: error: {main}:2: missing attribute name: "=x"\n'
+                     f"ulak: error: {main}:3: missing '=' after attribute "
+                     'name: "foo"\n'
+                     "ulak: error: configuration check: 2 problems found in "
+                     f"{confdir}\n"), r
+
+
 def test_not_acted_on_yet_is_a_warning(confdir):
     write_conf(confdir, "smtpd_tls_cert_file = /etc/ssl/cert.pem\n")
     r = run("ulak", "-c", confdir, "check")
