@@ -157,6 +157,15 @@ static void decode_value(const struct dict *d, const char *key,
     buf_fini(&plain);
 }
 
+/* op_fatal - die after OP failed on D: an operation the type lacks is
+ * reported as such, any other failure as "table T:N: OP error: REASON" */
+static void op_fatal(struct dict *d, const char *op)
+{
+    if (dict_unsupported(d))
+        msg_fatal("%s", dict_why(d));
+    msg_fatal("table %s:%s: %s error: %s", d->type, d->name, op, dict_why(d));
+}
+
 /* lookup_one - KEY in the tables in order; true when found */
 static bool lookup_one(struct dict **maps, char **args, int count,
                        const struct postmap_ctx *ctx, const char *key,
@@ -284,8 +293,7 @@ static bool delete_one(struct dict **maps, int count, const char *key)
             case 1:
                 break;
             default:
-                msg_fatal("table %s:%s: delete error: %s", maps[i]->type,
-                          maps[i]->name, dict_why(maps[i]));
+                op_fatal(maps[i], "delete");
         }
     }
     return found;
@@ -342,7 +350,7 @@ static int do_sequence(const struct postmap_ctx *ctx, char **args, int count)
             func = DICT_SEQ_NEXT;
         }
         if (r < 0)
-            msg_fatal("%s", dict_why(d));
+            op_fatal(d, "sequence");
         dict_close(d);
         buf_fini(&plain);
     }
@@ -365,8 +373,7 @@ static const char *db_suffix(const char *type)
 static void update(struct dict *d, const char *key, const char *value)
 {
     if (dict_update(d, key, value) < 0)
-        msg_fatal("table %s:%s: write error: %s", d->type, d->name,
-                  dict_why(d));
+        op_fatal(d, "write");
 }
 
 /* update_raw - store an entry without the NUL byte whatever the table's

@@ -165,6 +165,13 @@ static void unsupported(struct dict *d, const char *op)
 {
     buf_setf(&d->why, "table %s:%s: %s operation is not supported", d->type,
              d->name, op);
+    d->unsupported = true;
+}
+
+/* dict_unsupported - whether the last failure was a missing operation */
+bool dict_unsupported(const struct dict *d)
+{
+    return d->unsupported;
 }
 
 /* utf8_seq - length of the well-formed UTF-8 sequence at S, 0 when
@@ -370,6 +377,7 @@ enum lk_result dict_lookup(struct dict *d, const char *key, struct buf *value)
     if (d->ops.lookup == NULL)
         msg_panic("dict_lookup: %s:%s has no lookup", d->type, d->name);
     buf_reset(&d->why);
+    d->unsupported = false;
     if (bad_utf8_key(d, key))
         return LK_NOTFOUND;
     r = d->ops.lookup(d, dict_fold_key(d, key, &tmp), value);
@@ -419,6 +427,7 @@ int dict_update(struct dict *d, const char *key, const char *value)
     int r;
 
     buf_reset(&d->why);
+    d->unsupported = false;
     if (d->ops.update == NULL) {
         unsupported(d, "update");
         return -1;
@@ -439,6 +448,7 @@ int dict_delete(struct dict *d, const char *key)
     int r;
 
     buf_reset(&d->why);
+    d->unsupported = false;
     if (d->ops.delete == NULL) {
         unsupported(d, "delete");
         return -1;
@@ -455,6 +465,7 @@ int dict_sequence(struct dict *d, enum dict_seq func, const char **key,
                   const char **value)
 {
     buf_reset(&d->why);
+    d->unsupported = false;
     if (d->ops.sequence == NULL) {
         unsupported(d, "sequence");
         return -1;
@@ -466,6 +477,7 @@ int dict_sequence(struct dict *d, enum dict_seq func, const char **key,
 int dict_sync(struct dict *d)
 {
     buf_reset(&d->why);
+    d->unsupported = false;
     if (d->ops.sync == NULL)
         return 0;
     return d->ops.sync(d);

@@ -100,6 +100,7 @@ struct dict {
     int flags;           /* DICT_FLAG_* */
     struct dict_ops ops; /* filled by the implementation */
     struct buf why;      /* owned: reason of the last failure */
+    bool unsupported;    /* the last failure: the type lacks the operation */
     time_t mtime;        /* source file time at open, 0 when none */
     int refcount;        /* managed by dict.c */
     char *key;           /* owned by dict.c: the sharing key */
@@ -136,6 +137,9 @@ ULAK_NODISCARD int dict_sequence(struct dict *d, enum dict_seq func,
 int dict_sync(struct dict *d);
 /* dict_why - reason of the last failure (borrowed). */
 const char *dict_why(const struct dict *d);
+/* dict_unsupported - whether the last failure was an operation that the
+ * type does not have (dict_why() then says so in full) */
+bool dict_unsupported(const struct dict *d);
 /* dict_changed - whether the table's source file changed since open. */
 bool dict_changed(const struct dict *d);
 

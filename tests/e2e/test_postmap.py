@@ -255,6 +255,10 @@ def test_multiple_tables(dirs):
     ["fail:access"],
     ["texthash:nonexist"],
     ["-c", "/nonexistent", "-q", "a", "hash:access"],
+    ["-d", "x", "static:b"],
+    ["-s", "static:b"],
+    ["-s", "fail:x"],
+    ["-s", "inline:{a=b}"],
 ])
 def test_errors_and_other_types(dirs, args):
     need_postfix()
