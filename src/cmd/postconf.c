@@ -340,6 +340,8 @@ static void load(int flags, struct argv *overrides)
     }
     if (conf_master_cf_missing())
         msg_warn("open %s/master.cf: No such file or directory", conf_dir());
+    else
+        postconf_master_verify();
     if (flags & F_DEFAULTS) {
         conf_defaults_only(true);
         return;

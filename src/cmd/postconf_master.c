@@ -56,6 +56,12 @@ static struct master_cf *load(void)
     return cf;
 }
 
+/* postconf_master_verify - fatal when master.cf exists but does not parse */
+void postconf_master_verify(void)
+{
+    master_cf_free(load());
+}
+
 /* parse_requests - split each NAMES[i] at '/' (empty parts are skipped, as
  * Postfix does) into at most MAXPARTS parts; USAGE is the fatal text */
 static struct request *parse_requests(char **names, int count, int maxparts,

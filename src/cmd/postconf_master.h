@@ -16,4 +16,8 @@ int postconf_master_fields(char **names, int count);
 /* -P [service[/type[/parameter]]...]: print "service/type/name = value". */
 int postconf_master_params(char **names, int count);
 
+/* Parameter modes (-n, -d, names): a master.cf that exists must parse, as
+ * Postfix's postconf reads it for service names; fatal otherwise. */
+void postconf_master_verify(void);
+
 #endif

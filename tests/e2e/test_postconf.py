@@ -127,6 +127,24 @@ def test_n_matches_postfix(tmp_path, fixture):
     assert same_warnings(u.err, p.err)
 
 
+@pytest.mark.parametrize("args", [["-n"], ["-d", "mail_owner"],
+                                  ["myhostname"], ["-h", "myhostname"],
+                                  ["-e", "myorigin=x"], ["-l"]])
+def test_bad_master_cf_stops_parameter_modes(tmp_path, args):
+    """Postfix's postconf reads master.cf for the parameter modes and dies
+    on a malformed one; ulak names the file and line as well."""
+    d = confdir_with(tmp_path, "myhostname = a.example\n",
+                     "smtp inet n - n - - smtpd\nfoo inet n - x - - smtpd\n")
+    u, p = ulak("-c", d, *args), postfix("-c", d, *args)
+    assert (u.rc, u.out) == (p.rc, p.out)
+    if p.rc:
+        assert u.err == (f"postconf: fatal: file {d}/master.cf: line 2: "
+                         'invalid chroot field "x" in "foo inet n - x - - '
+                         'smtpd"\n'), u
+        assert p.err.endswith('invalid chroot field "x" in "foo inet n - x '
+                              '- - smtpd"\n'), p
+
+
 @pytest.mark.parametrize("fixture", FIXTURES)
 @pytest.mark.parametrize("flag", ["-M", "-P"])
 def test_master_modes_match_postfix(tmp_path, fixture, flag):

@@ -155,25 +155,16 @@ def test_refused_seed_master_cf(tmp_path, seed):
 
 
 def main_cf_cases():
-    """variants("main.cf"), where Postfix's postconf -n also dies on a
-    master.cf it refuses (the faithful 000 and 002): ulak's -n reads
-    master.cf with its own light parser in conf.c, not master_cf_load."""
-    out = []
+    """variants("main.cf"), and the faithful main.cf with the fixed
+    master.cf where only master.cf needed fixing; Postfix's postconf -n
+    dies on the faithful 000 and 002 master.cf, and so must ulak's."""
     cases = variants("main.cf")
     cases += [(seed, "fixed") for seed, variant in cases
               if variant == "faithful"
               and (seed / "master.cf.fixed").exists()
               and not (seed / "main.cf.fixed").exists()]
-    for seed, variant in sorted(cases):
-        marks = []
-        if variant == "faithful" and seed_id(seed) in REFUSED:
-            marks = [pytest.mark.xfail(
-                strict=False,
-                reason="postconf -n does not stop on a bad master.cf yet "
-                       "(conf.c's read_master_cf, not master_cf_load)")]
-        out.append(pytest.param(seed, variant, marks=marks,
-                                id=f"{seed_id(seed)}-{variant}"))
-    return out
+    return [pytest.param(seed, variant, id=f"{seed_id(seed)}-{variant}")
+            for seed, variant in sorted(cases)]
 
 
 @pytest.mark.parametrize("seed,variant", main_cf_cases())
