@@ -91,8 +91,12 @@ unit: $(TESTS)
 asan:
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 unit
 
+# Many cases wait on Postfix's reference commands (its fatal errors sleep a
+# second), so the tests run in E2E_JOBS processes (pytest-xdist).
+E2E_JOBS ?= 4
 e2e: all
-	@$(PYTEST) -q -p no:cacheprovider tests/e2e 2>&1 | tail -n 30; \
+	@$(PYTEST) -q -p no:cacheprovider -n $(E2E_JOBS) tests/e2e 2>&1 | \
+	  tail -n 30; \
 	exit $${PIPESTATUS[0]}
 
 FORMAT_SRC = $(shell find src tests -name '*.[ch]' | sort)
