@@ -682,6 +682,7 @@ int postmap_run(const struct postmap_spec *spec, int argc, char **argv)
     if (ctx.deftype == NULL || *ctx.deftype == 0)
         ctx.deftype = "hash";
     ctx.utf8 = !no_utf8 && conf_bool("smtputf8_enable");
+    msg_utf8(ctx.utf8);
     ctx.dict_flags = nul_flags | dup_flags | (fold ? DICT_FLAG_FOLD_FIX : 0)
                      | (ctx.utf8 ? DICT_FLAG_UTF8 : 0);
     switch (mode) {

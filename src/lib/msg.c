@@ -13,6 +13,7 @@ static size_t n_outputs;
 static bool use_stderr = true;
 static msg_exit_fn exit_hook;
 static int in_msg;
+static bool utf8_on; /* msg_utf8 */
 
 /* msg_progname - the current program name */
 const char *msg_progname(void)
@@ -83,6 +84,43 @@ void msg_set_exit_hook(msg_exit_fn fn)
     exit_hook = fn;
 }
 
+/* printable - replace in LINE every byte that is not printable ASCII with
+ * '?', as Postfix's logging does: peer and file text must not forge log
+ * lines (a newline) or reach a terminal as control sequences.  With
+ * msg_utf8() on, structurally complete UTF-8 sequences stay, as Postfix
+ * keeps them when its UTF-8 support is on (postmap with smtputf8_enable);
+ * its other commands (postconf) print them as '?'. */
+static void printable(char *line)
+{
+    unsigned char *p = (unsigned char *) line;
+
+    while (*p) {
+        size_t n = 0;
+
+        if (*p >= 0x20 && *p < 0x7f) {
+            n = 1;
+        } else if (utf8_on && *p >= 0xc2 && *p <= 0xf4) {
+            size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+
+            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
+                ;
+            if (n < want)
+                n = 0;
+        }
+        if (n == 0) {
+            *p++ = '?';
+        } else {
+            p += n;
+        }
+    }
+}
+
+/* msg_utf8 - keep UTF-8 sequences in log lines (see printable) */
+void msg_utf8(bool on)
+{
+    utf8_on = on;
+}
+
 /* emit - format once, then hand the line to every output */
 static void ULAK_PRINTFLIKE(2, 0)
     emit(enum msg_level level, const char *fmt, va_list ap)
@@ -99,6 +137,7 @@ static void ULAK_PRINTFLIKE(2, 0)
     n = vsnprintf(line, sizeof(line), fmt, ap);
     if (n < 0)
         snprintf(line, sizeof(line), "(unformattable message: %s)", fmt);
+    printable(line);
     if (use_stderr) {
         /* One write so that concurrent processes do not interleave. */
         char out[MSG_LINE_MAX + 128];

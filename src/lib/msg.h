@@ -44,6 +44,10 @@ const char *msg_progname(void);
 void msg_output_add(msg_output_fn fn);
 void msg_output_remove(msg_output_fn fn);
 void msg_output_stderr(bool on);
+/* msg_utf8 - every byte that is not printable ASCII becomes '?' in the
+ * lines of every output; with msg_utf8(true), complete UTF-8 sequences
+ * stay (Postfix's behaviour when its UTF-8 support is on). */
+void msg_utf8(bool on);
 /* msg_prefix - "warning: " etc. for LEVEL ("" for info). */
 const char *msg_prefix(enum msg_level level);
 /* msg_exit_hook - called by msg_fatal before exit (tests may longjmp). */

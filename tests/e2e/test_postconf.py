@@ -600,3 +600,16 @@ def test_master_modes_load_main_cf(tmp_path, flag):
     (d / "main.cf").unlink()
     u, p = ulak("-c", d, flag), postfix("-c", d, flag)
     assert (u.rc, u.out, u.err) == (p.rc, p.out, p.err)
+
+
+def test_log_text_made_printable(tmp_path):
+    """Control bytes, a newline and non-ASCII bytes in a logged name become
+    '?' as in Postfix's output: a name cannot forge a log line."""
+    d = confdir_with(tmp_path, "myhostname = a.example\n",
+                     "smtp inet n - n - - smtpd\n")
+    name = "fo\x01o\tx\u00e9\nJan  1 00:00:00 forged"
+    u, p = ulak("-c", d, name), postfix("-c", d, name)
+    assert (u.rc, u.out) == (p.rc, p.out)
+    assert u.err == ("postconf: warning: fo?o?x???Jan  1 00:00:00 forged: "
+                     "unknown parameter\n"), u
+    assert u.err == p.err.replace("/usr/sbin/postconf", "postconf"), p
