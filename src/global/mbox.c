@@ -56,16 +56,6 @@ static int safe_open(const char *path, const struct mbox_opts *o,
         open_fail(st, "4.2.0", err);
         goto fail;
     }
-    if (!S_ISREG(fst.st_mode)) {
-        buf_setf(why, "destination %s is not a regular file", path);
-        open_fail(st, "5.2.0", 0);
-        goto fail;
-    }
-    if (fst.st_nlink > 1) {
-        buf_setf(why, "file has %lu hard links", (unsigned long) fst.st_nlink);
-        open_fail(st, "5.2.0", 0);
-        goto fail;
-    }
     if (lstat(path, &lst) < 0) {
         err = errno;
         buf_setf(why, "file status changed unexpectedly: %s", strerror(err));
@@ -91,6 +81,16 @@ static int safe_open(const char *path, const struct mbox_opts *o,
     if (!same_file(&fst, &lst)) {
         buf_set(why, "file status changed unexpectedly");
         open_fail(st, "4.2.0", 0);
+        goto fail;
+    }
+    if (!S_ISREG(fst.st_mode)) {
+        buf_setf(why, "destination %s is not a regular file", path);
+        open_fail(st, "5.2.0", 0);
+        goto fail;
+    }
+    if (fst.st_nlink > 1) {
+        buf_setf(why, "file has %lu hard links", (unsigned long) fst.st_nlink);
+        open_fail(st, "5.2.0", 0);
         goto fail;
     }
     if (created && (o->chown_uid != (uid_t) -1 || o->chown_gid != (gid_t) -1)

@@ -318,8 +318,7 @@ static void test_symlink_user(void **state)
     assert_int_equal(symlink(target, path), 0);
     if (geteuid() == 0 && lchown(path, 65534, 65534) < 0)
         fail();
-    if (geteuid() == 0 || getuid() != 0)
-        expect_open_error(&o, "5.2.0", "file is a symbolic link");
+    expect_open_error(&o, "5.2.0", "file is a symbolic link");
 }
 
 /* test_busy_locks - a held dotlock or fcntl lock defers with 4.2.0 */
@@ -480,6 +479,63 @@ static void test_concurrent_all(void **state)
     concurrent(LOCK_METHOD_FLOCK | LOCK_METHOD_FCNTL | LOCK_METHOD_DOTLOCK);
 }
 
+/* test_chown - a new mailbox goes to the recipient (root), or the
+ * delivery fails and leaves no file (anyone else) */
+static void test_chown(void **state)
+{
+    struct mbox_opts o = fast_opts();
+    struct deliver_env env = {"a@b.test", "u@x.test", NULL, T_NOV30};
+    struct deliver_status st;
+    struct buf why = BUF_INIT, want = BUF_INIT;
+    struct stat sb;
+    uid_t other = geteuid() == 65534 ? 65533 : 65534;
+
+    (void) state;
+    o.chown_uid = other;
+    o.chown_gid = (gid_t) other;
+    if (geteuid() == 0) {
+        assert_int_equal(deliver_text(&o, &env, "S: x\n\nx\n", &st, &why), 0);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_uid, other);
+        assert_int_equal(sb.st_gid, (gid_t) other);
+        assert_int_equal(sb.st_mode & 07777, 0600);
+        /* the next delivery with the ownership check passes */
+        o.owner = other;
+        assert_int_equal(deliver_text(&o, &env, "S: y\n\ny\n", &st, &why), 0);
+    } else {
+        assert_int_equal(deliver_text(&o, &env, "S: x\n\nx\n", &st, &why), -1);
+        assert_string_equal(st.dsn, "4.2.0");
+        buf_setf(&want,
+                 "cannot change ownership of new file %s: Operation not "
+                 "permitted",
+                 path);
+        assert_string_equal(buf_str(&why), buf_str(&want));
+        assert_int_equal(stat(path, &sb), -1);
+    }
+    buf_fini(&why);
+    buf_fini(&want);
+}
+
+/* test_over_limit - a mailbox already past the limit takes nothing */
+static void test_over_limit(void **state)
+{
+    struct mbox_opts o = fast_opts();
+    struct deliver_env env = {"a@b.test", "u@x.test", NULL, T_NOV30};
+    struct deliver_status st;
+    struct buf why = BUF_INIT;
+    struct stat sb;
+
+    (void) state;
+    assert_int_equal(deliver_text(&o, &env, "S: x\n\nx\n", &st, &why), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    o.size_limit = sb.st_size - 1;
+    assert_int_equal(deliver_text(&o, &env, "", &st, &why), -1);
+    assert_string_equal(st.dsn, "5.2.2");
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, o.size_limit + 1);
+    buf_fini(&why);
+}
+
 /* test_append_api - open once, append twice, sizes follow */
 static void test_append_api(void **state)
 {
@@ -520,6 +576,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_over_limit, setup, teardown),
     };
 
     msg_output_stderr(false);
