@@ -9,6 +9,8 @@
 #include "lib/mem.h"
 #include "lib/msg.h"
 
+#include "conf.h"
+
 struct mbox {
     char *path; /* owned */
     int fd;
@@ -21,6 +23,26 @@ struct mbox {
 static void open_fail(struct deliver_status *st, const char *dsn, int err)
 {
     deliver_status_set(st, dsn, err);
+}
+
+/* mbox_opts_conf - options from main.cf */
+int mbox_opts_conf(struct mbox_opts *o, const char *lock_param,
+                   const char *limit_param, struct buf *why)
+{
+    static const struct mbox_opts init = MBOX_OPTS_INIT;
+    unsigned locks;
+    long delay;
+
+    if (lock_methods_parse(lock_param, conf_str(lock_param), &locks, why) < 0)
+        return -1;
+    *o = init;
+    o->locks = locks;
+    o->retry.attempts = (int) conf_int("deliver_lock_attempts");
+    delay = conf_time("deliver_lock_delay");
+    o->retry.delay_ms = delay > 3600 ? 3600000u : (unsigned) delay * 1000u;
+    o->retry.stale_sec = conf_time("stale_lock_time");
+    o->size_limit = (off_t) conf_size(limit_param);
+    return 0;
 }
 
 /* same_file - whether two stat results name the same inode */

@@ -61,6 +61,17 @@ struct mbox_opts {
             0600, (uid_t) -1, (gid_t) -1, (uid_t) -1                           \
     }
 
+/*
+ * mbox_opts_conf - fill O from main.cf: the locks from LOCK_PARAM
+ * (mailbox_delivery_lock for local, virtual_mailbox_lock for virtual), the
+ * limit from LIMIT_PARAM (mailbox_size_limit, virtual_mailbox_limit), the
+ * retries from deliver_lock_attempts, deliver_lock_delay and
+ * stale_lock_time; mode 0600, no ownership changes or checks (the caller
+ * sets those per recipient).  -1 with WHY for an unknown lock method.
+ */
+int mbox_opts_conf(struct mbox_opts *o, const char *lock_param,
+                   const char *limit_param, struct buf *why);
+
 struct mbox;
 
 /* mbox_open - lock and open PATH; NULL with ST and WHY on failure.  The

@@ -14,6 +14,8 @@
 
 #include "lib/msg.h"
 
+#include "global/conf.h"
+
 #define T_NOV30 1796061600 /* Mon Nov 30 18:00:00 2026 UTC */
 
 static char dir[] = "/tmp/ulak-mbox-XXXXXX";
@@ -536,6 +538,46 @@ static void test_over_limit(void **state)
     buf_fini(&why);
 }
 
+/* test_opts_conf - the parameters local and virtual read */
+static void test_opts_conf(void **state)
+{
+    struct mbox_opts o;
+    struct buf why = BUF_INIT;
+
+    (void) state;
+    conf_set_dir(dir); /* no main.cf: Postfix's defaults */
+    assert_int_equal(conf_load(&why), 0);
+    assert_int_equal(
+        mbox_opts_conf(&o, "mailbox_delivery_lock", "mailbox_size_limit", &why),
+        0);
+    assert_int_equal(o.locks, LOCK_METHOD_FCNTL | LOCK_METHOD_DOTLOCK);
+    assert_int_equal(o.retry.attempts, 20);
+    assert_int_equal(o.retry.delay_ms, 1000);
+    assert_int_equal(o.retry.stale_sec, 500);
+    assert_int_equal(o.size_limit, 51200000);
+    assert_int_equal(o.mode, 0600);
+    assert_int_equal(o.owner, (uid_t) -1);
+    conf_override("virtual_mailbox_lock", "flock");
+    conf_override("virtual_mailbox_limit", "1000");
+    conf_override("deliver_lock_delay", "2s");
+    conf_override("stale_lock_time", "1m");
+    assert_int_equal(mbox_opts_conf(&o, "virtual_mailbox_lock",
+                                    "virtual_mailbox_limit", &why),
+                     0);
+    assert_int_equal(o.locks, LOCK_METHOD_FLOCK);
+    assert_int_equal(o.size_limit, 1000);
+    assert_int_equal(o.retry.delay_ms, 2000);
+    assert_int_equal(o.retry.stale_sec, 60);
+    conf_override("virtual_mailbox_lock", "fcntl, posix");
+    assert_int_equal(mbox_opts_conf(&o, "virtual_mailbox_lock",
+                                    "virtual_mailbox_limit", &why),
+                     -1);
+    assert_string_equal(buf_str(&why),
+                        "virtual_mailbox_lock: unknown locking method "
+                        "\"posix\" (the methods are flock, fcntl and dotlock)");
+    buf_fini(&why);
+}
+
 /* test_append_api - open once, append twice, sizes follow */
 static void test_append_api(void **state)
 {
@@ -577,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opts_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_over_limit, setup, teardown),
     };
 
