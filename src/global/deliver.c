@@ -88,6 +88,18 @@ void deliver_src_mem(struct deliver_src *src, struct deliver_mem *mem,
     src->ctx = mem;
 }
 
+/* cat_line - PREFIX, ADDR with line breaks as "?", SUFFIX: an address
+ * from a damaged queue file must not add header lines of its own */
+static int cat_line(struct buf *out, const char *prefix, const char *addr,
+                    const char *suffix)
+{
+    int ret = buf_cat(out, prefix);
+
+    for (; *addr; addr++)
+        ret |= buf_catc(out, *addr == '\n' || *addr == '\r' ? '?' : *addr);
+    return ret | buf_cat(out, suffix);
+}
+
 /* deliver_hdr_format - the prepended lines */
 int deliver_hdr_format(struct buf *out, const struct deliver_env *env,
                        unsigned flags)
@@ -103,15 +115,16 @@ int deliver_hdr_format(struct buf *out, const struct deliver_env *env,
         if (localtime_r(&now, &tm) == NULL
             || strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm) == 0)
             msg_panic("deliver_hdr_format: bad time %lld", (long long) now);
-        ret |= buf_catf(out, "From %s  %s\n",
-                        *env->sender ? env->sender : "MAILER-DAEMON", date);
+        ret |= cat_line(out, "From ",
+                        *env->sender ? env->sender : "MAILER-DAEMON", "  ");
+        ret |= buf_catf(out, "%s\n", date);
     }
     if (flags & DELIVER_HDR_RETURN_PATH)
-        ret |= buf_catf(out, "Return-Path: <%s>\n", env->sender);
+        ret |= cat_line(out, "Return-Path: <", env->sender, ">\n");
     if ((flags & DELIVER_HDR_ORIG_TO) && env->orig_rcpt)
-        ret |= buf_catf(out, "X-Original-To: %s\n", env->orig_rcpt);
+        ret |= cat_line(out, "X-Original-To: ", env->orig_rcpt, "\n");
     if ((flags & DELIVER_HDR_DELIVERED_TO) && env->recipient)
-        ret |= buf_catf(out, "Delivered-To: %s\n", env->recipient);
+        ret |= cat_line(out, "Delivered-To: ", env->recipient, "\n");
     return ret ? -1 : 0;
 }
 

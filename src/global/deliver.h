@@ -107,8 +107,10 @@ enum deliver_hdr {
  * "\n".  The From_ line is "From SENDER  Www Mmm dd hh:mm:ss yyyy" in local
  * time (two spaces; the day padded with a space; MAILER-DAEMON for the
  * null sender).  X-Original-To: is written only when orig_rcpt is not
- * NULL, Delivered-To: only when recipient is not NULL.  Returns -1 if OUT's
- * cap was hit.
+ * NULL, Delivered-To: only when recipient is not NULL.  A line break in
+ * an address is written as "?" (Postfix never lets one into the queue; a
+ * damaged queue file must not add header lines).  Returns -1 if OUT's cap
+ * was hit.
  */
 int deliver_hdr_format(struct buf *out, const struct deliver_env *env,
                        unsigned flags);

@@ -55,6 +55,16 @@ static void test_hdr_null_sender(void **state)
     assert_string_equal(buf_str(&b), "Return-Path: <>\n"
                                      "Delivered-To: u@x.test\n");
     buf_reset(&b);
+    env.sender = "a\nb@x\r";
+    env.orig_rcpt = "o\n";
+    assert_int_equal(deliver_hdr_format(&b, &env, DELIVER_HDR_MBOX), 0);
+    assert_string_equal(buf_str(&b), "From a?b@x?  Tue Dec  1 09:05:07 2026\n"
+                                     "Return-Path: <a?b@x?>\n"
+                                     "X-Original-To: o?\n"
+                                     "Delivered-To: u@x.test\n");
+    env.sender = "";
+    env.orig_rcpt = NULL;
+    buf_reset(&b);
     env.recipient = NULL;
     assert_int_equal(deliver_hdr_format(&b, &env, DELIVER_HDR_MAILDIR), 0);
     assert_string_equal(buf_str(&b), "Return-Path: <>\n");
