@@ -20,7 +20,7 @@ static const struct prog progs[] = {
     {"postmap", postmap_main},       {"postalias", postalias_main},
     {"newaliases", newaliases_main}, {"postqueue", notyet_main},
     {"mailq", notyet_main},          {"postsuper", notyet_main},
-    {"postcat", notyet_main},        {"sendmail", notyet_main},
+    {"postcat", postcat_main},       {"sendmail", notyet_main},
 };
 
 /* find - the program called NAME, or NULL */

@@ -12,6 +12,7 @@ int postconf_main(int argc, char **argv);
 int postmap_main(int argc, char **argv);
 int postalias_main(int argc, char **argv);
 int newaliases_main(int argc, char **argv);
+int postcat_main(int argc, char **argv);
 int notyet_main(int argc, char **argv);
 
 #endif
