@@ -352,10 +352,14 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                     bad(env, why, r.offset, "recipient field in the content");
                     goto fail;
                 }
+                if ((r.type == QUEUE_REC_ORIG || r.type == QUEUE_REC_ORCPT)
+                    && r.data.len == 0) {
+                    bad(env, why, r.offset, "empty recipient field %c", r.type);
+                    goto fail;
+                }
                 if (r.type == QUEUE_REC_ORIG && pd.orig == NULL) {
                     pd.orig = span_dup(r.data);
-                } else if (r.type == QUEUE_REC_ORCPT && pd.orcpt == NULL
-                           && r.data.len > 0) {
+                } else if (r.type == QUEUE_REC_ORCPT && pd.orcpt == NULL) {
                     pd.orcpt = span_dup(r.data);
                 } else if (r.type == QUEUE_REC_NOTIFY && pd.notify == 0) {
                     long long n;
@@ -887,17 +891,22 @@ int queue_writer_rcpt(struct queue_writer *w, const struct queue_rcpt_in *r)
         return werr(w, "empty recipient address");
     if (r->notify != 0 && !notify_ok(r->notify))
         return werr(w, "bad notify flags %d", r->notify);
-    if (r->orig != NULL && put_text(w, QUEUE_REC_ORIG, r->orig) < 0)
-        return -1;
+    /* Postfix's order, which postcat users know: NOTIFY, ORCPT, original. */
+    if (r->notify != 0) {
+        (void) str_fmt(text, sizeof(text), "%d", r->notify);
+        if (put(w, QUEUE_REC_NOTIFY, text, strlen(text)) < 0)
+            return -1;
+    }
     if (r->orcpt != NULL) {
         if (*r->orcpt == 0)
             return werr(w, "empty ORCPT");
         if (put_text(w, QUEUE_REC_ORCPT, r->orcpt) < 0)
             return -1;
     }
-    if (r->notify != 0) {
-        (void) str_fmt(text, sizeof(text), "%d", r->notify);
-        if (put(w, QUEUE_REC_NOTIFY, text, strlen(text)) < 0)
+    if (r->orig != NULL) {
+        if (*r->orig == 0)
+            return werr(w, "empty original recipient");
+        if (put_text(w, QUEUE_REC_ORIG, r->orig) < 0)
             return -1;
     }
     if (put_text(w, QUEUE_REC_RCPT, r->address) < 0)

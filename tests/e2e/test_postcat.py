@@ -40,12 +40,12 @@ def queue_file(sender="alice@example.test", rcpts=None, headers=None,
     for name, value in (attrs or {"rewrite_context": "local"}).items():
         env += rec("A", f"{name}={value}")
     for r in rcpts:
-        if "orig" in r:
-            env += rec("O", r["orig"])
-        if "orcpt" in r:
-            env += rec("P", r["orcpt"])
         if "notify" in r:
             env += rec("N", str(r["notify"]))
+        if "orcpt" in r:
+            env += rec("P", r["orcpt"])
+        if "orig" in r:
+            env += rec("O", r["orig"])
         env += rec("r" if r.get("done") else "R", r["addr"])
     content = b""
     size = 0
@@ -88,8 +88,8 @@ def test_doc_example_is_exact(tmp_path, confdir):
         f"message_arrival_time: {arrival_text(1796064070)}\n"
         "sender: alice@example.test\n"
         "named_attribute: rewrite_context=local\n"
-        "named_attribute: dsn_orig_rcpt=rfc822;bob@example.test\n"
         "named_attribute: notify_flags=10\n"
+        "named_attribute: dsn_orig_rcpt=rfc822;bob@example.test\n"
         "recipient: bob@example.test\n"
         f"*** MESSAGE CONTENTS {p} ***\n"
         "Subject: hello!\n"
@@ -128,9 +128,9 @@ def test_all_record_types_and_sections(tmp_path, confdir):
         "named_attribute: ret_flags=2",
         "named_attribute: log_client_name=client.example",
         "named_attribute: protocol=ESMTP",
-        "original_recipient: Bob@Example.Test",
-        "named_attribute: dsn_orig_rcpt=rfc822;Bob@Example.Test",
         "named_attribute: notify_flags=2",
+        "named_attribute: dsn_orig_rcpt=rfc822;Bob@Example.Test",
+        "original_recipient: Bob@Example.Test",
     ]
     assert lines[12:14] == ["recipient: bob@example.test",
                             "done_recipient: carol@example.test"]
