@@ -506,6 +506,41 @@ int queue_file_load(int fd, size_t max, struct buf *out, const char *path,
     return fs_read_all(fd, max, out, path, why);
 }
 
+/* queue_file_read - open, load and parse, with the outcome classified */
+enum queue_read queue_file_read(const char *path, int open_flags, size_t max,
+                                int *fd, struct buf *data,
+                                struct queue_env *env, struct buf *why)
+{
+    memset(env, 0, sizeof(*env));
+    *fd = fs_safe_open(path, open_flags, 0, FS_ANY_OWNER, NULL, why);
+    if (*fd < 0) {
+        switch (errno) {
+            case ENOENT:
+                return QUEUE_READ_GONE;
+            case ELOOP:
+            case EPERM:
+            case EINVAL:
+                return QUEUE_READ_CORRUPT; /* symlink, links, not a file */
+            default:
+                return QUEUE_READ_ERROR;
+        }
+    }
+    if (queue_file_load(*fd, max, data, path, why) < 0) {
+        int saved = errno;
+
+        (void) close(*fd);
+        *fd = -1;
+        return saved == EFBIG ? QUEUE_READ_CORRUPT : QUEUE_READ_ERROR;
+    }
+    if (queue_file_parse(span_make(buf_str(data), buf_len(data)), env, why)
+        < 0) {
+        (void) close(*fd);
+        *fd = -1;
+        return QUEUE_READ_CORRUPT;
+    }
+    return QUEUE_READ_OK;
+}
+
 /* queue_content_init - start walking the content */
 void queue_content_init(struct queue_content *c, struct span file,
                         const struct queue_env *env)

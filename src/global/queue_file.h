@@ -22,7 +22,9 @@
  * -1 with the first reason.  Commit and abort free the writer; on any
  * failure the temporary file is removed.
  *
- * Reading: queue_file_load reads a whole file into memory (bounded);
+ * Reading: queue_file_read opens, loads and parses a queue file and says
+ * which of OK, GONE, CORRUPT or ERROR (retry) happened; under it,
+ * queue_file_load reads a whole file into memory (bounded);
  * queue_file_parse checks the whole span strictly and returns the envelope
  * (owned copies); queue_content_* walks the message content.  Any malformed,
  * oversize, truncated or out-of-order record, a missing end, or sizes that
@@ -144,6 +146,26 @@ const char *queue_env_attr(const struct queue_env *env, const char *name);
  * (reset); -1 with WHY when it is larger than MAX bytes or unreadable. */
 int queue_file_load(int fd, size_t max, struct buf *out, const char *path,
                     struct buf *why);
+
+/* queue_file_read - open the queue file at PATH (fs_safe_open: no symlink,
+ * one link; OPEN_FLAGS O_RDONLY or O_RDWR for the in-place updates), load
+ * at most MAX bytes into DATA and parse them into ENV.  The outcomes a
+ * queue manager must tell apart:
+ *   QUEUE_READ_OK       *FD is open (the caller closes it), ENV filled;
+ *   QUEUE_READ_GONE     no such file (moved or removed meanwhile);
+ *   QUEUE_READ_CORRUPT  not a regular file with one link, larger than
+ *                       MAX, or malformed: move it to corrupt/ and log WHY;
+ *   QUEUE_READ_ERROR    an I/O or resource error: try again later.
+ * ENV needs queue_env_fini in every case; *FD is -1 unless OK. */
+enum queue_read {
+    QUEUE_READ_OK,
+    QUEUE_READ_GONE,
+    QUEUE_READ_CORRUPT,
+    QUEUE_READ_ERROR,
+};
+ULAK_NODISCARD enum queue_read
+queue_file_read(const char *path, int open_flags, size_t max, int *fd,
+                struct buf *data, struct queue_env *env, struct buf *why);
 
 /*
  * The content of a parsed file, one line at a time, long lines joined.

@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -573,6 +576,147 @@ static void test_framing(void **state)
     buf_fini(&b);
 }
 
+/* test_read_outcomes - the four outcomes of queue_file_read */
+static void test_read_outcomes(void **state)
+{
+    char id[QUEUE_ID_SIZE];
+    struct buf why = BUF_INIT;
+    struct buf data = BUF_INIT;
+    struct buf p = BUF_INIT;
+    struct buf other = BUF_INIT;
+    struct queue_env env;
+    int fd;
+
+    (void) state;
+    assert_int_equal(write_message(id, sizeof(id), "X: y", &why), 0);
+    assert_int_equal(queue_dir_path(&qd, QUEUE_INCOMING, id, &p, &why), 0);
+    assert_int_equal(
+        queue_file_read(buf_str(&p), O_RDWR, 1 << 20, &fd, &data, &env, &why),
+        QUEUE_READ_OK);
+    assert_true(fd >= 0);
+    assert_int_equal(env.nrcpt, 3);
+    assert_int_equal(queue_file_mark_done(fd, env.rcpts[0].offset, &why), 0);
+    close(fd);
+    queue_env_fini(&env);
+    /* Too large for the bound. */
+    assert_int_equal(
+        queue_file_read(buf_str(&p), O_RDONLY, 100, &fd, &data, &env, &why),
+        QUEUE_READ_CORRUPT);
+    assert_int_equal(fd, -1);
+    queue_env_fini(&env);
+    /* A second link: not trusted. */
+    buf_setf(&other, "%s/hold/x", dir);
+    assert_int_equal(link(buf_str(&p), buf_str(&other)), 0);
+    assert_int_equal(
+        queue_file_read(buf_str(&p), O_RDONLY, 1 << 20, &fd, &data, &env, &why),
+        QUEUE_READ_CORRUPT);
+    queue_env_fini(&env);
+    unlink(buf_str(&other));
+    /* Damaged. */
+    assert_int_equal(truncate(buf_str(&p), 100), 0);
+    buf_reset(&why);
+    assert_int_equal(
+        queue_file_read(buf_str(&p), O_RDONLY, 1 << 20, &fd, &data, &env, &why),
+        QUEUE_READ_CORRUPT);
+    assert_non_null(strstr(buf_str(&why), "offset "));
+    queue_env_fini(&env);
+    /* Gone. */
+    unlink(buf_str(&p));
+    assert_int_equal(
+        queue_file_read(buf_str(&p), O_RDONLY, 1 << 20, &fd, &data, &env, &why),
+        QUEUE_READ_GONE);
+    queue_env_fini(&env);
+    buf_fini(&why);
+    buf_fini(&data);
+    buf_fini(&p);
+    buf_fini(&other);
+}
+
+/* writer_child - write messages forever, reporting each committed ID */
+static ULAK_NORETURN void writer_child(int out)
+{
+    struct buf why = BUF_INIT;
+    char id[QUEUE_ID_SIZE + 1];
+    size_t len;
+
+    for (;;) {
+        if (write_message(id, sizeof(id) - 1, "X-Test: sigkill", &why) < 0)
+            _exit(2);
+        len = strlen(id);
+        id[len++] = '\n';
+        if (write(out, id, len) != (ssize_t) len)
+            _exit(3);
+    }
+}
+
+/* test_sigkill - a writer killed at random moments: every ID it was told
+ * is committed is there and complete, every file under an ID name is
+ * complete, and only temporary names hold partial files. */
+static void test_sigkill(void **state)
+{
+    struct buf acked = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct buf data = BUF_INIT;
+    struct buf p = BUF_INIT;
+    struct queue_scan *s;
+    struct queue_env env;
+    const char *id;
+    size_t files = 0;
+    char chunk[4096];
+    ssize_t n;
+
+    (void) state;
+    srand((unsigned) time(NULL));
+    for (int round = 0; round < 5; round++) {
+        int fds[2];
+        pid_t pid;
+        struct timespec ts = {0, (long) (rand() % 40 + 5) * 1000000L};
+
+        assert_int_equal(pipe(fds), 0);
+        if ((pid = fork()) == 0) {
+            close(fds[0]);
+            writer_child(fds[1]);
+        }
+        close(fds[1]);
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        while ((n = read(fds[0], chunk, sizeof(chunk))) > 0)
+            buf_catn(&acked, chunk, (size_t) n);
+        close(fds[0]);
+    }
+    s = queue_scan_open(&qd, QUEUE_INCOMING, &why);
+    assert_non_null(s);
+    while ((id = queue_scan_next(s, &p)) != NULL) {
+        int fd = open(buf_str(&p), O_RDONLY);
+
+        assert_true(fd >= 0);
+        assert_int_equal(queue_file_load(fd, 1 << 20, &data, "f", &why), 0);
+        close(fd);
+        if (queue_file_parse(span_make(buf_str(&data), buf_len(&data)), &env,
+                             &why)
+            < 0)
+            fail_msg("%s: %s", id, buf_str(&why));
+        queue_env_fini(&env);
+        files++;
+    }
+    queue_scan_close(s);
+    /* Every acknowledged ID is a complete file in the queue. */
+    for (char *line = acked.data, *nl; line && (nl = strchr(line, '\n'));
+         line = nl + 1) {
+        *nl = 0;
+        assert_int_equal(queue_dir_path(&qd, QUEUE_INCOMING, line, &p, &why),
+                         0);
+        if (access(buf_str(&p), F_OK) < 0)
+            fail_msg("acknowledged %s is missing", line);
+    }
+    assert_true(files > 0);
+    buf_fini(&acked);
+    buf_fini(&why);
+    buf_fini(&data);
+    buf_fini(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +726,8 @@ int main(void)
         cmocka_unit_test(test_reader_good),
         cmocka_unit_test(test_reader_rejects),
         cmocka_unit_test(test_framing),
+        cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_outcomes, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

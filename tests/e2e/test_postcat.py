@@ -228,3 +228,23 @@ def test_usage(confdir):
     r = run("postcat", "-c", confdir, "-x")
     assert r.rc == 1 and "postcat: fatal: usage: postcat [-b (body text)]" \
         in r.err, r
+
+
+def test_queue_lookup_follows_hashing(tmp_path, confdir):
+    """-q finds a long ID in deferred/ hashed two levels deep by its hex
+    microseconds (2VXx = 353025 = 0x56301), as hash_queue_depth says."""
+    top = tmp_path / "spool"
+    (confdir / "main.cf").write_text(
+        f"queue_directory = {top}\nhash_queue_depth = 2\n"
+        "enable_long_queue_ids = yes\n")
+    qid = "3Pt2mN2VXxznjll"
+    (top / "deferred" / "5" / "6").mkdir(parents=True)
+    (top / "deferred" / "5" / "6" / qid).write_bytes(queue_file())
+    r = run("postcat", "-c", confdir, "-eq", qid)
+    assert r.rc == 0, r
+    assert r.out.splitlines()[0] == \
+        f"*** ENVELOPE RECORDS deferred/5/6/{qid} ***", r
+    # At depth 1 it would be deferred/5/ID: not there.
+    (confdir / "main.cf").write_text(f"queue_directory = {top}\n")
+    r = run("postcat", "-c", confdir, "-eq", qid)
+    assert r.rc == 1 and "No such file or directory" in r.err, r
