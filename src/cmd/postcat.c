@@ -223,6 +223,8 @@ static int open_queue(const struct queue_dir *qd, const char *id,
     size_t top = strlen(qd->top);
     int fd;
 
+    if (!queue_id_valid(id))
+        msg_fatal("bad mail queue ID: %s", id);
     if (queue_dir_find(qd, id, &f, &path, &why) < 0) {
         errno = ENOENT;
         msg_fatal("open queue file %s: %m", id);

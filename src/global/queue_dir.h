@@ -120,6 +120,8 @@ int queue_dir_find(const struct queue_dir *qd, const char *id,
  */
 struct queue_scan;
 
+/* queue_scan_open - start a scan of folder F; the scan is owned by the
+ * caller (queue_scan_close); NULL with WHY when F cannot be opened. */
 struct queue_scan *queue_scan_open(const struct queue_dir *qd,
                                    enum queue_folder f, struct buf *why);
 /* queue_scan_next - the next queue ID (borrowed until the next call), its
