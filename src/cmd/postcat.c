@@ -42,9 +42,8 @@ struct postcat {
 /* usage - Postfix's usage line */
 static ULAK_NORETURN void usage(void)
 {
-    msg_fatal("usage: postcat [-b (body text)] [-c config_dir] [-d (decimal "
-              "record type)] [-e (envelope records)] [-h (header text)] [-q "
-              "(access queue)] [-v] [file(s)...]");
+    msg_fatal(
+        "usage: postcat [-b (body text)] [-c config_dir] [-d (decimal record type)] [-e (envelope records)] [-h (header text)] [-q (access queue)] [-v] [file(s)...]");
 }
 
 /* prefix - the -o offset and -d type columns */

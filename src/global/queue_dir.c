@@ -65,8 +65,8 @@ int queue_dir_init(struct queue_dir *qd, const char *top, int depth,
         /* Postfix: hashing MUST NOT be used with the maildrop folder, which
          * others write; sendmail could not create its sub-folders. */
         if (f == QUEUE_MAILDROP) {
-            buf_catf(why, "hash_queue_names: the maildrop folder cannot be "
-                          "hashed");
+            buf_catf(why,
+                     "hash_queue_names: the maildrop folder cannot be hashed");
             argv_free(names);
             return -1;
         }

@@ -46,10 +46,10 @@ int queue_rec_next(struct span file, size_t *off, struct queue_rec *rec,
         return -1;
     }
     if (file.len - at - QUEUE_REC_HDR < len) {
-        buf_catf(why,
-                 "offset %zu: truncated record type %c: length %zu, %zu "
-                 "bytes left",
-                 at, p[0], len, file.len - at - QUEUE_REC_HDR);
+        buf_catf(
+            why,
+            "offset %zu: truncated record type %c: length %zu, %zu bytes left",
+            at, p[0], len, file.len - at - QUEUE_REC_HDR);
         return -1;
     }
     rec->type = p[0];
@@ -247,8 +247,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                    size[3], QUEUE_FILE_VERSION);
     if (size[1] == 0)
         return bad(env, why, 0,
-                   "incomplete queue file: size record not "
-                   "completed");
+                   "incomplete queue file: size record not completed");
     env->message_size = size[0];
     env->content_offset = (size_t) size[1];
 
@@ -296,8 +295,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                     || fixed_num(r.data.p, QUEUE_WARN_LEN, &env->warn_time)
                            < 0) {
                     bad(env, why, r.offset,
-                        "unexpected or malformed warning "
-                        "time record");
+                        "unexpected or malformed warning time record");
                     goto fail;
                 }
                 env->warn_offset = r.offset;
@@ -321,8 +319,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                 if (sec != SEC_ENV || env->ret != 0 || r.data.len != 1
                     || (r.data.p[0] != '1' && r.data.p[0] != '2')) {
                     bad(env, why, r.offset,
-                        "unexpected or malformed RET "
-                        "record");
+                        "unexpected or malformed RET record");
                     goto fail;
                 }
                 env->ret = r.data.p[0] - '0';
@@ -331,8 +328,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                 if (sec == SEC_CONTENT
                     || (name_len = attr_name_len(r.data)) == 0) {
                     bad(env, why, r.offset,
-                        "unexpected or malformed "
-                        "attribute record");
+                        "unexpected or malformed attribute record");
                     goto fail;
                 }
                 for (size_t i = 0; i < env->attrs->argc; i++) {
@@ -380,8 +376,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
             case QUEUE_REC_DONE:
                 if (sec == SEC_CONTENT || r.data.len == 0) {
                     bad(env, why, r.offset,
-                        "unexpected or empty recipient "
-                        "record");
+                        "unexpected or empty recipient record");
                     goto fail;
                 }
                 add_rcpt(env, &pd, &r, &cap);
@@ -390,8 +385,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
                 if (sec != SEC_ENV || r.data.len != 0
                     || r.offset != env->content_offset) {
                     bad(env, why, r.offset,
-                        "unexpected content record "
-                        "(content offset %zu)",
+                        "unexpected content record (content offset %zu)",
                         env->content_offset);
                     goto fail;
                 }
@@ -405,9 +399,7 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
             case QUEUE_REC_LINE:
             case QUEUE_REC_CONT:
                 if (sec != SEC_CONTENT) {
-                    bad(env, why, r.offset,
-                        "content line outside the "
-                        "content");
+                    bad(env, why, r.offset, "content line outside the content");
                     goto fail;
                 }
                 if (memchr(r.data.p, '\n', r.data.len) != NULL) {
