@@ -242,9 +242,9 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
     }
     if (r.type != QUEUE_REC_SIZE || parse_size(r.data, size) < 0)
         return bad(env, why, 0, "not a queue file: no size record");
-    if (size[3] != QUEUE_FILE_VERSION)
+    if (size[4] != QUEUE_FILE_VERSION)
         return bad(env, why, 0, "queue file format version %lld, not %d",
-                   size[3], QUEUE_FILE_VERSION);
+                   size[4], QUEUE_FILE_VERSION);
     if (size[1] == 0)
         return bad(env, why, 0,
                    "incomplete queue file: size record not completed");
@@ -444,6 +444,11 @@ int queue_file_parse(struct span file, struct queue_env *env, struct buf *why)
     if (content_bytes != env->message_size) {
         bad(env, why, 0, "message size %lld, but the content holds %lld bytes",
             env->message_size, content_bytes);
+        goto fail;
+    }
+    if ((long long) env->xtra_offset != size[3]) {
+        bad(env, why, 0, "extracted offset %lld, but the X record is at %zu",
+            size[3], env->xtra_offset);
         goto fail;
     }
     if ((long long) env->nrcpt != size[2]) {
@@ -649,6 +654,7 @@ struct queue_writer {
     size_t nrcpt;
     long long content_bytes;
     size_t content_offset;
+    size_t xtra_offset;
 };
 
 #define WRITER_FLUSH 65536
@@ -728,11 +734,12 @@ static int put_text(struct queue_writer *w, int type, const char *s)
 
 /* size_text - the size record's data */
 static void size_text(char *out, size_t size, long long msg_size,
-                      size_t content_offset, size_t nrcpt)
+                      size_t content_offset, size_t nrcpt, size_t xtra_offset)
 {
-    if (str_fmt(out, size, "%*lld %*zu %*zu %*d", QUEUE_SIZE_WIDTH, msg_size,
-                QUEUE_SIZE_WIDTH, content_offset, QUEUE_SIZE_WIDTH, nrcpt,
-                QUEUE_SIZE_WIDTH, QUEUE_FILE_VERSION)
+    if (str_fmt(out, size, "%*lld %*zu %*zu %*zu %*d", QUEUE_SIZE_WIDTH,
+                msg_size, QUEUE_SIZE_WIDTH, content_offset, QUEUE_SIZE_WIDTH,
+                nrcpt, QUEUE_SIZE_WIDTH, xtra_offset, QUEUE_SIZE_WIDTH,
+                QUEUE_FILE_VERSION)
         < 0)
         msg_panic("size_text: does not fit");
 }
@@ -774,7 +781,7 @@ struct queue_writer *queue_writer_open(const struct queue_dir *qd,
     }
     (void) gettimeofday(&w->created, NULL);
     queue_id_make(w->id, sizeof(w->id), qd->long_ids, &w->created, st.st_ino);
-    size_text(size, sizeof(size), 0, 0, 0);
+    size_text(size, sizeof(size), 0, 0, 0, 0);
     (void) put(w, QUEUE_REC_SIZE, size, QUEUE_SIZE_LEN);
     buf_fini(&path);
     return w;
@@ -988,6 +995,7 @@ int queue_writer_content_end(struct queue_writer *w)
     if (w->state != W_CONTENT)
         return werr(w, "end of content without content");
     w->state = W_XTRA;
+    w->xtra_offset = offset(w);
     return put(w, QUEUE_REC_XTRA, "", 0);
 }
 
@@ -1004,8 +1012,8 @@ int queue_writer_commit(struct queue_writer *w, struct buf *why)
         (void) werr(w, "commit before the end of the content");
     if (put(w, QUEUE_REC_END, "", 0) < 0 || flush(w) < 0)
         goto out;
-    size_text(size, sizeof(size), w->content_bytes, w->content_offset,
-              w->nrcpt);
+    size_text(size, sizeof(size), w->content_bytes, w->content_offset, w->nrcpt,
+              w->xtra_offset);
     if (fs_pwrite_all(w->fd, size, QUEUE_SIZE_LEN, QUEUE_REC_HDR, w->tmp_path,
                       &w->error)
             < 0

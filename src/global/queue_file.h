@@ -7,7 +7,7 @@
  * big-endian length <= QUEUE_REC_MAX, data}:
  *
  *   S size (first, fixed width, completed last)
- *   envelope: T W F V D A, and per recipient O P N then R
+ *   envelope: T W F V D A, and per recipient N P O (any order) then R
  *   M, content: L lines, C pieces of long lines, B where the body starts
  *   X, then extracted envelope records: A, and O P N R
  *   E (last)
@@ -80,7 +80,7 @@
 #define QUEUE_RET_HDRS       2
 
 /* Fixed widths of the records updated in place. */
-#define QUEUE_SIZE_FIELDS 4
+#define QUEUE_SIZE_FIELDS 5
 #define QUEUE_SIZE_WIDTH  15
 #define QUEUE_SIZE_LEN    (QUEUE_SIZE_FIELDS * (QUEUE_SIZE_WIDTH + 1) - 1)
 #define QUEUE_WARN_LEN    QUEUE_SIZE_WIDTH

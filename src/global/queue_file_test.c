@@ -365,12 +365,12 @@ static void recs(struct buf *b, int type, const char *text)
 
 /* size_rec - the size record with these fields */
 static void size_rec(struct buf *b, long long size, long long off,
-                     long long nrcpt, long long version)
+                     long long nrcpt, long long xtra, long long version)
 {
-    char text[80];
+    char text[100];
 
-    (void) str_fmt(text, sizeof(text), "%15lld %15lld %15lld %15lld", size, off,
-                   nrcpt, version);
+    (void) str_fmt(text, sizeof(text), "%15lld %15lld %15lld %15lld %15lld",
+                   size, off, nrcpt, xtra, version);
     recs(b, 'S', text);
 }
 
@@ -380,6 +380,7 @@ static void build(struct buf *b, const char *mut)
     struct buf env = BUF_INIT;
     struct buf content = BUF_INIT;
     long long size = 11 + 1 + 1 + 1;
+    long long off;
     long long nrcpt = 1;
 
     recs(&env, 'T', strcmp(mut, "time") ? "1796064070.000042" : "17960.42");
@@ -420,9 +421,11 @@ static void build(struct buf *b, const char *mut)
         size++;
     if (strcmp(mut, "nrcpt") == 0)
         nrcpt++;
-    size_rec(b, size,
-             3 + 63 + (long long) buf_len(&env) + (strcmp(mut, "offset") == 0),
-             nrcpt, strcmp(mut, "version") ? 1 : 2);
+    off = 3 + QUEUE_SIZE_LEN + (long long) buf_len(&env);
+    size_rec(b, size, off + (strcmp(mut, "offset") == 0), nrcpt,
+             off + 3 + (long long) buf_len(&content)
+                 + (strcmp(mut, "xtra") == 0),
+             strcmp(mut, "version") ? 1 : 2);
     buf_catn(b, buf_str(&env), buf_len(&env));
     recs(b, 'M', "");
     buf_catn(b, buf_str(&content), buf_len(&content));
@@ -468,7 +471,7 @@ static void test_reader_rejects(void **state)
     static const struct {
         const char *mut, *want;
     } cases[] = {
-        {"time", "offset 66: malformed time record"},
+        {"time", "offset 82: malformed time record"},
         {"dup time", "unexpected time record"},
         {"sender nul", "record type F holds a NUL, CR or LF byte"},
         {"no sender", "no sender record before the content"},
@@ -488,6 +491,7 @@ static void test_reader_rejects(void **state)
         {"nrcpt", "offset 0: recipient count 2, but the file holds 1"},
         {"offset", "unexpected content record (content offset"},
         {"version", "offset 0: queue file format version 2, not 1"},
+        {"xtra", "offset 0: extracted offset 139, but the X record is at 138"},
         {"no end", "missing end record: truncated queue file"},
         {"after end", "record type E after the end record"},
     };
@@ -552,7 +556,7 @@ static void test_framing(void **state)
     }
     /* An incomplete size record (the writer died before commit). */
     buf_reset(&why);
-    size_rec(&b, 0, 0, 0, 1);
+    size_rec(&b, 0, 0, 0, 0, 1);
     assert_int_equal(
         queue_file_parse(span_make(buf_str(&b), buf_len(&b)), &env, &why), -1);
     assert_string_equal(buf_str(&why), "offset 0: incomplete queue file: "

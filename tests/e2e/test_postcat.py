@@ -21,7 +21,7 @@ def fixed(*fields):
 
 def queue_file(sender="alice@example.test", rcpts=None, headers=None,
                body=None, arrival=1796064070, attrs=None, envid=None,
-               ret=None, warn=None, extracted=b""):
+               ret=None, warn=None, extracted=b"", extracted_rcpts=0):
     """A queue file as docs/QUEUE.md specifies it."""
     if rcpts is None:
         rcpts = [{"addr": "bob@example.test"}]
@@ -58,8 +58,10 @@ def queue_file(sender="alice@example.test", rcpts=None, headers=None,
             content += rec("C", data[:4096])
             data = data[4096:]
         content += rec("L", data)
-    offset = 3 + 63 + len(env)
-    head = rec("S", fixed(size, offset, len(rcpts), 1))
+    offset = 3 + 79 + len(env)
+    xtra = offset + 3 + len(content)
+    nrcpt = len(rcpts) + extracted_rcpts
+    head = rec("S", fixed(size, offset, nrcpt, xtra, 1))
     return (head + env + rec("M") + content + rec("X") + extracted
             + rec("E"))
 
@@ -73,18 +75,20 @@ def test_doc_example_is_exact(tmp_path, confdir):
     f = queue_file(rcpts=[{"addr": "bob@example.test",
                            "orcpt": "rfc822;bob@example.test",
                            "notify": 10}])
-    assert f[:3] == b"S\x00\x3f"
-    assert f[3:66].decode() == ("             41             181"
-                                "               1               1")
-    assert f[181:184] == b"M\x00\x00"
+    assert f[:3] == b"S\x00\x4f"
+    assert f[3:82].decode() == ("             41             197"
+                                "               1             250"
+                                "               1")
+    assert f[197:200] == b"M\x00\x00"
+    assert f[250:253] == b"X\x00\x00"
     p = tmp_path / "qf"
     p.write_bytes(f)
     r = run("postcat", "-c", confdir, p)
     assert r.rc == 0 and r.err == "", r
     assert r.out == (
         f"*** ENVELOPE RECORDS {p} ***\n"
-        "message_size:              41             181               1"
-        "               1\n"
+        "message_size:              41             197               1"
+        "             250               1\n"
         f"message_arrival_time: {arrival_text(1796064070)}\n"
         "sender: alice@example.test\n"
         "named_attribute: rewrite_context=local\n"
@@ -109,10 +113,8 @@ def test_all_record_types_and_sections(tmp_path, confdir):
                {"addr": "carol@example.test", "done": True}],
         headers=["Received: by mx", "\tid 1", long_line],
         body=["", "line 1", "", "line 3"],
-        extracted=rec("A", "extra=1") + rec("R", "dave@example.test"))
-    # The extracted recipient counts too: fix the size record.
-    f = f[:3] + f[3:66].replace(b"              2               1",
-                                b"              3               1") + f[66:]
+        extracted=rec("A", "extra=1") + rec("R", "dave@example.test"),
+        extracted_rcpts=1)
     p = tmp_path / "qf"
     p.write_bytes(f)
     r = run("postcat", "-c", confdir, p)
@@ -211,10 +213,10 @@ def test_damaged_files(tmp_path, confdir):
     cases = [
         ("truncated", good[:-10], "truncated record type"),
         ("missing end", good[:-3], "missing end record"),
-        ("bad type", good[:86] + b"?" + good[87:], "unknown record type 0x3f"),
-        ("oversize", good[:66] + b"T\x20\x00" + good[69:],
+        ("bad type", good[:102] + b"?" + good[103:], "unknown record type 0x3f"),
+        ("oversize", good[:82] + b"T\x20\x00" + good[85:],
          "length 8192 exceeds 4096"),
-        ("incomplete", rec("S", fixed(0, 0, 0, 1)) + good[66:],
+        ("incomplete", rec("S", fixed(0, 0, 0, 0, 1)) + good[82:],
          "incomplete queue file"),
     ]
     for name, data, want in cases:
