@@ -578,6 +578,29 @@ int queue_content_next(struct queue_content *c, struct buf *line)
     return 0;
 }
 
+/* queue_content_piece - the next content record, unjoined */
+int queue_content_piece(struct queue_content *c, struct span *piece, bool *more)
+{
+    struct queue_rec r;
+    struct buf ignore = BUF_INIT;
+
+    while (c->off < c->end) {
+        if (queue_rec_next(c->file, &c->off, &r, &ignore) <= 0)
+            msg_panic("queue_content_piece: a span that was not parsed");
+        if (r.type == QUEUE_REC_BODY) {
+            c->in_body = true;
+            continue;
+        }
+        c->line_at = r.offset;
+        *piece = r.data;
+        *more = r.type == QUEUE_REC_CONT;
+        buf_fini(&ignore);
+        return 1;
+    }
+    buf_fini(&ignore);
+    return 0;
+}
+
 /* update_at - check the type at OFFSET, pwrite DATA at OFFSET + AT, fsync */
 static int update_at(int fd, size_t offset, const char *types, size_t at,
                      const char *data, size_t len, struct buf *why)

@@ -187,6 +187,14 @@ void queue_content_init(struct queue_content *c, struct span file,
  * first body line; c->in_body says which one LINE is.  The span must be
  * the one that queue_file_parse accepted. */
 int queue_content_next(struct queue_content *c, struct buf *line);
+/* queue_content_piece - the next record of the content without joining:
+ * PIECE points into the file span; MORE is true when the line continues
+ * in the next piece (a C record), false when PIECE ends a line.  1: a
+ * piece; 0: the end.  The shape of deliver.h's struct deliver_src, so a
+ * delivery agent needs no buffer as large as the longest line.  Do not
+ * mix with queue_content_next on one walk. */
+int queue_content_piece(struct queue_content *c, struct span *piece,
+                        bool *more);
 
 /*
  * In-place updates on a queue file open for writing (O_RDWR): one pwrite

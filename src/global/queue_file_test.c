@@ -135,6 +135,10 @@ static void test_roundtrip(void **state)
     struct queue_env env;
     struct queue_content c;
     struct span file;
+    struct span piece;
+    bool more;
+    size_t pieces = 0;
+    long long total = 0;
     int fd;
 
     (void) state;
@@ -190,6 +194,17 @@ static void test_roundtrip(void **state)
     assert_int_equal(buf_len(&line), 8);
     assert_memory_equal(buf_str(&line), "with\0nul", 8);
     assert_int_equal(queue_content_next(&c, &line), 0);
+
+    /* The same content in pieces: the long line in 4096-byte parts. */
+    queue_content_init(&c, file, &env);
+    while (queue_content_piece(&c, &piece, &more) > 0) {
+        assert_true(piece.len <= QUEUE_REC_MAX);
+        total += (long long) piece.len + !more;
+        pieces++;
+    }
+    assert_int_equal(total, env.message_size);
+    assert_int_equal(pieces, 5 + 2); /* 10009 bytes: 4096+4096+1817 */
+    assert_true(c.in_body);
     queue_env_fini(&env);
     buf_fini(&why);
     buf_fini(&data);
