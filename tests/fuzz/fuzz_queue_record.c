@@ -23,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     struct queue_env env;
     struct queue_content c;
     struct queue_rec r;
+    struct span piece;
+    bool more;
     size_t off = 0;
     long long total = 0;
 
@@ -36,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         queue_content_init(&c, file, &env);
         while (queue_content_next(&c, &line) > 0)
             total += (long long) buf_len(&line) + 1;
+        if (total != env.message_size)
+            abort();
+        total = 0;
+        queue_content_init(&c, file, &env);
+        while (queue_content_piece(&c, &piece, &more) > 0)
+            total += (long long) piece.len + !more;
         if (total != env.message_size)
             abort();
         for (size_t i = 0; i < env.nrcpt; i++) {
