@@ -17,11 +17,17 @@
         IPC_TYPE_##N = T,      \
         IPC_VERSION_##N = V    \
     };
+#define IPC_GROUP_BEGIN(N)  \
+    enum {                  \
+        IPC_TYPE_##N = 0,   \
+        IPC_VERSION_##N = 0 \
+    };
 #define IPC_FIELD(M, F, NUM, K, P, R)
 #define IPC_GROUP(M, F, NUM, G, P, R)
 #define IPC_MSG_END(N)
 #include "ipc_msgs.def"
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END
@@ -33,6 +39,8 @@
  * replace the ".name" designators.)
  */
 #define IPC_MSG_BEGIN(N, T, V) \
+    static const struct ipc_field_desc ipc_##N##_fields[] = {
+#define IPC_GROUP_BEGIN(N) \
     static const struct ipc_field_desc ipc_##N##_fields[] = {
 #define IPC_FIELD(M, F, NUM, K, P, R)            \
     {.name = #F,                                 \
@@ -63,12 +71,14 @@
     };
 #include "ipc_msgs.def"
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END
 
-/* The list of frame types: groups (type 0) are left out by ipc_desc_find. */
+/* The list of frame types; groups are not in it. */
 #define IPC_MSG_BEGIN(N, T, V) &ipc_##N##_desc,
+#define IPC_GROUP_BEGIN(N)
 #define IPC_FIELD(msg, name, number, kind, presence, repeat)
 #define IPC_GROUP(msg, name, number, group, presence, repeat)
 #define IPC_MSG_END(name)
@@ -76,6 +86,7 @@ const struct ipc_msg_desc *const ipc_msgs_all[] = {
 #include "ipc_msgs.def"
 };
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END
@@ -83,6 +94,7 @@ const size_t ipc_msgs_count = NELEM(ipc_msgs_all);
 
 /* Two declarations of one type number would make dumps lie: catch it. */
 #define IPC_MSG_BEGIN(N, T, V) case T:
+#define IPC_GROUP_BEGIN(N)
 #define IPC_FIELD(msg, name, number, kind, presence, repeat)
 #define IPC_GROUP(msg, name, number, group, presence, repeat)
 #define IPC_MSG_END(name)
@@ -95,6 +107,7 @@ static ULAK_UNUSED void ipc_msgs_unique(int t)
     }
 }
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END

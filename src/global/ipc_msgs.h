@@ -57,6 +57,7 @@ enum ipc_reply_status {
 
 /* The structs. */
 #define IPC_MSG_BEGIN(name, type, version) struct ipc_##name {
+#define IPC_GROUP_BEGIN(name)              struct ipc_##name {
 #define IPC_FIELD(msg, name, number, kind, presence, repeat) \
     IPC_MEMBER_##repeat(IPC_CTYPE_##kind, name)
 #define IPC_GROUP(msg, name, number, group, presence, repeat) \
@@ -66,6 +67,7 @@ enum ipc_reply_status {
     ;
 #include "ipc_msgs.def"
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END
@@ -88,16 +90,19 @@ enum ipc_reply_status {
     {                                                                     \
         ipc_msg_fini(&ipc_##name##_desc, m);                              \
     }
+#define IPC_GROUP_BEGIN(name) \
+    extern const struct ipc_msg_desc ipc_##name##_desc;
 #define IPC_FIELD(msg, name, number, kind, presence, repeat)
 #define IPC_GROUP(msg, name, number, group, presence, repeat)
 #define IPC_MSG_END(name)
 #include "ipc_msgs.def"
 #undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
 #undef IPC_FIELD
 #undef IPC_GROUP
 #undef IPC_MSG_END
 
-/* Every message type of the list (groups excluded), for ipc_dump(). */
+/* Every message type of the list (not the groups), for ipc_dump(). */
 extern const struct ipc_msg_desc *const ipc_msgs_all[];
 extern const size_t ipc_msgs_count;
 
