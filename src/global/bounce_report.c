@@ -216,8 +216,6 @@ static void read_original(const struct bounce_report *r, bool want_body,
         msg_warn("%s: cannot read the original message for the delivery "
                  "status notification: %s",
                  r->queue_id, buf_str(&why));
-        buf_fini(&o->headers);
-        buf_fini(&o->body);
     } else {
         o->have = true;
         /* A message that fits entirely, even when it has no body. */
@@ -435,9 +433,9 @@ int bounce_report_write(const struct bounce_report *r, bounce_report_out_fn out,
             put_text(&e, &orig.body);
         }
         put(&e, "", 0);
-        buf_fini(&orig.headers);
-        buf_fini(&orig.body);
     }
+    buf_fini(&orig.headers);
+    buf_fini(&orig.body);
     putf(&e, "--%s--", buf_str(&boundary));
 
     buf_fini(&e.line);

@@ -692,8 +692,9 @@ static int wait_fd(int fd, short events, long long deadline, struct buf *why)
     }
 }
 
-/* ipc_write_fd - one sendmsg(2) with an optional descriptor */
-ssize_t ipc_write_fd(int fd, const void *p, size_t len, int pass_fd)
+/* send_fd - one sendmsg(2) with an optional descriptor and FLAGS */
+static ssize_t send_fd(int fd, const void *p, size_t len, int pass_fd,
+                       int flags)
 {
     struct iovec iov = {.iov_base = (void *) p, .iov_len = len};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -714,7 +715,13 @@ ssize_t ipc_write_fd(int fd, const void *p, size_t len, int pass_fd)
         cm->cmsg_len = CMSG_LEN(sizeof(int));
         memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
     }
-    return sendmsg(fd, &m, MSG_NOSIGNAL);
+    return sendmsg(fd, &m, MSG_NOSIGNAL | flags);
+}
+
+/* ipc_write_fd - one sendmsg(2) with an optional descriptor */
+ssize_t ipc_write_fd(int fd, const void *p, size_t len, int pass_fd)
+{
+    return send_fd(fd, p, len, pass_fd, 0);
 }
 
 /* ipc_read_fd - one recvmsg(2) that keeps a passed descriptor */
@@ -775,8 +782,9 @@ int ipc_send(int fd, struct span frame, int pass_fd, int timeout_ms,
                 buf_set(why, "timeout sending a frame");
             return -1;
         }
-        n = ipc_write_fd(fd, frame.p + done, frame.len - done,
-                         done == 0 ? pass_fd : -1);
+        /* Without MSG_DONTWAIT a blocking socket could outlast the timeout. */
+        n = send_fd(fd, frame.p + done, frame.len - done,
+                    done == 0 ? pass_fd : -1, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;

@@ -329,6 +329,21 @@ static void test_socket(void **state)
     assert_int_equal(ipc_recv(sv[1], &rx, &f, &got_fd, 1000, &why), -1);
     assert_string_equal(buf_str(&why), "frame length 4278190080 exceeds the "
                                        "limit of 1048576 bytes");
+    /* A frame larger than the socket buffer, nobody reading: a timeout. */
+    {
+        struct demo big = {.s = "big"};
+        struct buf frame = BUF_INIT;
+
+        big.b.len = IPC_FRAME_MAX - 100;
+        big.b.p = mem_zalloc(big.b.len);
+        assert_int_equal(ipc_encode(&demo_desc, &big, 1, &frame, &why), 0);
+        assert_int_equal(
+            ipc_send(sv[1], span_make(frame.data, frame.len), -1, 100, &why),
+            -1);
+        assert_string_equal(buf_str(&why), "timeout sending a frame");
+        mem_free(big.b.p);
+        buf_fini(&frame);
+    }
     /* Send to a closed peer fails without SIGPIPE. */
     close(sv[1]);
     assert_int_equal(
