@@ -136,6 +136,12 @@ static const char *const success_text[] = {
     "                   The mail system",
 };
 
+static const char *const verify_text[] = {
+    "Enclosed is the mail delivery report that you requested.",
+    "",
+    "                   The mail system",
+};
+
 /* put_lines - emit N fixed lines */
 static void put_lines(struct emit *e, const char *const *lines, size_t n)
 {
@@ -165,6 +171,9 @@ static void template_text(struct emit *e, const struct bounce_report *r,
             break;
         case BOUNCE_REPORT_SUCCESS:
             put_lines(e, success_text, NELEM(success_text));
+            break;
+        case BOUNCE_REPORT_VERIFY:
+            put_lines(e, verify_text, NELEM(verify_text));
             break;
     }
 }
@@ -306,11 +315,15 @@ int bounce_report_write(const struct bounce_report *r, bounce_report_out_fn out,
             subject = r->postmaster_copy ? "Postmaster Warning: Delayed Mail"
                                          : "Delayed Mail (still being "
                                            "retried)";
-            want_full = r->ret == DSN_RET_FULL;
+            want_full = false;
             break;
         case BOUNCE_REPORT_SUCCESS:
             subject = "Successful Mail Delivery Report";
-            want_full = r->ret == DSN_RET_FULL;
+            want_full = false;
+            break;
+        case BOUNCE_REPORT_VERIFY:
+            subject = "Mail Delivery Status Report";
+            want_full = false;
             break;
         default:
             msg_panic("bounce_report_write: bad kind %d", (int) r->kind);
@@ -411,7 +424,8 @@ int bounce_report_write(const struct bounce_report *r, bounce_report_out_fn out,
 
         switch (r->kind) {
             case BOUNCE_REPORT_SUCCESS:
-                what = headers_only ? "Message Headers" : "Delivered Message";
+            case BOUNCE_REPORT_VERIFY:
+                what = "Message Headers";
                 break;
             case BOUNCE_REPORT_FAILURE:
             case BOUNCE_REPORT_DELAY:

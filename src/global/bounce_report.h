@@ -2,7 +2,8 @@
  * bounce_report - compose a delivery status notification (RFC 3464) in
  * the shape Postfix's bounce(8) gives it: a failure ("Undelivered Mail
  * Returned to Sender"), delay ("Delayed Mail (still being retried)") or
- * success ("Successful Mail Delivery Report") report, as multipart/report
+ * success ("Successful Mail Delivery Report") or address verification
+ * ("Mail Delivery Status Report", sendmail -bv) report, as multipart/report
  * with the human text of Postfix's built-in templates (postconf -b), a
  * message/delivery-status part, and the original message (message/rfc822)
  * or its headers (text/rfc822-headers).
@@ -13,9 +14,10 @@
  * message, and the envelope sender of the report is the null sender.
  *
  * What is returned of the original: a failure report returns the whole
- * message unless RET=HDRS, delay and success reports only the headers
- * unless RET=FULL; a message whose content exceeds bounce_size_limit is
- * returned as headers only (Postfix >= 2.5); a limit of 0 returns nothing.
+ * message unless RET=HDRS; delay, success and verify reports return only
+ * the headers, whatever RET says (as Postfix 3.7 does); a message whose
+ * content exceeds bounce_size_limit is returned as headers only (Postfix
+ * >= 2.5); a limit of 0 returns nothing.
  * The original's content is read through a callback, headers first, as
  * stored in the queue file; at most bounce_size_limit bytes of it are held
  * in memory.  When it cannot be read, the report goes out without it (one
@@ -37,6 +39,7 @@ enum bounce_report_kind {
     BOUNCE_REPORT_FAILURE,
     BOUNCE_REPORT_DELAY,
     BOUNCE_REPORT_SUCCESS,
+    BOUNCE_REPORT_VERIFY,
 };
 
 struct bounce_report_rcpt {

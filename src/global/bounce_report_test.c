@@ -243,6 +243,26 @@ static void test_delay(void **state)
     check_golden(&r, "delay", "\nbody4\n");
 }
 
+/* test_verify - sendmail -bv: deliverable and undeliverable */
+static void test_verify(void **state)
+{
+    struct bounce_report_rcpt rc[2];
+    struct bounce_report r = {.kind = BOUNCE_REPORT_VERIFY,
+                              .queue_id = "AC050A764A6",
+                              .sender = "sender5@remote.test",
+                              .rcpts = rc,
+                              .nrcpts = 2};
+
+    (void) state;
+    rc[0] =
+        rcpt("nosuchx@mx.example.test", NULL, "5.1.1", DSN_ACTION_UNDELIVERABLE,
+             "delivery via local: unknown user: \"nosuchx\"");
+    rc[1] = rcpt("root@mx.example.test", NULL, "2.0.0", DSN_ACTION_DELIVERABLE,
+                 "delivery via local: delivers to mailbox");
+    conf(&r, 1796065142);
+    check_golden(&r, "verify", "\nbody\n");
+}
+
 /* report - R's report with CONTENT as the original, in OUT */
 static void report(struct bounce_report *r, const char *content,
                    struct buf *out)
@@ -298,11 +318,27 @@ static void test_size_limit(void **state)
     assert_true(str_has_suffix(buf_str(&out),
                                "Diagnostic-Code: X-Postfix; no\n\n"
                                "--ABC.1000000000/mx.example.test--\n"));
-    /* A delay report with RET=FULL returns the message. */
+    /* Delay and success reports return headers even with RET=FULL (as
+     * Postfix 3.7 does). */
     r.bounce_size_limit = 1000;
     r.kind = BOUNCE_REPORT_DELAY;
     r.ret = DSN_RET_FULL;
     rc[0] = rcpt("r@x.test", NULL, "4.0.0", DSN_ACTION_DELAYED, "later");
+    report(&r, msg, &out);
+    assert_non_null(strstr(buf_str(&out),
+                           "Content-Description: Undelivered Message Headers\n"
+                           "Content-Type: text/rfc822-headers\n"));
+    assert_null(strstr(buf_str(&out), "0123456789\n"));
+    r.kind = BOUNCE_REPORT_SUCCESS;
+    rc[0] = rcpt("r@x.test", NULL, "2.0.0", DSN_ACTION_DELIVERED, "ok");
+    report(&r, msg, &out);
+    assert_non_null(strstr(buf_str(&out),
+                           "Content-Description: Message Headers\n"
+                           "Content-Type: text/rfc822-headers\n"));
+    assert_null(strstr(buf_str(&out), "0123456789\n"));
+    /* A failure report with RET=FULL (or none) returns it all. */
+    r.kind = BOUNCE_REPORT_FAILURE;
+    rc[0] = rcpt("r@x.test", NULL, "5.0.0", DSN_ACTION_FAILED, "no");
     report(&r, msg, &out);
     assert_non_null(strstr(buf_str(&out), "Content-Type: message/rfc822\n"));
     assert_non_null(strstr(buf_str(&out), "0123456789\n"));
@@ -468,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_failure_hdrs),
         cmocka_unit_test(test_success),
         cmocka_unit_test(test_delay),
+        cmocka_unit_test(test_verify),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_postmaster_wrap_hostile),

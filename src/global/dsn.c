@@ -72,6 +72,10 @@ const char *dsn_action_name(enum dsn_action a)
             return "relayed";
         case DSN_ACTION_EXPANDED:
             return "expanded";
+        case DSN_ACTION_DELIVERABLE:
+            return "deliverable";
+        case DSN_ACTION_UNDELIVERABLE:
+            return "undeliverable";
     }
     msg_panic("dsn_action_name: bad action %d", (int) a);
 }
@@ -80,8 +84,9 @@ const char *dsn_action_name(enum dsn_action a)
 int dsn_action_parse(const char *s, enum dsn_action *out, struct buf *why)
 {
     static const enum dsn_action all[] = {
-        DSN_ACTION_FAILED,  DSN_ACTION_DELAYED,  DSN_ACTION_DELIVERED,
-        DSN_ACTION_RELAYED, DSN_ACTION_EXPANDED,
+        DSN_ACTION_FAILED,        DSN_ACTION_DELAYED,  DSN_ACTION_DELIVERED,
+        DSN_ACTION_RELAYED,       DSN_ACTION_EXPANDED, DSN_ACTION_DELIVERABLE,
+        DSN_ACTION_UNDELIVERABLE,
     };
 
     for (size_t i = 0; i < NELEM(all); i++) {
@@ -106,6 +111,10 @@ const char *dsn_status_word(enum dsn_action a)
         case DSN_ACTION_RELAYED:
         case DSN_ACTION_EXPANDED:
             return "sent";
+        case DSN_ACTION_DELIVERABLE:
+            return "deliverable";
+        case DSN_ACTION_UNDELIVERABLE:
+            return "undeliverable";
     }
     msg_panic("dsn_status_word: bad action %d", (int) a);
 }
@@ -118,9 +127,25 @@ int dsn_init(struct dsn *d, const char *status, enum dsn_action action,
 
     if (dsn_status_check(span_of(status), why) < 0)
         return -1;
-    want = action == DSN_ACTION_FAILED    ? '5'
-           : action == DSN_ACTION_DELAYED ? '4'
-                                          : '2';
+    switch (action) {
+        case DSN_ACTION_FAILED:
+            want = '5';
+            break;
+        case DSN_ACTION_DELAYED:
+            want = '4';
+            break;
+        case DSN_ACTION_UNDELIVERABLE:
+            /* A temporary failure leaves an address undeliverable, too. */
+            want = status[0] == '4' ? '4' : '5';
+            break;
+        case DSN_ACTION_DELIVERED:
+        case DSN_ACTION_RELAYED:
+        case DSN_ACTION_EXPANDED:
+        case DSN_ACTION_DELIVERABLE:
+        default:
+            want = '2';
+            break;
+    }
     if (status[0] != want) {
         buf_setf(why, "status code %s does not match action %s", status,
                  dsn_action_name(action));

@@ -25,6 +25,9 @@ enum dsn_action {
     DSN_ACTION_DELIVERED,
     DSN_ACTION_RELAYED,
     DSN_ACTION_EXPANDED,
+    /* Address verification (sendmail -bv), as Postfix reports it. */
+    DSN_ACTION_DELIVERABLE,
+    DSN_ACTION_UNDELIVERABLE,
 };
 
 struct dsn {
@@ -43,18 +46,21 @@ ULAK_NODISCARD int dsn_status_check(struct span s, struct buf *why);
 
 /*
  * dsn_init - fill D; STATUS is checked, and must agree with ACTION (failed
- * takes class 5, delayed 4, the others 2).  REASON is borrowed.
+ * takes class 5, delayed 4, undeliverable 4 or 5, the others 2).  REASON
+ * is borrowed.
  */
 ULAK_NODISCARD int dsn_init(struct dsn *d, const char *status,
                             enum dsn_action action, const char *reason,
                             struct buf *why);
 
-/* dsn_action_name - "failed", "delayed", "delivered", "relayed", "expanded" */
+/* dsn_action_name - "failed", "delayed", "delivered", "relayed",
+ * "expanded", "deliverable", "undeliverable" */
 const char *dsn_action_name(enum dsn_action a);
 /* dsn_action_parse - the action named S (exact lower case); 0 or -1 (WHY) */
 ULAK_NODISCARD int dsn_action_parse(const char *s, enum dsn_action *out,
                                     struct buf *why);
-/* dsn_status_word - the log's status=: bounced, deferred or sent */
+/* dsn_status_word - the log's status=: bounced, deferred, sent,
+ * deliverable or undeliverable */
 const char *dsn_status_word(enum dsn_action a);
 
 /*

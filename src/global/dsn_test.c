@@ -83,6 +83,21 @@ static void test_init_log(void **state)
     assert_int_equal(dsn_action_parse("Failed", &a, &why), -1);
     assert_string_equal(buf_str(&why), "unknown DSN action");
     assert_string_equal(dsn_action_name(DSN_ACTION_DELIVERED), "delivered");
+    /* Address verification: undeliverable takes 4 or 5. */
+    assert_int_equal(dsn_init(&d, "4.3.2", DSN_ACTION_UNDELIVERABLE, "x", &why),
+                     0);
+    assert_string_equal(dsn_status_word(d.action), "undeliverable");
+    assert_int_equal(dsn_init(&d, "5.1.1", DSN_ACTION_UNDELIVERABLE, "x", &why),
+                     0);
+    assert_int_equal(dsn_init(&d, "2.0.0", DSN_ACTION_UNDELIVERABLE, "x", &why),
+                     -1);
+    assert_string_equal(buf_str(&why),
+                        "status code 2.0.0 does not match action "
+                        "undeliverable");
+    assert_int_equal(dsn_init(&d, "5.0.0", DSN_ACTION_DELIVERABLE, "x", &why),
+                     -1);
+    assert_int_equal(dsn_action_parse("deliverable", &a, &why), 0);
+    assert_int_equal(a, DSN_ACTION_DELIVERABLE);
     buf_fini(&why);
     buf_fini(&out);
 }
