@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include "lib/msg.h"
+#include "global/ipc_msgs.h"
 
 /* digits - length of the run of digits at S (at most N bytes) */
 static size_t digits(const char *s, size_t n)
@@ -157,6 +158,30 @@ int dsn_init(struct dsn *d, const char *status, enum dsn_action action,
     d->action = action;
     d->reason = reason;
     return 0;
+}
+
+/* dsn_from_status - a delivery agent's result as a struct dsn */
+int dsn_from_status(const struct ipc_deliver_status *s, struct dsn *d,
+                    struct buf *why)
+{
+    enum dsn_action a;
+
+    if (dsn_action_parse(s->action, &a, why) < 0
+        || dsn_init(d, s->status, a, s->reason, why) < 0)
+        return -1;
+    d->remote_mta = s->remote_mta;
+    d->diag_code = s->diag_code;
+    return 0;
+}
+
+/* dsn_to_status - a struct dsn into a deliver_status message */
+void dsn_to_status(const struct dsn *d, struct ipc_deliver_status *s)
+{
+    s->status = (char *) d->status;
+    s->action = (char *) dsn_action_name(d->action);
+    s->reason = (char *) (d->reason ? d->reason : "");
+    s->remote_mta = (char *) d->remote_mta;
+    s->diag_code = (char *) d->diag_code;
 }
 
 /* dsn_log - append "dsn=X.Y.Z, status=WORD (reason)" */

@@ -69,6 +69,18 @@ const char *dsn_status_word(enum dsn_action a);
  */
 void dsn_log(const struct dsn *d, struct buf *out);
 
+/*
+ * Between a delivery agent and the qmgr (ipc_msgs.def deliver_status).
+ * dsn_from_status - D from S, borrowing S's strings; S comes from another
+ * process, so its status and action are checked as dsn_init does.
+ * dsn_to_status - S's status, action, reason, remote_mta and diag_code from
+ * D (borrowed: D's status array must outlive S's encoding).
+ */
+struct ipc_deliver_status;
+ULAK_NODISCARD int dsn_from_status(const struct ipc_deliver_status *s,
+                                   struct dsn *d, struct buf *why);
+void dsn_to_status(const struct dsn *d, struct ipc_deliver_status *s);
+
 /* NOTIFY (RFC 3461 section 4.1): NEVER, or a list of the others. */
 #define DSN_NOTIFY_NEVER   (1 << 0)
 #define DSN_NOTIFY_SUCCESS (1 << 1)

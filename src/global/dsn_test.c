@@ -1,5 +1,7 @@
 /* dsn_test - status codes, actions and the DSN parameters. */
 #include "global/dsn.h"
+#include "global/ipc_msgs.h"
+#include "lib/mem.h"
 #include "lib/msg.h"
 
 #include <stdarg.h>
@@ -100,6 +102,51 @@ static void test_init_log(void **state)
     assert_int_equal(a, DSN_ACTION_DELIVERABLE);
     buf_fini(&why);
     buf_fini(&out);
+}
+
+/* test_status_msg - to and from a deliver_status message */
+static void test_status_msg(void **state)
+{
+    struct ipc_deliver_status s = {.offset = 7};
+    struct ipc_deliver_status got;
+    struct ipc_frame f;
+    struct dsn d;
+    struct dsn back;
+    struct buf out = BUF_INIT;
+    struct buf why = BUF_INIT;
+    size_t used;
+
+    (void) state;
+    assert_int_equal(dsn_init(&d, "4.4.1", DSN_ACTION_DELAYED,
+                              "connect to x: refused", &why),
+                     0);
+    d.remote_mta = "dns; x.test";
+    dsn_to_status(&d, &s);
+    assert_int_equal(ipc_deliver_status_encode(&s, 1, &out, &why), 0);
+    assert_int_equal(ipc_parse(span_make(out.data, out.len), &used, &f, &why),
+                     IPC_PARSE_FRAME);
+    assert_int_equal(ipc_deliver_status_decode(&f, &got, &why), 0);
+    assert_int_equal(dsn_from_status(&got, &back, &why), 0);
+    assert_string_equal(back.status, "4.4.1");
+    assert_int_equal(back.action, DSN_ACTION_DELAYED);
+    assert_string_equal(back.reason, "connect to x: refused");
+    assert_string_equal(back.remote_mta, "dns; x.test");
+    assert_null(back.diag_code);
+    /* A peer's bad status or action is refused. */
+    mem_free(got.action);
+    got.action = mem_strdup("bounced");
+    assert_int_equal(dsn_from_status(&got, &back, &why), -1);
+    assert_string_equal(buf_str(&why), "unknown DSN action");
+    mem_free(got.status);
+    got.status = mem_strdup("4.4");
+    mem_free(got.action);
+    got.action = mem_strdup("delayed");
+    assert_int_equal(dsn_from_status(&got, &back, &why), -1);
+    assert_string_equal(buf_str(&why),
+                        "status code \"4.4\": want class.subject.detail");
+    ipc_deliver_status_fini(&got);
+    buf_fini(&out);
+    buf_fini(&why);
 }
 
 /* test_notify_ret - NOTIFY and RET values */
@@ -227,9 +274,8 @@ static void test_xtext_orcpt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status),
-        cmocka_unit_test(test_init_log),
-        cmocka_unit_test(test_notify_ret),
+        cmocka_unit_test(test_status),      cmocka_unit_test(test_init_log),
+        cmocka_unit_test(test_status_msg),  cmocka_unit_test(test_notify_ret),
         cmocka_unit_test(test_xtext_orcpt),
     };
 
