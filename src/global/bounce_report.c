@@ -3,7 +3,8 @@
 
 #include "lib/msg.h"
 
-/* Lines are wrapped at this width, continuations indented by 4. */
+/* Text is wrapped at 76 columns, continuations indented by 4 more (so a
+ * continuation line may have 80): what Postfix 3.7's reports show. */
 #define WRAP_WIDTH  76
 #define WRAP_INDENT 4
 
@@ -58,7 +59,7 @@ static void wrap(struct emit *e, const char *text)
     size_t indent = 0;
 
     while (*p) {
-        size_t room = WRAP_WIDTH - indent;
+        size_t room = WRAP_WIDTH;
         size_t len = strlen(p);
         size_t cut;
 

@@ -263,6 +263,31 @@ static void test_verify(void **state)
     check_golden(&r, "verify", "\nbody\n");
 }
 
+/* test_failure_wrap - long reasons, and a word longer than a line */
+static void test_failure_wrap(void **state)
+{
+    struct bounce_report_rcpt rc[2];
+    struct bounce_report r = {.kind = BOUNCE_REPORT_FAILURE,
+                              .queue_id = "8571EA764B4",
+                              .sender = "sender8@remote.test",
+                              .rcpts = rc,
+                              .nrcpts = 2};
+
+    (void) state;
+    rc[0] = rcpt("long2@mx.example.test", NULL, "5.7.1", DSN_ACTION_FAILED,
+                 "Averyveryveryveryveryveryveryveryveryveryveryveryveryvery"
+                 "veryveryveryveryveryverylongword and then some more words to "
+                 "see what happens with the wrapping of it all");
+    rc[1] = rcpt("long@mx.example.test", NULL, "5.7.1", DSN_ACTION_FAILED,
+                 "host mx.example.com[192.0.2.1] said: 550 5.1.1 "
+                 "<user@example.com>: Recipient address rejected: User "
+                 "unknown in virtual mailbox table (in reply to RCPT TO "
+                 "command)");
+    conf(&r, 1796065264);
+    r.now = 1796065265;
+    check_golden(&r, "failure_wrap", NULL);
+}
+
 /* report - R's report with CONTENT as the original, in OUT */
 static void report(struct bounce_report *r, const char *content,
                    struct buf *out)
@@ -408,15 +433,15 @@ static void test_postmaster_wrap_hostile(void **state)
     assert_null(strstr(buf_str(&out), "This is the mail system"));
     assert_non_null(strstr(buf_str(&out), "text/rfc822-headers"));
     assert_null(strstr(buf_str(&out), "body"));
-    /* Wrapped at 76 columns with a 4-space hanging indent. */
+    /* Wrapped at 76 columns plus a 4-space hanging indent. */
     assert_non_null(strstr(
         buf_str(&out),
         "\n<user@example.com> (expanded from <alias@example.com>): host\n"
         "    mx.example.com[192.0.2.1] said: 550 5.1.1 <user@example.com>: "
         "Recipient\n"
         "    address rejected: User unknown in virtual mailbox table (in reply "
-        "to\n"
-        "    RCPT TO command)  Injected: yes\n\n"));
+        "to RCPT TO\n"
+        "    command)  Injected: yes\n\n"));
     assert_non_null(strstr(buf_str(&out),
                            "\nOriginal-Recipient: rfc822;alias@example.com\n"
                            "Action: failed\nStatus: 5.1.1\n"
@@ -502,6 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failure_full),
         cmocka_unit_test(test_failure_hdrs),
+        cmocka_unit_test(test_failure_wrap),
         cmocka_unit_test(test_success),
         cmocka_unit_test(test_delay),
         cmocka_unit_test(test_verify),

@@ -22,6 +22,10 @@ CASES = {
                      [("nosuch2@mx.example.test", "failed", "5.1.1"),
                       ("nosuchuser@mx.example.test", "failed", "5.1.1")],
                      "message/rfc822"),
+    "failure_wrap": ("Undelivered Mail Returned to Sender",
+                     [("long2@mx.example.test", "failed", "5.7.1"),
+                      ("long@mx.example.test", "failed", "5.7.1")],
+                     "message/rfc822"),
     "failure_hdrs": ("Undelivered Mail Returned to Sender",
                      [("nosuchuser3@mx.example.test", "failed", "5.1.1")],
                      "text/rfc822-headers"),
@@ -62,10 +66,10 @@ def test_bounce_golden_parses(name):
     assert got == [(f"rfc822; {a}", act, st) for a, act, st in rcpts]
     for b in blocks[1:]:
         assert b["Original-Recipient"].startswith("rfc822;")
-        assert b["Diagnostic-Code"].startswith("X-Postfix; ")
+        assert b["Diagnostic-Code"].startswith("X-Postfix;")
         assert (b["Will-Retry-Until"] is not None) == (b["Action"] ==
                                                        "delayed")
-    if returned == "message/rfc822":
+    if name == "failure_full":
         inner = parts[2].get_payload()[0]
         assert inner["Subject"] == "full ret"
         assert inner.get_payload() == "hello body line\nsecond line\n"
