@@ -112,6 +112,30 @@ static ULAK_UNUSED void ipc_msgs_unique(int t)
 #undef IPC_GROUP
 #undef IPC_MSG_END
 
+/*
+ * The same for the field numbers of each message, and the decoder's limit
+ * of 64 fields per message (it tracks duplicates in a fixed array).
+ */
+#define IPC_MSG_BEGIN(N, T, V) IPC_GROUP_BEGIN(N)
+#define IPC_GROUP_BEGIN(N)                                                \
+    _Static_assert(NELEM(ipc_##N##_fields) <= 64, #N " has more than 64 " \
+                                                     "fields");           \
+    static ULAK_UNUSED void ipc_##N##_unique(int f)                       \
+    {                                                                     \
+        switch (f) {
+#define IPC_FIELD(M, F, NUM, K, P, R) case NUM:
+#define IPC_GROUP(M, F, NUM, G, P, R) case NUM:
+#define IPC_MSG_END(N) \
+    break;             \
+    }                  \
+    }
+#include "ipc_msgs.def"
+#undef IPC_MSG_BEGIN
+#undef IPC_GROUP_BEGIN
+#undef IPC_FIELD
+#undef IPC_GROUP
+#undef IPC_MSG_END
+
 /* ipc_msgs_dump - ipc_dump() over every declared message */
 int ipc_msgs_dump(const struct ipc_frame *frame, struct buf *out)
 {
