@@ -724,8 +724,8 @@ ssize_t ipc_write_fd(int fd, const void *p, size_t len, int pass_fd)
     return send_fd(fd, p, len, pass_fd, 0);
 }
 
-/* ipc_read_fd - one recvmsg(2) that keeps a passed descriptor */
-ssize_t ipc_read_fd(int fd, void *p, size_t len, int *fd_out)
+/* recv_fd - one recvmsg(2) with FLAGS that keeps a passed descriptor */
+static ssize_t recv_fd(int fd, void *p, size_t len, int *fd_out, int flags)
 {
     struct iovec iov = {.iov_base = p, .iov_len = len};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -738,7 +738,7 @@ ssize_t ipc_read_fd(int fd, void *p, size_t len, int *fd_out)
 
     m.msg_control = u.buf;
     m.msg_controllen = sizeof(u.buf);
-    n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+    n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC | flags);
     if (n < 0)
         return n;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
@@ -765,6 +765,12 @@ ssize_t ipc_read_fd(int fd, void *p, size_t len, int *fd_out)
         return -1;
     }
     return n;
+}
+
+/* ipc_read_fd - one recvmsg(2) that keeps a passed descriptor */
+ssize_t ipc_read_fd(int fd, void *p, size_t len, int *fd_out)
+{
+    return recv_fd(fd, p, len, fd_out, 0);
 }
 
 /* ipc_send - write the whole frame, with an optional descriptor */
@@ -796,41 +802,83 @@ int ipc_send(int fd, struct span frame, int pass_fd, int timeout_ms,
     return 0;
 }
 
-/* read_exact - read LEN bytes into OUT; 1, 0 (EOF at once), -1 (WHY) */
-static int read_exact(int fd, struct buf *out, size_t len, int *fd_out,
-                      long long deadline, struct buf *why)
+/* ipc_reader_init - an empty reader */
+void ipc_reader_init(struct ipc_reader *r)
 {
-    size_t got = 0;
-    char tmp[8192];
+    buf_init(&r->in, 0);
+    r->fd = -1;
+    r->done = false;
+}
 
-    while (got < len) {
-        size_t want = len - got < sizeof(tmp) ? len - got : sizeof(tmp);
+/* ipc_reader_fini - free the buffer, close a descriptor not handed out */
+void ipc_reader_fini(struct ipc_reader *r)
+{
+    buf_fini(&r->in);
+    if (r->fd >= 0)
+        (void) close(r->fd);
+    r->fd = -1;
+}
+
+/* ipc_reader_read - read toward the next frame without blocking */
+enum ipc_read_result ipc_reader_read(struct ipc_reader *r, int sock,
+                                     struct ipc_frame *frame, int *fd_out,
+                                     struct buf *why)
+{
+    char tmp[8192];
+    size_t used;
+
+    *fd_out = -1;
+    if (r->done) {
+        buf_reset(&r->in);
+        r->done = false;
+    }
+    for (;;) {
+        size_t want;
         ssize_t n;
 
-        if (wait_fd(fd, POLLIN, deadline, why) < 0) {
-            if (errno == ETIMEDOUT)
-                buf_set(why, "timeout receiving a frame");
-            return -1;
+        if (r->in.len < IPC_HDR_LEN) {
+            want = IPC_HDR_LEN - r->in.len;
+        } else {
+            switch (ipc_parse(span_make(r->in.data, r->in.len), &used, frame,
+                              why)) {
+                case IPC_PARSE_ERROR:
+                    return IPC_READ_ERROR;
+                case IPC_PARSE_FRAME:
+                    r->done = true;
+                    *fd_out = r->fd;
+                    r->fd = -1;
+                    return IPC_READ_FRAME;
+                case IPC_PARSE_MORE:
+                    break;
+            }
+            want = (size_t) get32(r->in.data) - r->in.len;
         }
-        n = ipc_read_fd(fd, tmp, want, fd_out);
+        /*
+         * Never read past the frame: a descriptor arrives with the first
+         * byte of its frame, so reading frame by frame keeps each
+         * descriptor with the frame it was sent with.
+         */
+        n = recv_fd(sock, tmp, want < sizeof(tmp) ? want : sizeof(tmp), &r->fd,
+                    MSG_DONTWAIT);
         if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
+            if (errno == EINTR)
                 continue;
-            buf_setf(why, errno == EPROTO ? "more than one descriptor passed "
-                                            "with a frame"
-                                          : "receive: %m");
-            return -1;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return IPC_READ_MORE;
+            if (errno == EPROTO)
+                buf_set(why, "more than one descriptor passed with a frame");
+            else
+                buf_setf(why, "receive: %m");
+            return IPC_READ_ERROR;
         }
         if (n == 0) {
-            if (got == 0 && buf_len(out) == 0)
-                return 0;
+            if (r->in.len == 0)
+                return IPC_READ_EOF;
             buf_set(why, "end of file inside a frame");
-            return -1;
+            return IPC_READ_ERROR;
         }
-        buf_catn(out, tmp, (size_t) n);
-        got += (size_t) n;
+        buf_catn(&r->in, tmp, (size_t) n);
     }
-    return 1;
 }
 
 /* ipc_recv - read exactly one frame */
@@ -838,38 +886,40 @@ int ipc_recv(int fd, struct buf *out, struct ipc_frame *frame, int *fd_out,
              int timeout_ms, struct buf *why)
 {
     long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-    size_t used;
-    int r;
+    struct ipc_reader r;
+    int ret = -1;
 
-    *fd_out = -1;
-    buf_reset(out);
-    r = read_exact(fd, out, IPC_HDR_LEN, fd_out, deadline, why);
-    if (r > 0) {
-        switch (ipc_parse(span_make(out->data, out->len), &used, frame, why)) {
-            case IPC_PARSE_ERROR:
-                r = -1;
+    /* The reader works in OUT's storage, so FRAME borrows from OUT. */
+    r.in = *out;
+    r.fd = -1;
+    r.done = false;
+    if (r.in.data == NULL)
+        buf_init(&r.in, 0);
+    buf_reset(&r.in);
+    for (;;) {
+        switch (ipc_reader_read(&r, fd, frame, fd_out, why)) {
+            case IPC_READ_FRAME:
+                ret = 1;
                 break;
-            case IPC_PARSE_FRAME:
+            case IPC_READ_EOF:
+                ret = 0;
                 break;
-            case IPC_PARSE_MORE:
-                /* The header says how much: read exactly that much more. */
-                r = read_exact(fd, out, (size_t) get32(out->data) - IPC_HDR_LEN,
-                               fd_out, deadline, why);
-                if (r == 0) {
-                    buf_set(why, "end of file inside a frame");
-                    r = -1;
+            case IPC_READ_ERROR:
+                ret = -1;
+                break;
+            case IPC_READ_MORE:
+                if (wait_fd(fd, POLLIN, deadline, why) < 0) {
+                    if (errno == ETIMEDOUT)
+                        buf_set(why, "timeout receiving a frame");
+                    ret = -1;
+                    break;
                 }
-                if (r > 0
-                    && ipc_parse(span_make(out->data, out->len), &used, frame,
-                                 why)
-                           != IPC_PARSE_FRAME)
-                    msg_panic("ipc_recv: a complete frame does not parse");
-                break;
+                continue;
         }
+        break;
     }
-    if (r <= 0 && *fd_out >= 0) {
-        (void) close(*fd_out);
-        *fd_out = -1;
-    }
-    return r;
+    *out = r.in;
+    if (r.fd >= 0)
+        (void) close(r.fd);
+    return ret;
 }

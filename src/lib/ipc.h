@@ -189,6 +189,34 @@ ipc_desc_find(const struct ipc_msg_desc *const *descs, size_t ndescs,
  * ipc_write_fd - one sendmsg(2) of LEN bytes with PASS_FD attached (when
  * >= 0).  Returns write(2)'s value; MSG_NOSIGNAL, so no SIGPIPE.
  */
+/*
+ * ipc_reader - frames from a non-blocking reader (an event loop's read
+ * callback): call ipc_reader_read() when the socket is readable until it
+ * returns IPC_READ_MORE.  It reads no byte past the current frame, so a
+ * passed descriptor stays with its frame.  On IPC_READ_FRAME, FRAME borrows
+ * from the reader until the next call and *FD_OUT is the frame's descriptor
+ * (-1 when none; the caller owns it).  IPC_READ_EOF is a clean end of file
+ * between frames; IPC_READ_ERROR (WHY) a corrupt stream, a read error or an
+ * end of file inside a frame: close the connection.  The socket need not
+ * be non-blocking (reads use MSG_DONTWAIT).
+ */
+enum ipc_read_result {
+    IPC_READ_MORE,
+    IPC_READ_FRAME,
+    IPC_READ_EOF,
+    IPC_READ_ERROR,
+};
+struct ipc_reader {
+    struct buf in; /* the frame so far */
+    int fd;        /* a descriptor that came with it, or -1 */
+    bool done;     /* in holds a frame already returned */
+};
+void ipc_reader_init(struct ipc_reader *r);
+void ipc_reader_fini(struct ipc_reader *r);
+ULAK_NODISCARD enum ipc_read_result
+ipc_reader_read(struct ipc_reader *r, int sock, struct ipc_frame *frame,
+                int *fd_out, struct buf *why);
+
 ULAK_NODISCARD int ipc_send(int fd, struct span frame, int pass_fd,
                             int timeout_ms, struct buf *why);
 ULAK_NODISCARD int ipc_recv(int fd, struct buf *out, struct ipc_frame *frame,

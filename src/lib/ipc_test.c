@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 /* A hand-written message: what ipc_msgs.def generates, spelled out. */
@@ -357,6 +358,88 @@ static void test_socket(void **state)
     buf_fini(&why);
 }
 
+/* test_reader - frames and their descriptors, piece by piece */
+static void test_reader(void **state)
+{
+    int sv[2];
+    int p1[2];
+    int p2[2];
+    int got_fd;
+    struct demo a = {.s = "first"};
+    struct demo b = {.s = "second"};
+    struct buf fa = BUF_INIT;
+    struct buf fb = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct ipc_reader r;
+    struct ipc_frame f;
+    struct stat st1, st2;
+
+    (void) state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(pipe(p1), 0);
+    assert_int_equal(pipe(p2), 0);
+    assert_int_equal(ipc_encode(&demo_desc, &a, 1, &fa, &why), 0);
+    assert_int_equal(ipc_encode(&demo_desc, &b, 2, &fb, &why), 0);
+    ipc_reader_init(&r);
+
+    /* Nothing yet. */
+    assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                     IPC_READ_MORE);
+    /* Two frames, each with its own descriptor, queued back to back. */
+    assert_int_equal(
+        ipc_send(sv[0], span_make(fa.data, fa.len), p1[0], 1000, &why), 0);
+    assert_int_equal(
+        ipc_send(sv[0], span_make(fb.data, fb.len), p2[0], 1000, &why), 0);
+    assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                     IPC_READ_FRAME);
+    assert_int_equal(f.request_id, 1);
+    assert_int_equal(fstat(got_fd, &st1), 0);
+    assert_int_equal(fstat(p1[0], &st2), 0);
+    assert_true(st1.st_ino == st2.st_ino);
+    close(got_fd);
+    assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                     IPC_READ_FRAME);
+    assert_int_equal(f.request_id, 2);
+    assert_int_equal(fstat(got_fd, &st1), 0);
+    assert_int_equal(fstat(p2[0], &st2), 0);
+    assert_true(st1.st_ino == st2.st_ino);
+    close(got_fd);
+
+    /* One frame a byte at a time: more, more, ..., then the frame. */
+    for (size_t i = 0; i < fa.len; i++) {
+        assert_int_equal(write(sv[0], fa.data + i, 1), 1);
+        assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                         i + 1 < fa.len ? IPC_READ_MORE : IPC_READ_FRAME);
+    }
+    assert_int_equal(got_fd, -1);
+    assert_int_equal(f.request_id, 1);
+
+    /* End of file between frames, then inside one. */
+    shutdown(sv[0], SHUT_WR);
+    assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                     IPC_READ_EOF);
+    ipc_reader_fini(&r);
+    close(sv[0]);
+    close(sv[1]);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ipc_reader_init(&r);
+    assert_int_equal(write(sv[0], fa.data, 5), 5);
+    shutdown(sv[0], SHUT_WR);
+    assert_int_equal(ipc_reader_read(&r, sv[1], &f, &got_fd, &why),
+                     IPC_READ_ERROR);
+    assert_string_equal(buf_str(&why), "end of file inside a frame");
+    ipc_reader_fini(&r);
+    close(sv[0]);
+    close(sv[1]);
+    close(p1[0]);
+    close(p1[1]);
+    close(p2[0]);
+    close(p2[1]);
+    buf_fini(&fa);
+    buf_fini(&fb);
+    buf_fini(&why);
+}
+
 /* main - run the ipc tests */
 int main(void)
 {
@@ -366,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_parse_incremental),
         cmocka_unit_test(test_socket),
+        cmocka_unit_test(test_reader),
     };
 
     msg_init("ipc_test");
