@@ -19,8 +19,9 @@
  * STR (no NUL byte; C type char *), INT (4 bytes, int32_t), U64 (8 bytes,
  * uint64_t), BYTES (struct ipc_bytes) and GROUP (a nested field list, C type
  * struct ipc_NAME *).  A field is required or optional, single or repeated.
- * An optional single INT or U64 is sent only when it is not zero, and reads
- * as zero when absent; an optional string or group is NULL when absent.
+ * An optional single INT, U64 or BYTES is sent only when it is not zero
+ * (empty), and reads as zero when absent; an optional string or group is
+ * NULL when absent.  A required field is always sent, even when zero.
  *
  * Decoding is strict: a frame above IPC_FRAME_MAX, an unknown type, version
  * or field, a duplicate single field, a missing required field, an integer
