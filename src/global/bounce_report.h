@@ -75,7 +75,8 @@ struct bounce_report {
     void *read_ctx;
     /* Configuration. */
     const char *myhostname;
-    const char *charset;         /* of the text part; NULL: "utf-8" */
+    const char *charset;         /* of the text part; NULL: "utf-8" (Postfix's
+                          * with smtputf8_enable = yes; "us-ascii" else) */
     size_t bounce_size_limit;    /* bytes of original content */
     long delay_warning_time;     /* seconds */
     long maximal_queue_lifetime; /* seconds */
