@@ -349,7 +349,7 @@ void dsn_xtext_encode(const char *s, struct buf *out)
 int dsn_orcpt_parse(struct span s, struct buf *type, struct buf *addr,
                     struct buf *why)
 {
-    const char *semi = memchr(s.p, ';', s.len);
+    const char *semi = s.len ? memchr(s.p, ';', s.len) : NULL;
     size_t tlen;
 
     if (s.len > DSN_XTEXT_MAX) {
