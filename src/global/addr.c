@@ -1,0 +1,644 @@
+/* addr - RFC 5321 paths, RFC 5322 address lists, internal/external forms */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <strings.h>
+
+#include "../lib/dict.h"
+#include "../lib/mem.h"
+#include "maps.h"
+#include "tok822.h"
+
+/* The RFC 822 specials that force quotes around a local part. */
+#define QUOTE_SPECIALS "()<>@,;:\\\".[]"
+
+/* is_atext - an RFC 5321 atext byte (ASCII) */
+static bool is_atext(int c)
+{
+    return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* utf8_ok - whether the 8-bit bytes of P..P+LEN form valid UTF-8 */
+static bool utf8_ok(const char *p, size_t len)
+{
+    char *copy = mem_strndup(p, len);
+    bool ok = strlen(copy) == len && dict_utf8_valid(copy);
+
+    mem_free(copy);
+    return ok;
+}
+
+/* bad_char - the reason for byte C in PART */
+static int bad_char(struct buf *why, int c, const char *part)
+{
+    buf_setf(why, "bad character 0x%02x in %s", (unsigned) (unsigned char) c,
+             part);
+    return -1;
+}
+
+/* scan_local - the local part at *PP (before END) into OUT */
+static int scan_local(const char **pp, const char *end, int flags,
+                      struct buf *out, bool *quoted, struct buf *why)
+{
+    const char *p = *pp;
+
+    *quoted = p < end && *p == '"';
+    if (*quoted) {
+        for (p++; p < end && *p != '"'; p++) {
+            unsigned char c = (unsigned char) *p;
+
+            if (c == '\\') {
+                if (++p == end)
+                    break;
+                c = (unsigned char) *p;
+            }
+            if (c < 32 || c == 127 || (c > 127 && !(flags & ADDR_PATH_UTF8)))
+                return bad_char(why, c, "quoted local part");
+            buf_catc(out, (char) c);
+        }
+        if (p == end) {
+            buf_set(why, "unterminated quoted string");
+            return -1;
+        }
+        p++;
+    } else {
+        for (; p < end && *p != '@' && *p != '>'; p++) {
+            unsigned char c = (unsigned char) *p;
+
+            if (!(c == '.' || is_atext(c)
+                  || (c > 127 && (flags & ADDR_PATH_UTF8))))
+                break;
+            buf_catc(out, (char) c);
+        }
+    }
+    *pp = p;
+    return 0;
+}
+
+/* scan_domain - a domain or address literal at *PP into OUT */
+static int scan_domain(const char **pp, const char *end, int flags,
+                       struct buf *out, struct buf *why)
+{
+    const char *p = *pp;
+    const char *start = p;
+
+    if (p < end && *p == '[') {
+        for (p++; p < end && *p != ']'; p++) {
+            unsigned char c = (unsigned char) *p;
+
+            if (c <= 32 || c >= 127 || c == '[' || c == '\\')
+                return bad_char(why, c, "address literal");
+        }
+        if (p == end) {
+            buf_set(why, "missing ']' in address literal");
+            return -1;
+        }
+        p++;
+    } else {
+        for (; p < end; p++) {
+            unsigned char c = (unsigned char) *p;
+
+            if (isalnum(c) || c == '-' || c == '_')
+                continue;
+            if (c == '.') {
+                if (p == start || p[-1] == '.') {
+                    buf_set(why, "empty label in domain");
+                    return -1;
+                }
+                continue;
+            }
+            if (c > 127 && (flags & ADDR_PATH_UTF8))
+                continue;
+            break;
+        }
+        if (p == start) {
+            if (p < end && *p != '>' && !isspace((unsigned char) *p))
+                return bad_char(why, *p, "domain");
+            buf_set(why, "empty domain");
+            return -1;
+        }
+    }
+    buf_catn(out, start, (size_t) (p - start));
+    *pp = p;
+    return 0;
+}
+
+/* scan_route - skip "@d1,@d2:" at *PP */
+static int scan_route(const char **pp, const char *end, int flags,
+                      struct buf *why)
+{
+    struct buf tmp = BUF_INIT;
+    const char *p = *pp;
+    int ret = 0;
+
+    while (ret == 0) {
+        if (p == end || *p != '@') {
+            buf_set(why, "bad source route");
+            ret = -1;
+            break;
+        }
+        p++;
+        buf_reset(&tmp);
+        if (scan_domain(&p, end, flags, &tmp, why) < 0) {
+            buf_set(why, "bad source route");
+            ret = -1;
+        } else if (p < end && *p == ',') {
+            p++;
+        } else if (p < end && *p == ':') {
+            p++;
+            break;
+        } else {
+            buf_set(why, "bad source route");
+            ret = -1;
+        }
+    }
+    buf_fini(&tmp);
+    *pp = p;
+    return ret;
+}
+
+/* addr_parse_path - one RFC 5321 path */
+int addr_parse_path(struct span in, int flags, struct buf *addr, size_t *used,
+                    struct buf *why)
+{
+    const char *p = in.p;
+    const char *end = in.p + in.len;
+    bool angle;
+    bool quoted;
+    struct buf tmp;
+
+    buf_reset(addr);
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    angle = p < end && *p == '<';
+    if (!angle && (flags & ADDR_PATH_STRICT)) {
+        buf_set(why, "address not enclosed in <>");
+        return -1;
+    }
+    if (angle)
+        p++;
+    if (angle && p < end && *p == '>') {
+        if (used != NULL)
+            *used = (size_t) (p + 1 - in.p);
+        return 0;
+    }
+    if (!angle && (p == end || isspace((unsigned char) *p))) {
+        buf_set(why, "empty address");
+        return -1;
+    }
+    if (angle && p < end && *p == '@' && scan_route(&p, end, flags, why) < 0)
+        return -1;
+    buf_init(&tmp, 0);
+    if (scan_local(&p, end, flags, &tmp, &quoted, why) < 0) {
+        buf_fini(&tmp);
+        return -1;
+    }
+    /* Only a quoted local part may be empty: <""@example.com>. */
+    if (buf_len(&tmp) == 0 && !quoted) {
+        buf_fini(&tmp);
+        if (p < end && *p != '@' && *p != '>' && !isspace((unsigned char) *p))
+            return bad_char(why, *p, "local part");
+        buf_set(why, "empty local part");
+        return -1;
+    }
+    if (p < end && *p == '@') {
+        p++;
+        buf_catc(&tmp, '@');
+        if (scan_domain(&p, end, flags, &tmp, why) < 0) {
+            buf_fini(&tmp);
+            return -1;
+        }
+    }
+    if (angle) {
+        if (p == end) {
+            buf_fini(&tmp);
+            buf_set(why, "missing '>'");
+            return -1;
+        }
+        if (*p != '>') {
+            int c = *p;
+
+            buf_fini(&tmp);
+            return bad_char(why, c, "address");
+        }
+        p++;
+    } else if (p < end && !isspace((unsigned char) *p)) {
+        int c = *p;
+
+        buf_fini(&tmp);
+        return bad_char(why, c, "address");
+    }
+    if (buf_len(&tmp) > ADDR_MAX_LEN) {
+        buf_fini(&tmp);
+        buf_setf(why, "address too long (more than %d bytes)", ADDR_MAX_LEN);
+        return -1;
+    }
+    if ((flags & ADDR_PATH_UTF8) && !utf8_ok(buf_str(&tmp), buf_len(&tmp))) {
+        buf_fini(&tmp);
+        buf_set(why, "malformed UTF-8 in address");
+        return -1;
+    }
+    buf_catspan(addr, span_make(buf_str(&tmp), buf_len(&tmp)));
+    buf_fini(&tmp);
+    if (used != NULL)
+        *used = (size_t) (p - in.p);
+    return 0;
+}
+
+/* local_needs_quotes - Postfix's quote_822_local test */
+static bool local_needs_quotes(struct span local)
+{
+    if (local.len == 0)
+        return true;
+    if (local.p[0] == '.' || local.p[local.len - 1] == '.')
+        return true;
+    for (size_t i = 0; i < local.len; i++) {
+        unsigned char c = (unsigned char) local.p[i];
+
+        if (c <= ' ' || c == 0x7f || strchr(QUOTE_SPECIALS, c) != NULL)
+            return c != '.' || (i + 1 < local.len && local.p[i + 1] == '.');
+    }
+    return false;
+}
+
+/* addr_externalize - quote the local part when it needs it */
+void addr_externalize(struct span addr, struct buf *out)
+{
+    struct span local;
+    struct span domain;
+    bool at = addr_split(addr, &local, &domain);
+
+    buf_reset(out);
+    if (addr.len == 0)
+        return;
+    if (local_needs_quotes(local) && (at || local.len > 0))
+        tok822_cat_quoted(out, local);
+    else
+        buf_catspan(out, local);
+    if (at) {
+        buf_catc(out, '@');
+        buf_catspan(out, domain);
+    }
+}
+
+/* addr_internalize - unquote the local part */
+void addr_internalize(struct span addr, struct buf *out)
+{
+    size_t at = addr.len;
+    bool quoted = false;
+
+    /* The last '@' outside quotes ends the local part. */
+    for (size_t i = 0; i < addr.len; i++) {
+        if (quoted && addr.p[i] == '\\')
+            i++;
+        else if (addr.p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && addr.p[i] == '@')
+            at = i;
+    }
+    buf_reset(out);
+    quoted = false;
+    for (size_t i = 0; i < at; i++) {
+        if (quoted && addr.p[i] == '\\') {
+            if (++i < at)
+                buf_catc(out, addr.p[i]);
+        } else if (addr.p[i] == '"') {
+            quoted = !quoted;
+        } else {
+            buf_catc(out, addr.p[i]);
+        }
+    }
+    if (at < addr.len)
+        buf_catn(out, addr.p + at, addr.len - at);
+}
+
+/* addr_split - local part and domain at the last '@' */
+bool addr_split(struct span addr, struct span *local, struct span *domain)
+{
+    size_t i = addr.len;
+
+    while (i > 0 && addr.p[i - 1] != '@')
+        i--;
+    if (i == 0) {
+        *local = addr;
+        *domain = span_make(addr.p + addr.len, 0);
+        return false;
+    }
+    *local = span_make(addr.p, i - 1);
+    *domain = span_make(addr.p + i, addr.len - i);
+    return true;
+}
+
+/* addr_lower_domain - fold the domain to lower case */
+void addr_lower_domain(struct span addr, struct buf *out)
+{
+    struct span local;
+    struct span domain;
+
+    buf_reset(out);
+    if (!addr_split(addr, &local, &domain)) {
+        buf_catspan(out, addr);
+        return;
+    }
+    buf_catspan(out, local);
+    buf_catc(out, '@');
+    for (size_t i = 0; i < domain.len; i++)
+        buf_catc(out, (char) tolower((unsigned char) domain.p[i]));
+}
+
+/* addr_split_ext - user and extension */
+bool addr_split_ext(struct span local, const struct maps_opts *o,
+                    struct span *user, struct span *ext, char *delim)
+{
+    size_t ulen = maps_split_ext(local.p, local.len, o);
+
+    if (ulen >= local.len) {
+        *user = local;
+        *ext = span_make(local.p + local.len, 0);
+        if (delim != NULL)
+            *delim = 0;
+        return false;
+    }
+    *user = span_make(local.p, ulen);
+    *ext = span_make(local.p + ulen + 1, local.len - ulen - 1);
+    if (delim != NULL)
+        *delim = local.p[ulen];
+    return true;
+}
+
+/* addr_literal_ip - the address inside an address literal */
+bool addr_literal_ip(struct span domain, struct buf *ip)
+{
+    char text[INET6_ADDRSTRLEN + 8];
+    unsigned char bin[16];
+    char out[INET6_ADDRSTRLEN];
+    struct span in;
+    int af = AF_INET;
+
+    if (domain.len < 3 || domain.p[0] != '[' || domain.p[domain.len - 1] != ']')
+        return false;
+    in = span_make(domain.p + 1, domain.len - 2);
+    if (in.len > 5 && strncasecmp(in.p, "ipv6:", 5) == 0) {
+        af = AF_INET6;
+        in.p += 5;
+        in.len -= 5;
+    }
+    if (in.len == 0 || in.len >= sizeof(text) || memchr(in.p, 0, in.len))
+        return false;
+    memcpy(text, in.p, in.len);
+    text[in.len] = 0;
+    if (inet_pton(af, text, bin) != 1)
+        return false;
+    if (ip != NULL) {
+        if (inet_ntop(af, bin, out, sizeof(out)) == NULL)
+            return false;
+        buf_set(ip, out);
+    }
+    return true;
+}
+
+/*
+ * Header address lists.
+ */
+
+/* addr_hdr_init - an empty list */
+void addr_hdr_init(struct addr_hdr_list *l)
+{
+    l->v = NULL;
+    l->n = 0;
+    l->size = 0;
+    l->malformed = false;
+}
+
+/* addr_hdr_free - release the entries */
+void addr_hdr_free(struct addr_hdr_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        mem_free(l->v[i].addr);
+        mem_free(l->v[i].display);
+        mem_free(l->v[i].group);
+    }
+    mem_free(l->v);
+    addr_hdr_init(l);
+}
+
+/* is_word - an atom or a quoted string */
+static bool is_word(const struct tok822 *k)
+{
+    return k->kind == TOK822_ATOM || k->kind == TOK822_QSTRING;
+}
+
+/* cat_phrase - the words of T[FROM..TO) joined by one space */
+static void cat_phrase(const struct tok822_list *t, size_t from, size_t to,
+                       struct buf *out)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct tok822 *k = &t->v[i];
+
+        if (k->kind == TOK822_COMMENT)
+            continue;
+        if (buf_len(out) > 0 && (is_word(k) || tok822_is_op(k, '<')))
+            buf_catc(out, ' ');
+        if (k->kind == TOK822_DOMLIT)
+            buf_catc(out, '[');
+        buf_cat(out, buf_str(&k->text));
+        if (k->kind == TOK822_DOMLIT)
+            buf_catc(out, ']');
+    }
+}
+
+/* cat_addr - the internal form of the address tokens T[FROM..TO) */
+static void cat_addr(const struct tok822_list *t, size_t from, size_t to,
+                     struct buf *out)
+{
+    const struct tok822 *prev = NULL;
+
+    /* A route "@a,@b:" before the mailbox is dropped. */
+    if (from < to && tok822_is_op(&t->v[from], '@')) {
+        for (size_t i = from; i < to; i++) {
+            if (tok822_is_op(&t->v[i], ':')) {
+                from = i + 1;
+                break;
+            }
+        }
+    }
+    for (size_t i = from; i < to; i++) {
+        const struct tok822 *k = &t->v[i];
+
+        /* Comments, and stray angle brackets, are no part of it. */
+        if (k->kind == TOK822_COMMENT || tok822_is_op(k, '<')
+            || tok822_is_op(k, '>'))
+            continue;
+        /* Obsolete "word word" local parts keep one space. */
+        if (prev != NULL && is_word(prev) && is_word(k))
+            buf_catc(out, ' ');
+        if (k->kind == TOK822_DOMLIT)
+            buf_catc(out, '[');
+        buf_cat(out, buf_str(&k->text));
+        if (k->kind == TOK822_DOMLIT)
+            buf_catc(out, ']');
+        prev = k;
+    }
+}
+
+/* comment_text - the inner text of comment K, trimmed */
+static char *comment_text(const struct tok822 *k)
+{
+    struct span s = span_make(buf_str(&k->text), buf_len(&k->text));
+
+    if (s.len > 0 && s.p[0] == '(') {
+        s.p++;
+        s.len--;
+    }
+    if (s.len > 0 && s.p[s.len - 1] == ')')
+        s.len--;
+    return span_dup(span_trim(s));
+}
+
+/* add_entry - append one address; -1 with WHY at a limit */
+static int add_entry(struct addr_hdr_list *l, struct buf *addr,
+                     struct buf *display, const char *group, struct buf *why)
+{
+    struct addr_hdr_entry *e;
+
+    if (buf_len(addr) > ADDR_MAX_LEN) {
+        buf_setf(why, "address too long (more than %d bytes)", ADDR_MAX_LEN);
+        return -1;
+    }
+    if (l->n >= ADDR_HDR_MAX_ADDRS) {
+        buf_setf(why, "too many addresses (more than %d)", ADDR_HDR_MAX_ADDRS);
+        return -1;
+    }
+    if (l->n == l->size) {
+        l->size = l->size ? 2 * l->size : 8;
+        l->v = mem_realloc(l->v, l->size * sizeof(*l->v));
+    }
+    e = &l->v[l->n++];
+    e->addr = mem_strdup(buf_str(addr));
+    e->display = buf_len(display) > 0 ? mem_strdup(buf_str(display)) : NULL;
+    e->group = group != NULL ? mem_strdup(group) : NULL;
+    return 0;
+}
+
+/* element - one mailbox of T[FROM..TO) into L; empty ones are skipped */
+static int element(const struct tok822_list *t, size_t from, size_t to,
+                   const char *group, struct addr_hdr_list *l, struct buf *why)
+{
+    struct buf addr = BUF_INIT;
+    struct buf display = BUF_INIT;
+    size_t lt = to;
+    size_t gt = to;
+    bool any = false;
+    int ret = 0;
+
+    for (size_t i = from; i < to; i++) {
+        if (lt == to && tok822_is_op(&t->v[i], '<'))
+            lt = i;
+        else if (lt < to && gt == to && tok822_is_op(&t->v[i], '>'))
+            gt = i;
+        if (t->v[i].kind != TOK822_COMMENT)
+            any = true;
+    }
+    if (lt < to) {
+        if (gt == to)
+            l->malformed = true;
+        for (size_t i = gt + 1; i < to; i++)
+            if (t->v[i].kind != TOK822_COMMENT)
+                l->malformed = true;
+        cat_phrase(t, from, lt, &display);
+        cat_addr(t, lt + 1, gt, &addr);
+        ret = add_entry(l, &addr, &display, group, why);
+    } else if (any) {
+        cat_addr(t, from, to, &addr);
+        for (size_t i = from; i < to; i++) {
+            if (t->v[i].kind == TOK822_COMMENT) {
+                char *c = comment_text(&t->v[i]);
+
+                buf_set(&display, c);
+                mem_free(c);
+                break;
+            }
+        }
+        ret = add_entry(l, &addr, &display, group, why);
+    }
+    buf_fini(&addr);
+    buf_fini(&display);
+    return ret;
+}
+
+/* phrase_only - whether T[FROM..TO) holds only words and comments */
+static bool phrase_only(const struct tok822_list *t, size_t from, size_t to)
+{
+    bool word = false;
+
+    for (size_t i = from; i < to; i++) {
+        if (is_word(&t->v[i]))
+            word = true;
+        else if (t->v[i].kind != TOK822_COMMENT && !tok822_is_op(&t->v[i], '.'))
+            return false;
+    }
+    return word || from == to;
+}
+
+/* addr_parse_header - the addresses of one header value */
+int addr_parse_header(struct span value, struct addr_hdr_list *l,
+                      struct buf *why)
+{
+    struct tok822_list t;
+    struct buf group = BUF_INIT;
+    bool in_group = false;
+    bool in_angle = false;
+    size_t start = 0;
+    int ret = 0;
+
+    if (value.len > ADDR_HDR_MAX_LEN) {
+        buf_setf(why, "header value too long (more than %d bytes)",
+                 ADDR_HDR_MAX_LEN);
+        return -1;
+    }
+    tok822_init(&t);
+    /* Each token takes at least one byte: the length bounds the count. */
+    if (tok822_scan(value, &t, ADDR_HDR_MAX_LEN, why) < 0) {
+        tok822_free(&t);
+        return -1;
+    }
+    if (t.unterminated)
+        l->malformed = true;
+    for (size_t i = 0; i <= t.n && ret == 0; i++) {
+        const struct tok822 *k = i < t.n ? &t.v[i] : NULL;
+        const char *gname = in_group ? buf_str(&group) : NULL;
+
+        if (k == NULL) {
+            ret = element(&t, start, i, gname, l, why);
+        } else if (tok822_is_op(k, '<')) {
+            if (in_angle)
+                l->malformed = true;
+            in_angle = true;
+        } else if (tok822_is_op(k, '>')) {
+            if (!in_angle)
+                l->malformed = true;
+            in_angle = false;
+        } else if (in_angle) {
+            continue;
+        } else if (tok822_is_op(k, ',')) {
+            ret = element(&t, start, i, gname, l, why);
+            start = i + 1;
+        } else if (tok822_is_op(k, ':') && !in_group
+                   && phrase_only(&t, start, i)) {
+            buf_reset(&group);
+            cat_phrase(&t, start, i, &group);
+            in_group = true;
+            start = i + 1;
+        } else if (tok822_is_op(k, ';') && in_group) {
+            ret = element(&t, start, i, gname, l, why);
+            in_group = false;
+            start = i + 1;
+        }
+    }
+    if (in_angle || in_group)
+        l->malformed = true;
+    tok822_free(&t);
+    buf_fini(&group);
+    return ret;
+}
