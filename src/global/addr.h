@@ -17,8 +17,8 @@
  * a -1 return with a specific reason in WHY, never a crash.
  *
  * Ownership: output bufs are the caller's (they are reset, then filled,
- * unless a function says it appends); spans returned point into the
- * caller's input; struct addr_hdr_list owns its entries and their strings.
+ * unless a function says it appends) and must not be the memory an input
+ * span points into; spans returned point into the caller's input; struct addr_hdr_list owns its entries and their strings.
  */
 #ifndef ULAK_ADDR_H
 #define ULAK_ADDR_H

@@ -476,7 +476,6 @@ static enum lk_result transport_lookup(struct resolve *r, const char *domain,
         .double_bounce = r->double_bounce,
     };
     struct buf value = BUF_INIT;
-    struct buf transport = BUF_INIT;
     const char *colon;
     enum lk_result m;
 
@@ -490,30 +489,31 @@ static enum lk_result transport_lookup(struct resolve *r, const char *domain,
         case LK_TEMPFAIL:
             (void) set_fail(reply, maps_why(r->transport_maps));
             break;
-        case LK_FOUND:
-            colon = strchr(buf_str(&value), ':');
-            if (colon == NULL) {
-                buf_set(&transport, buf_str(&value));
-                buf_set(&value, "");
-            } else {
-                buf_catn(&transport, buf_str(&value),
-                         (size_t) (colon - buf_str(&value)));
-                buf_set(&value, colon + 1);
+        case LK_FOUND: {
+            const char *v = buf_str(&value);
+            struct span t = span_of(v);
+            const char *hop = "";
+
+            if ((colon = strchr(v, ':')) != NULL) {
+                t.len = (size_t) (colon - v);
+                hop = colon + 1;
             }
-            if (buf_len(&transport) == 0 && buf_len(&value) == 0)
+            if (t.len == 0 && *hop == 0)
                 break;
-            if (buf_len(&transport) > 0)
-                buf_set(&reply->transport, buf_str(&transport));
-            if (buf_len(&value) > 0)
-                buf_set(&reply->nexthop, buf_str(&value));
+            if (t.len > 0) {
+                buf_reset(&reply->transport);
+                buf_catspan(&reply->transport, t);
+            }
+            if (*hop != 0)
+                buf_set(&reply->nexthop, hop);
             else if (is_error_transport(&reply->transport))
                 buf_set(&reply->nexthop, "Address is undeliverable");
             else
                 buf_set(&reply->nexthop, domain);
             break;
+        }
     }
     buf_fini(&value);
-    buf_fini(&transport);
     return m == LK_TEMPFAIL ? LK_TEMPFAIL : LK_FOUND;
 }
 

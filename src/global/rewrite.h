@@ -56,7 +56,8 @@ struct rewrite_conf *rewrite_conf_new(void);
 /* rewrite_conf_free - rewrite_conf_free(NULL) is a no-op. */
 void rewrite_conf_free(struct rewrite_conf *rc);
 
-/* rewrite_addr - ADDR (internal form) in standard form into OUT. */
+/* rewrite_addr - ADDR (internal form) in standard form into OUT (which
+ * must not hold the bytes ADDR points into). */
 void rewrite_addr(const struct rewrite_conf *rc, enum rewrite_context ctx,
                   struct span addr, struct buf *out);
 
