@@ -87,7 +87,9 @@ static int scan_domain(const char **pp, const char *end, int flags,
         for (p++; p < end && *p != ']'; p++) {
             unsigned char c = (unsigned char) *p;
 
-            if (c <= 32 || c >= 127 || c == '[' || c == '\\')
+            /* '@' would make the internal form split in the wrong
+             * place (RFC 5321 allows it in dcontent; no address has it). */
+            if (c <= 32 || c >= 127 || c == '[' || c == '\\' || c == '@')
                 return bad_char(why, c, "address literal");
         }
         if (p == end) {
@@ -202,6 +204,12 @@ int addr_parse_path(struct span in, int flags, struct buf *addr, size_t *used,
         buf_set(why, "empty local part");
         return -1;
     }
+    if ((p == end || *p != '@') && memchr(buf_str(&tmp), '@', buf_len(&tmp))) {
+        /* "a@b" without a domain would read as local part a, domain b. */
+        buf_fini(&tmp);
+        buf_set(why, "'@' in local part without a domain");
+        return -1;
+    }
     if (p < end && *p == '@') {
         p++;
         buf_catc(&tmp, '@');
@@ -256,8 +264,13 @@ static bool local_needs_quotes(struct span local)
     for (size_t i = 0; i < local.len; i++) {
         unsigned char c = (unsigned char) local.p[i];
 
+        if (c == '.') {
+            if (i + 1 < local.len && local.p[i + 1] == '.')
+                return true;
+            continue;
+        }
         if (c <= ' ' || c == 0x7f || strchr(QUOTE_SPECIALS, c) != NULL)
-            return c != '.' || (i + 1 < local.len && local.p[i + 1] == '.');
+            return true;
     }
     return false;
 }

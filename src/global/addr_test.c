@@ -69,6 +69,10 @@ static const struct path_case path_cases[] = {
     {"<a@[1.2.3.4>", 0, NULL, "missing ']' in address literal"},
     {"<a@[1 2]>", 0, NULL, "bad character 0x20 in address literal"},
     {"<a@[a\\b]>", 0, NULL, "bad character 0x5c in address literal"},
+    /* found by fuzz_addr: the internal form cannot hold these */
+    {"<\"a@b\">", 0, NULL, "'@' in local part without a domain"},
+    {" \"(@\"", 0, NULL, "'@' in local part without a domain"},
+    {"<\"a b\"@[x:1@P1]>", 0, NULL, "bad character 0x40 in address literal"},
     {"<\"abc@x>", 0, NULL, "unterminated quoted string"},
     {"<\"a\x01\"@x>", 0, NULL, "bad character 0x01 in quoted local part"},
     {"<\"a\x7f\"@x>", 0, NULL, "bad character 0x7f in quoted local part"},
@@ -179,6 +183,9 @@ static const struct form_case ext_cases[] = {
     {"u@[192.0.2.1]", "u@[192.0.2.1]"},
     {"a\tb@x", "\"a\tb\"@x"},
     {"\xc3\xbc@x", "\xc3\xbc@x"},
+    /* found by fuzz_addr: a dot before the character that needs quotes */
+    {"a.b c@x", "\"a.b c\"@x"},
+    {"a.b\"c", "\"a.b\\\"c\""},
 };
 
 /* test_forms - externalize, and internalize back */
