@@ -160,6 +160,72 @@ static int scan_route(const char **pp, const char *end, int flags,
     return ret;
 }
 
+/* addr_check_domain - Postfix's host name and address literal rules */
+int addr_check_domain(struct span domain, bool numeric, struct buf *why)
+{
+    size_t label = 0;
+    bool non_numeric = false;
+
+    if (domain.len == 0) {
+        buf_set(why, "empty domain");
+        return -1;
+    }
+    if (domain.p[0] == '[') {
+        if (!addr_literal_ip(domain, NULL)) {
+            buf_set(why, "bad address literal");
+            return -1;
+        }
+        return 0;
+    }
+    if (domain.len > ADDR_DOMAIN_MAX) {
+        buf_setf(why, "domain longer than %d bytes", ADDR_DOMAIN_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i <= domain.len; i++) {
+        unsigned char c = i < domain.len ? (unsigned char) domain.p[i] : '.';
+
+        if (c == '.') {
+            if (label == 0) {
+                buf_set(why, "empty label in domain");
+                return -1;
+            }
+            if (domain.p[i - 1] == '-') {
+                buf_set(why, "label ends with '-' in domain");
+                return -1;
+            }
+            label = 0;
+            continue;
+        }
+        if (!(isalnum(c) || c == '-' || c == '_' || c > 127))
+            return bad_char(why, c, "domain");
+        if (c == '-' && label == 0) {
+            buf_set(why, "label starts with '-' in domain");
+            return -1;
+        }
+        if (++label > ADDR_LABEL_MAX) {
+            buf_setf(why, "label longer than %d bytes in domain",
+                     ADDR_LABEL_MAX);
+            return -1;
+        }
+        if (!isdigit(c))
+            non_numeric = true;
+    }
+    if (!non_numeric) {
+        struct buf tmp = BUF_INIT;
+        unsigned char bin[4];
+        bool ip;
+
+        buf_catspan(&tmp, domain);
+        ip = inet_pton(AF_INET, buf_str(&tmp), bin) == 1;
+        buf_fini(&tmp);
+        if (!numeric || !ip) {
+            buf_set(why, "all-numeric domain");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* addr_parse_path - one RFC 5321 path */
 int addr_parse_path(struct span in, int flags, struct buf *addr, size_t *used,
                     struct buf *why)
@@ -211,9 +277,20 @@ int addr_parse_path(struct span in, int flags, struct buf *addr, size_t *used,
         return -1;
     }
     if (p < end && *p == '@') {
+        size_t at = buf_len(&tmp) + 1;
+        struct span d;
+
         p++;
         buf_catc(&tmp, '@');
         if (scan_domain(&p, end, flags, &tmp, why) < 0) {
+            buf_fini(&tmp);
+            return -1;
+        }
+        /* One trailing dot is allowed (rewriting removes it). */
+        d = span_make(buf_str(&tmp) + at, buf_len(&tmp) - at);
+        if (d.len > 1 && d.p[d.len - 1] == '.')
+            d.len--;
+        if (addr_check_domain(d, (flags & ADDR_PATH_NUMERIC) != 0, why) < 0) {
             buf_fini(&tmp);
             return -1;
         }

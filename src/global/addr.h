@@ -36,11 +36,16 @@ struct maps_opts;
 /* The most addresses one header value may yield. */
 #define ADDR_HDR_MAX_ADDRS 10000
 
+/* Host name limits (RFC 1035, and Postfix's valid_hostname). */
+#define ADDR_DOMAIN_MAX 255
+#define ADDR_LABEL_MAX  63
+
 /*
  * RFC 5321 paths (MAIL FROM:, RCPT TO:, VRFY, sendmail arguments).
  */
-#define ADDR_PATH_STRICT (1 << 0) /* strict_rfc821_envelopes: <> required */
-#define ADDR_PATH_UTF8   (1 << 1) /* SMTPUTF8: UTF-8 allowed in the address */
+#define ADDR_PATH_STRICT  (1 << 0) /* strict_rfc821_envelopes: <> required */
+#define ADDR_PATH_UTF8    (1 << 1) /* SMTPUTF8: UTF-8 allowed in the address */
+#define ADDR_PATH_NUMERIC (1 << 2) /* resolve_numeric_domain: u@1.2.3.4 */
 
 /*
  * addr_parse_path - the path at the start of IN, after optional white
@@ -50,8 +55,13 @@ struct maps_opts;
  * local part is a dot-string (atext and dots; dots anywhere, as Postfix
  * accepts them) or a quoted string; the domain is labels of letters,
  * digits, '-' and '_' separated by dots (a trailing dot allowed, rewriting
- * strips it), or an address literal "[...]"; the domain may be missing
- * ("<user>": unqualified, qualified later by rewriting).  Bytes above 0x7f
+ * strips it) that addr_check_domain accepts, or an address literal that it
+ * accepts; the domain may be missing ("<user>": unqualified, qualified
+ * later by rewriting).  Postfix's smtpd answers "Bad recipient address
+ * syntax" to the same domains (golden cases in addr_test.c).  ulak is
+ * stricter than Postfix in RFC 5321's favour: it refuses comments, control
+ * bytes, "a@b@c", "<@domain>", "<\"a@b\">" and an unterminated literal,
+ * which Postfix's tokenizer lets through.  Bytes above 0x7f
  * only with ADDR_PATH_UTF8, and only as valid UTF-8.
  *
  * Returns 0 with the internal form in ADDR ("" for "<>") and, when USED is
@@ -61,6 +71,17 @@ struct maps_opts;
  */
 int addr_parse_path(struct span in, int flags, struct buf *addr, size_t *used,
                     struct buf *why);
+
+/*
+ * addr_check_domain - DOMAIN (no trailing dot) as Postfix accepts a
+ * host name for delivery: labels of letters, digits, '-', '_' (and 8-bit
+ * bytes: UTF-8 domains are checked by the caller), none empty, none
+ * starting or ending with '-', none longer than ADDR_LABEL_MAX, at most
+ * ADDR_DOMAIN_MAX in all, and not all-numeric unless NUMERIC and it is an
+ * IPv4 address; or an address literal that addr_literal_ip accepts.  0, or
+ * -1 with the reason in WHY.
+ */
+int addr_check_domain(struct span domain, bool numeric, struct buf *why);
 
 /*
  * addr_externalize - the external form of internal address ADDR into OUT:

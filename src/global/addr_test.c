@@ -150,6 +150,153 @@ static void test_path_limits(void **state)
     buf_fini(&why);
 }
 
+/*
+ * Golden: Postfix 3.7.11's smtpd (reference instance, relaying for
+ * 127.0.0.1) answered "RCPT TO:" + IN with 250 (POSTFIX true) or "501 5.1.3
+ * Bad recipient address syntax" (false).  ULAK is what addr_parse_path
+ * says with flags 0; where the two differ ulak is stricter on purpose (see
+ * addr.h).
+ */
+struct smtpd_case {
+    const char *in;
+    bool postfix;
+    bool ulak;
+};
+
+static const struct smtpd_case smtpd_cases[] = {
+    {"<a@example.com>", true, true},
+    {"<@r1,@r2:u@d.example>", true, true},
+    {"<\"a b\"@example.com>", true, true},
+    {"<a..b@x.example>", true, true},
+    {"<.a.@x.example>", true, true},
+    {"<a b@c.example>", false, false},
+    {"<a@b c.example>", false, false},
+    {"<a@>", false, false},
+    {"<a@.b>", false, false},
+    {"<a@b..c>", false, false},
+    {"u@example.com", true, true},
+    {" <u@example.com>", true, true},
+    {"<u@example.com", false, false},
+    {"<a@[1.2.3.4]>", true, true},
+    {"<a@[x:1@P1]>", false, false},
+    {"<a@ex_ample.com>", true, true},
+    {"<a@-x.example>", false, false},
+    {"<a@x-.example>", false, false},
+    {"<a@x.-y>", false, false},
+    {"<a@x.example.>", true, true},
+    {"<a@x..>", false, false},
+    {"<a@.>", false, false},
+    {"<a.@x>", true, true},
+    {"<a\"b@x.example>", false, false},
+    {"<\"abc@x.example>", false, false},
+    {"<@x.example,u@d>", false, false},
+    {"<a@1.2.3.4>", false, false},
+    {"<a@123>", false, false},
+    {"<a@x.123>", true, true},
+    {"<a@[IPv6:::1]>", true, true},
+    {"<a@[300.1.1.1]>", false, false},
+    {"<a@[foo]>", false, false},
+    {"<a@bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+     "example>",
+     true, true}, /* a label of 63 bytes */
+    {"<a@bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+     "example>",
+     false, false}, /* 64 */
+    /* ulak is stricter */
+    {"<@x.example>", true, false},
+    {"<a@b@c.example>", true, false},
+    {"<\"a@b\">", true, false},
+    {"<(c)a@x.example>", true, false},
+    {"<\"a\x01\"@x.example>", true, false},
+    {"<a@[1.2.3.4>", true, false},
+    {"<@:u@d>", true, false},
+    {"<,a@x.example>", true, false},
+    {"a<b@c>", true, false},
+};
+
+/* test_path_smtpd - accept and reject as Postfix's smtpd */
+static void test_path_smtpd(void **state)
+{
+    struct buf addr = BUF_INIT;
+    struct buf why = BUF_INIT;
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(smtpd_cases); i++) {
+        const struct smtpd_case *c = &smtpd_cases[i];
+        bool ok = addr_parse_path(span_of(c->in), 0, &addr, NULL, &why) == 0;
+
+        if (ok != c->ulak)
+            fail_msg("%s: got %s (%s), want %s", c->in,
+                     ok ? "accepted" : "rejected", buf_str(&why),
+                     c->ulak ? "accepted" : "rejected");
+    }
+    /* resolve_numeric_domain lets an IPv4 address through. */
+    assert_int_equal(addr_parse_path(span_of("<a@1.2.3.4>"), ADDR_PATH_NUMERIC,
+                                     &addr, NULL, &why),
+                     0);
+    assert_int_equal(addr_parse_path(span_of("<a@1.2.3>"), ADDR_PATH_NUMERIC,
+                                     &addr, NULL, &why),
+                     -1);
+    assert_string_equal(buf_str(&why), "all-numeric domain");
+    buf_fini(&addr);
+    buf_fini(&why);
+}
+
+struct dom_case {
+    const char *domain;
+    const char *why; /* NULL: accepted */
+};
+
+static const struct dom_case dom_cases[] = {
+    {"example.com", NULL},
+    {"ex_ample.com", NULL},
+    {"a-b.c", NULL},
+    {"x.123", NULL},
+    {"\xc3\xa9x.example", NULL},
+    {"[192.0.2.1]", NULL},
+    {"[IPv6:2001:db8::1]", NULL},
+    {"", "empty domain"},
+    {".a", "empty label in domain"},
+    {"a.", "empty label in domain"},
+    {"a..b", "empty label in domain"},
+    {"-a.b", "label starts with '-' in domain"},
+    {"a-.b", "label ends with '-' in domain"},
+    {"a.b-", "label ends with '-' in domain"},
+    {"a b", "bad character 0x20 in domain"},
+    {"a@b", "bad character 0x40 in domain"},
+    {"1.2.3.4", "all-numeric domain"},
+    {"123", "all-numeric domain"},
+    {"[1.2.3]", "bad address literal"},
+    {"[tag:x]", "bad address literal"},
+};
+
+/* test_check_domain - every reason */
+static void test_check_domain(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct buf big = BUF_INIT;
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(dom_cases); i++) {
+        const struct dom_case *c = &dom_cases[i];
+        int r = addr_check_domain(span_of(c->domain), false, &why);
+
+        if (c->why == NULL ? r != 0
+                           : r != -1 || strcmp(buf_str(&why), c->why) != 0)
+            fail_msg("%s: got %d %s, want %s", c->domain, r,
+                     r ? buf_str(&why) : "", c->why ? c->why : "ok");
+    }
+    for (int i = 0; i < 64; i++)
+        buf_cat(&big, "abc.");
+    buf_cat(&big, "com");
+    assert_int_equal(
+        addr_check_domain(span_make(buf_str(&big), buf_len(&big)), false, &why),
+        -1);
+    assert_string_equal(buf_str(&why), "domain longer than 255 bytes");
+    buf_fini(&big);
+    buf_fini(&why);
+}
+
 struct form_case {
     const char *internal;
     const char *external;
@@ -475,10 +622,11 @@ static void test_header_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path),   cmocka_unit_test(test_path_limits),
-        cmocka_unit_test(test_forms),  cmocka_unit_test(test_split),
-        cmocka_unit_test(test_ext),    cmocka_unit_test(test_literal),
-        cmocka_unit_test(test_header), cmocka_unit_test(test_header_limits),
+        cmocka_unit_test(test_path),       cmocka_unit_test(test_path_limits),
+        cmocka_unit_test(test_path_smtpd), cmocka_unit_test(test_check_domain),
+        cmocka_unit_test(test_forms),      cmocka_unit_test(test_split),
+        cmocka_unit_test(test_ext),        cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_header),     cmocka_unit_test(test_header_limits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

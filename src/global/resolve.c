@@ -221,42 +221,6 @@ void resolve_reply_fini(struct resolve_reply *reply)
     buf_fini(&reply->why);
 }
 
-/* valid_hostname - Postfix's host name rules for a remote domain */
-static bool valid_hostname(const char *name)
-{
-    size_t label = 0;
-    bool non_numeric = false;
-    size_t len = strlen(name);
-
-    if (len == 0 || len > 255)
-        return false;
-    for (const char *p = name; *p; p++) {
-        unsigned char c = (unsigned char) *p;
-
-        if (c == '.') {
-            if (label == 0 || p[-1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        if (!(isalnum(c) || c == '-' || c == '_' || c > 127))
-            return false;
-        if (c == '-' && label == 0)
-            return false;
-        if (++label > 63)
-            return false;
-        if (!isdigit(c))
-            non_numeric = true;
-    }
-    return label > 0 && name[len - 1] != '-' && non_numeric;
-}
-
-/* valid_literal - an address literal Postfix accepts for delivery */
-static bool valid_literal(const char *domain)
-{
-    return addr_literal_ip(span_of(domain), NULL);
-}
-
 /* dotted_ipv4 - whether DOMAIN is a bare IPv4 address */
 static bool dotted_ipv4(const char *domain)
 {
@@ -546,9 +510,7 @@ enum lk_result resolve_addr(struct resolve *r, struct span addr,
     if (ret != LK_FOUND || (reply->flags & RESOLVE_FLAG_ERROR))
         return ret;
     domain = domain_of(&reply->recipient);
-    if (!local
-        && (domain[0] == '[' ? !valid_literal(domain)
-                             : !valid_hostname(domain)))
+    if (!local && addr_check_domain(span_of(domain), false, &reply->why) < 0)
         return set_error(reply);
     (void) addr_split(
         span_make(buf_str(&reply->recipient), buf_len(&reply->recipient)), &lp,
