@@ -189,6 +189,38 @@ static void test_off(void **state)
     drop_conf();
 }
 
+static const char *noappend_cf = "compatibility_level = 3.6\n"
+                                 "myhostname = mx.example.test\n"
+                                 "mydomain = example.test\n"
+                                 "myorigin = orig.example\n"
+                                 "append_at_myorigin = no\n"
+                                 "append_dot_mydomain = no\n"
+                                 "remote_header_rewrite_domain = "
+                                 "domain.invalid\n";
+
+/* postfix: the remote context obeys the same two switches */
+static const struct rw_case noappend_cases[] = {
+    {R, "u", "u"},
+    {R, "v@host", "v@host"},
+    {R, "w@host.sub", "w@host.sub"},
+    {R, "x!y", "y@x"},
+    {R, "p%q", "p@q"},
+    {R, "@r:s@t", "s@t"},
+    {R, "z@host.", "z@host"},
+    {L, "u", "u"},
+    {L, "v@host", "v@host"},
+    {L, "z@host.", "z@host"},
+};
+
+/* test_noappend - neither myorigin nor mydomain appended */
+static void test_noappend(void **state)
+{
+    (void) state;
+    use_conf(noappend_cf);
+    run_cases("noappend", noappend_cases, NELEM(noappend_cases));
+    drop_conf();
+}
+
 static const struct rw_case compat_cases[] = {
     {L, "u@host", "u@host.example.test"},
     {L, "u", "u@mx.example.test"},
@@ -208,10 +240,9 @@ static void test_compat(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base),
-        cmocka_unit_test(test_dot),
-        cmocka_unit_test(test_off),
-        cmocka_unit_test(test_compat),
+        cmocka_unit_test(test_base),     cmocka_unit_test(test_dot),
+        cmocka_unit_test(test_off),      cmocka_unit_test(test_compat),
+        cmocka_unit_test(test_noappend),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
