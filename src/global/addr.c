@@ -671,64 +671,380 @@ static bool phrase_only(const struct tok822_list *t, size_t from, size_t to)
     return word || from == to;
 }
 
-/* addr_parse_header - the addresses of one header value */
-int addr_parse_header(struct span value, struct addr_hdr_list *l,
-                      struct buf *why)
+/* One element of an address list, as walk_header finds it. */
+struct hdr_elem {
+    size_t from; /* tokens [from, to) */
+    size_t to;
+    bool in_group;
+    size_t gfrom; /* the group name's tokens, when in_group */
+    size_t gto;
+    bool opens_group;   /* the first element after "name:" */
+    bool closes_group;  /* ended by ';' */
+    bool follows_group; /* the (empty) text between ';' and ',' */
+};
+
+typedef int (*hdr_elem_fn)(void *ctx, const struct tok822_list *t,
+                           const struct hdr_elem *e);
+
+/* is_wordish - a word or a domain literal */
+static bool is_wordish(const struct tok822 *k)
 {
-    struct tok822_list t;
-    struct buf group = BUF_INIT;
-    bool in_group = false;
+    return is_word(k) || k->kind == TOK822_DOMLIT;
+}
+
+/* call_elem - FN for E, or, when E has no angle brackets, for each of its
+ * space-separated addresses: Postfix reads "To: a b" as two addresses,
+ * split where a word follows a word with no special between them */
+static int call_elem(const struct tok822_list *t, struct hdr_elem *e,
+                     hdr_elem_fn fn, void *ctx)
+{
+    struct hdr_elem sub = *e;
+    const struct tok822 *prev = NULL;
+    int ret = 0;
+
+    for (size_t i = e->from; i < e->to; i++)
+        if (tok822_is_op(&t->v[i], '<'))
+            return fn(ctx, t, e);
+    sub.closes_group = false;
+    for (size_t i = e->from; i < e->to && ret == 0; i++) {
+        const struct tok822 *k = &t->v[i];
+
+        if (k->kind == TOK822_COMMENT)
+            continue;
+        if (prev != NULL && is_wordish(prev) && is_word(k)) {
+            sub.to = i;
+            ret = fn(ctx, t, &sub);
+            sub.from = i;
+            sub.opens_group = false;
+            sub.follows_group = false;
+        }
+        prev = k;
+    }
+    if (ret == 0) {
+        sub.to = e->to;
+        sub.closes_group = e->closes_group;
+        ret = fn(ctx, t, &sub);
+    }
+    return ret;
+}
+
+/* walk_header - call FN for each element of an address list */
+static int walk_header(const struct tok822_list *t, bool *malformed,
+                       hdr_elem_fn fn, void *ctx)
+{
+    struct hdr_elem e = {0};
     bool in_angle = false;
     size_t start = 0;
     int ret = 0;
 
+    for (size_t i = 0; i <= t->n && ret == 0; i++) {
+        const struct tok822 *k = i < t->n ? &t->v[i] : NULL;
+
+        if (k == NULL
+            || (!in_angle
+                && (tok822_is_op(k, ',')
+                    || (tok822_is_op(k, ';') && e.in_group)))) {
+            e.from = start;
+            e.to = i;
+            e.closes_group = k != NULL && tok822_is_op(k, ';');
+            ret = call_elem(t, &e, fn, ctx);
+            e.opens_group = false;
+            e.follows_group = e.closes_group;
+            if (e.closes_group)
+                e.in_group = false;
+            start = i + 1;
+        } else if (tok822_is_op(k, '<')) {
+            if (in_angle)
+                *malformed = true;
+            in_angle = true;
+        } else if (tok822_is_op(k, '>')) {
+            if (!in_angle)
+                *malformed = true;
+            in_angle = false;
+        } else if (!in_angle && tok822_is_op(k, ':') && !e.in_group
+                   && phrase_only(t, start, i)) {
+            e.in_group = true;
+            e.opens_group = true;
+            e.follows_group = false;
+            e.gfrom = start;
+            e.gto = i;
+            start = i + 1;
+        }
+    }
+    if (in_angle || e.in_group)
+        *malformed = true;
+    return ret;
+}
+
+/* scan_header - the bounded tokens of a header value */
+static int scan_header(struct span value, struct tok822_list *t,
+                       struct buf *why)
+{
     if (value.len > ADDR_HDR_MAX_LEN) {
         buf_setf(why, "header value too long (more than %d bytes)",
                  ADDR_HDR_MAX_LEN);
         return -1;
     }
-    tok822_init(&t);
-    /* Each token takes at least one byte: the length bounds the count. */
-    if (tok822_scan(value, &t, ADDR_HDR_MAX_LEN, why) < 0) {
-        tok822_free(&t);
+    /* Entries are C strings: a NUL byte would cut an address short. */
+    if (value.len > 0 && memchr(value.p, 0, value.len) != NULL) {
+        buf_set(why, "NUL byte in header value");
         return -1;
     }
+    tok822_init(t);
+    /* Each token takes at least one byte: the length bounds the count. */
+    if (tok822_scan(value, t, ADDR_HDR_MAX_LEN, why) < 0) {
+        tok822_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+struct parse_ctx {
+    struct addr_hdr_list *l;
+    struct buf *why;
+};
+
+/* parse_elem - walk_header callback of addr_parse_header */
+static int parse_elem(void *ctx, const struct tok822_list *t,
+                      const struct hdr_elem *e)
+{
+    struct parse_ctx *pc = ctx;
+    struct buf group = BUF_INIT;
+    int ret;
+
+    if (e->in_group)
+        cat_phrase(t, e->gfrom, e->gto, &group);
+    ret = element(t, e->from, e->to, e->in_group ? buf_str(&group) : NULL,
+                  pc->l, pc->why);
+    buf_fini(&group);
+    return ret;
+}
+
+/* addr_parse_header - the addresses of one header value */
+int addr_parse_header(struct span value, struct addr_hdr_list *l,
+                      struct buf *why)
+{
+    struct tok822_list t;
+    struct parse_ctx pc = {l, why};
+    int ret;
+
+    if (scan_header(value, &t, why) < 0)
+        return -1;
     if (t.unterminated)
         l->malformed = true;
-    for (size_t i = 0; i <= t.n && ret == 0; i++) {
-        const struct tok822 *k = i < t.n ? &t.v[i] : NULL;
-        const char *gname = in_group ? buf_str(&group) : NULL;
+    ret = walk_header(&t, &l->malformed, parse_elem, &pc);
+    tok822_free(&t);
+    return ret;
+}
 
-        if (k == NULL) {
-            ret = element(&t, start, i, gname, l, why);
-        } else if (tok822_is_op(k, '<')) {
-            if (in_angle)
-                l->malformed = true;
-            in_angle = true;
-        } else if (tok822_is_op(k, '>')) {
-            if (!in_angle)
-                l->malformed = true;
-            in_angle = false;
-        } else if (in_angle) {
-            continue;
-        } else if (tok822_is_op(k, ',')) {
-            ret = element(&t, start, i, gname, l, why);
-            start = i + 1;
-        } else if (tok822_is_op(k, ':') && !in_group
-                   && phrase_only(&t, start, i)) {
-            buf_reset(&group);
-            cat_phrase(&t, start, i, &group);
-            in_group = true;
-            start = i + 1;
-        } else if (tok822_is_op(k, ';') && in_group) {
-            ret = element(&t, start, i, gname, l, why);
-            in_group = false;
-            start = i + 1;
+/*
+ * Header rewriting.
+ */
+
+struct rw_ctx {
+    addr_rewrite_fn fn;
+    void *ctx;
+    struct buf *units; /* owned: the text of each element */
+    size_t n;
+    size_t size;
+    bool changed;
+    struct buf *why;
+};
+
+/* cat_word_ext - one token as it is written back */
+static void cat_word_ext(const struct tok822 *k, struct buf *out)
+{
+    struct span text = span_make(buf_str(&k->text), buf_len(&k->text));
+
+    switch (k->kind) {
+        case TOK822_QSTRING:
+            tok822_cat_quoted(out, text);
+            break;
+        case TOK822_ATOM:
+            if (k->escaped && tok822_needs_quotes(text))
+                tok822_cat_quoted(out, text);
+            else
+                buf_catspan(out, text);
+            break;
+        case TOK822_DOMLIT:
+            buf_catc(out, '[');
+            buf_catspan(out, text);
+            buf_catc(out, ']');
+            break;
+        case TOK822_COMMENT:
+        case TOK822_OP:
+            buf_catspan(out, text);
+            break;
+    }
+}
+
+/* phrase_ext - T[FROM..TO) written back: one space before each word or
+ * comment, none around specials ("Dr. Who") */
+static void phrase_ext(const struct tok822_list *t, size_t from, size_t to,
+                       struct buf *out)
+{
+    size_t start = buf_len(out);
+
+    for (size_t i = from; i < to; i++) {
+        const struct tok822 *k = &t->v[i];
+
+        if (buf_len(out) > start && k->kind != TOK822_OP)
+            buf_catc(out, ' ');
+        cat_word_ext(k, out);
+    }
+}
+
+/* cat_comments - the comments of T[FROM..TO), each after SEP */
+static void cat_comments(const struct tok822_list *t, size_t from, size_t to,
+                         const char *first_sep, struct buf *out)
+{
+    const char *sep = first_sep;
+
+    for (size_t i = from; i < to; i++) {
+        if (t->v[i].kind == TOK822_COMMENT) {
+            buf_cat(out, sep);
+            buf_catspan(
+                out, span_make(buf_str(&t->v[i].text), buf_len(&t->v[i].text)));
+            sep = " ";
         }
     }
-    if (in_angle || in_group)
-        l->malformed = true;
+}
+
+/* rw_addr - the rewritten external form of the address in T[FROM..TO) */
+static int rw_addr(struct rw_ctx *rc, const struct tok822_list *t, size_t from,
+                   size_t to, struct buf *out)
+{
+    struct buf old = BUF_INIT;
+    struct buf new = BUF_INIT;
+    struct buf ext = BUF_INIT;
+    int ret = 0;
+
+    cat_addr(t, from, to, &old);
+    /* A route is dropped, and that is a change (Postfix's rewrite drops
+     * it too, and the header is written back). */
+    if (from < to && tok822_is_op(&t->v[from], '@'))
+        rc->changed = true;
+    rc->fn(rc->ctx, span_make(buf_str(&old), buf_len(&old)), &new);
+    if (buf_len(&new) > ADDR_MAX_LEN) {
+        buf_setf(rc->why, "address too long (more than %d bytes)",
+                 ADDR_MAX_LEN);
+        ret = -1;
+    } else {
+        if (buf_len(&new) != buf_len(&old)
+            || memcmp(buf_str(&new), buf_str(&old), buf_len(&old)) != 0)
+            rc->changed = true;
+        addr_externalize(span_make(buf_str(&new), buf_len(&new)), &ext);
+        buf_catspan(out, span_make(buf_str(&ext), buf_len(&ext)));
+    }
+    buf_fini(&old);
+    buf_fini(&new);
+    buf_fini(&ext);
+    return ret;
+}
+
+/* rw_elem - walk_header callback of addr_rewrite_header */
+static int rw_elem(void *ctx, const struct tok822_list *t,
+                   const struct hdr_elem *e)
+{
+    struct rw_ctx *rc = ctx;
+    struct buf *unit;
+    size_t lt = e->to;
+    size_t gt = e->to;
+    bool any = false;
+    int ret = 0;
+
+    /* The gap between a group's ';' and the next ',' is no element. */
+    if (e->follows_group && e->from == e->to)
+        return 0;
+    if (rc->n >= ADDR_HDR_MAX_ADDRS) {
+        buf_setf(rc->why, "too many addresses (more than %d)",
+                 ADDR_HDR_MAX_ADDRS);
+        return -1;
+    }
+    if (rc->n == rc->size) {
+        rc->size = rc->size ? 2 * rc->size : 8;
+        rc->units = mem_realloc(rc->units, rc->size * sizeof(*rc->units));
+    }
+    unit = &rc->units[rc->n++];
+    buf_init(unit, 0);
+    if (e->opens_group) {
+        phrase_ext(t, e->gfrom, e->gto, unit);
+        buf_cat(unit, ": ");
+    }
+    for (size_t i = e->from; i < e->to; i++) {
+        if (lt == e->to && tok822_is_op(&t->v[i], '<'))
+            lt = i;
+        else if (lt < e->to && gt == e->to && tok822_is_op(&t->v[i], '>'))
+            gt = i;
+        if (t->v[i].kind != TOK822_COMMENT)
+            any = true;
+    }
+    if (lt < e->to) {
+        /* Name <addr (comments inside)>(comments after) */
+        size_t before = buf_len(unit);
+
+        phrase_ext(t, e->from, lt, unit);
+        if (buf_len(unit) > before)
+            buf_catc(unit, ' ');
+        buf_catc(unit, '<');
+        ret = rw_addr(rc, t, lt + 1, gt, unit);
+        cat_comments(t, lt + 1, gt, " ", unit);
+        buf_catc(unit, '>');
+        if (gt < e->to)
+            cat_comments(t, gt + 1, e->to, "", unit);
+    } else if (any) {
+        /* addr (comments) */
+        ret = rw_addr(rc, t, e->from, e->to, unit);
+        cat_comments(t, e->from, e->to, " ", unit);
+    } else {
+        cat_comments(t, e->from, e->to, "", unit);
+    }
+    if (e->closes_group)
+        buf_catc(unit, ';');
+    return ret;
+}
+
+/* addr_rewrite_header - rewrite every address of a header value */
+int addr_rewrite_header(struct span value, size_t prefix_len,
+                        addr_rewrite_fn fn, void *ctx, struct buf *out,
+                        bool *changed, struct buf *why)
+{
+    struct tok822_list t;
+    struct rw_ctx rc = {fn, ctx, NULL, 0, 0, false, why};
+    bool malformed = false;
+    size_t line = prefix_len;
+    int ret;
+
+    *changed = false;
+    if (scan_header(value, &t, why) < 0)
+        return -1;
+    malformed = t.unterminated;
+    ret = walk_header(&t, &malformed, rw_elem, &rc);
+    buf_reset(out);
+    if (ret == 0 && rc.changed && !malformed) {
+        for (size_t i = 0; i < rc.n; i++) {
+            size_t len = buf_len(&rc.units[i]) + (i + 1 < rc.n);
+
+            if (i > 0 && line + 1 + len >= ADDR_HDR_FOLD) {
+                buf_cat(out, "\n\t");
+                line = 1 + len;
+            } else {
+                if (i > 0)
+                    buf_catc(out, ' ');
+                line += (i > 0) + len;
+            }
+            buf_catspan(
+                out, span_make(buf_str(&rc.units[i]), buf_len(&rc.units[i])));
+            if (i + 1 < rc.n)
+                buf_catc(out, ',');
+        }
+        *changed = true;
+    } else if (ret == 0) {
+        buf_catspan(out, value);
+    }
+    for (size_t i = 0; i < rc.n; i++)
+        buf_fini(&rc.units[i]);
+    mem_free(rc.units);
     tok822_free(&t);
-    buf_fini(&group);
     return ret;
 }

@@ -163,11 +163,40 @@ void addr_hdr_free(struct addr_hdr_list *l);
  * "Name: a, b;" (an empty group yields nothing) are understood; a route
  * "<@a,@b:u@d>" is dropped; comments are dropped from addresses; quoted
  * local parts are unquoted (internal form); empty elements are skipped.
- * Returns 0, or -1 with WHY when VALUE is longer than ADDR_HDR_MAX_LEN,
+ * Words with no special between them outside angle brackets are separate
+ * addresses, as Postfix reads them ("To: a b" is a and b).  Returns 0, or
+ * -1 with WHY when VALUE holds a NUL byte, is longer than ADDR_HDR_MAX_LEN,
  * holds more than ADDR_HDR_MAX_ADDRS addresses or an address longer than
  * ADDR_MAX_LEN (L then holds the addresses before the problem).
  */
 int addr_parse_header(struct span value, struct addr_hdr_list *l,
                       struct buf *why);
+
+/*
+ * addr_rewrite_header - header value VALUE with every address replaced by
+ * what FN makes of it, written back as Postfix's cleanup writes a
+ * rewritten header (golden cases in addr_test.c and rewrite_test.c):
+ *   - FN gets each address in internal form (a route "@a,@b:" already
+ *     dropped, comments removed) and writes the new internal form to its
+ *     OUT, which the caller then sees in external (quoted) form;
+ *   - when no address changed, OUT is VALUE unchanged and *CHANGED false;
+ *     a value with an unterminated quote, comment, literal or angle
+ *     bracket, or a stray '>', is also left as it is;
+ *   - otherwise elements are joined by ", ", phrases get one space between
+ *     words, "Name <addr (comments inside)>(comments after)",
+ *     "addr (comment) (comment)", groups "name: a, b;", empty elements
+ *     kept; a line is folded ("\n\t") before an element whose text
+ *     (and its comma) would bring the line to ADDR_HDR_FOLD bytes or
+ *     more, counting PREFIX_LEN bytes for the header name ("To: ") and one
+ *     for the tab of a continuation line.
+ * Returns 0, or -1 with WHY at the bounds of addr_parse_header.
+ */
+#define ADDR_HDR_FOLD 70
+
+typedef void (*addr_rewrite_fn)(void *ctx, struct span addr, struct buf *out);
+
+int addr_rewrite_header(struct span value, size_t prefix_len,
+                        addr_rewrite_fn fn, void *ctx, struct buf *out,
+                        bool *changed, struct buf *why);
 
 #endif

@@ -527,7 +527,11 @@ static const struct hdr_case hcases[] = {
     {"Joe <joe@x> (comment)", "joe@x|Joe|", false},
     {"a:b@x", "b@x||a", true},
     {"John . Doe@x", "John.Doe@x||", false},
-    {"a\r\n b@x", "a b@x||", false},
+    /* Postfix reads words without a special between them as addresses */
+    {"a\r\n b@x", "a|| ; b@x||", false},
+    {"a b c", "a|| ; b|| ; c||", false},
+    {"a@[1.2.3.4] b (c) \"q\" d", "a@[1.2.3.4]|| ; b|c| ; q|| ; d||", false},
+    {"g: a b;", "a||g ; b||g", false},
     {"Dr. Who <who@x>", "who@x|Dr. Who|", false},
     {"a!b@c, d%e@f", "a!b@c|| ; d%e@f||", false},
     /* Malformed: read to the end as Postfix reads them, and flagged. */
@@ -605,6 +609,11 @@ static void test_header_limits(void **state)
                         "header value too long (more than 102400 bytes)");
     addr_hdr_free(&l);
 
+    assert_int_equal(addr_parse_header(span_make("a@x, b\0c@y", 11), &l, &why),
+                     -1);
+    assert_string_equal(buf_str(&why), "NUL byte in header value");
+    addr_hdr_free(&l);
+
     /* Deeply nested comments cost no stack. */
     buf_reset(&in);
     for (int i = 0; i < 50000; i++)
@@ -619,14 +628,113 @@ static void test_header_limits(void **state)
     buf_fini(&why);
 }
 
+/* qualify - the test's rewrite: "@orig.example" after a bare local part */
+static void qualify(void *ctx, struct span addr, struct buf *out)
+{
+    (void) ctx;
+    buf_reset(out);
+    buf_catspan(out, addr);
+    if (addr.len > 0 && memchr(addr.p, '@', addr.len) == NULL)
+        buf_cat(out, "@orig.example");
+}
+
+struct rwh_case {
+    const char *name; /* "To: " */
+    const char *in;
+    const char *want; /* NULL: unchanged */
+};
+
+#define A10 "aaaaaaaaaa"
+#define A26 A10 A10 "aaaaaa"
+
+/* Golden: each header was sent through Postfix 3.7.11's sendmail with
+ * myorigin = orig.example (a bare local part gets "@orig.example") and
+ * held; the "want" is the header postcat showed. */
+static const struct rwh_case rwh_cases[] = {
+    {"From: ", "me (Me Myself)", "me@orig.example (Me Myself)"},
+    {"To: ", "Joe User <joe>, \"Doe, J\" <jd@host> (comment), undisclosed:;",
+     "Joe User <joe@orig.example>, \"Doe, J\" <jd@host>(comment),\n"
+     "\tundisclosed: ;"},
+    {"Cc: ", "a(c1)@b(c2), \"a b\"@x,   spaced   <  x  @  y  >, <@r:s@t>",
+     "a@b (c1) (c2), \"a b\"@x, spaced <x@y>, <s@t>"},
+    {"Reply-To: ",
+     "aaaaaaaaaa, bbbbbbbbbb, cccccccccc, dddddddddd, eeeeeeeeee, "
+     "ffffffffff, gggggggggg, hhhhhhhhhh",
+     "aaaaaaaaaa@orig.example, bbbbbbbbbb@orig.example,\n"
+     "\tcccccccccc@orig.example, dddddddddd@orig.example,\n"
+     "\teeeeeeeeee@orig.example, ffffffffff@orig.example,\n"
+     "\tgggggggggg@orig.example, hhhhhhhhhh@orig.example"},
+    {"Resent-To: ",
+     "x1@a.example, x2@a.example, x3@a.example, x4@a.example, "
+     "x5@a.example, x6@a.example, x7@a.example",
+     NULL},
+    {"Sender: ", "\"quoted name\" <s>", "\"quoted name\" <s@orig.example>"},
+    {"To: ", "(c0) Joe (c1) <(c2) j (c3)> (c4), a@b.c, ,, grp: ; , x",
+     "(c0) Joe (c1) <j@orig.example (c2) (c3)>(c4), a@b.c, , , grp: ;,\n"
+     "\tx@orig.example"},
+    {"To: ", "a, b\n\tc, \"x y\" <d>, e(c1)(c2) , f (c3) ,g",
+     "a@orig.example, b@orig.example, c@orig.example,\n"
+     "\t\"x y\" <d@orig.example>, e@orig.example (c1) (c2),\n"
+     "\tf@orig.example (c3), g@orig.example"},
+    {"Cc: ", "Group: g1, g2;, Name <(c) x>",
+     "Group: g1@orig.example, g2@orig.example;,\n"
+     "\tName <x@orig.example (c)>"},
+    /* folding: the line with the next element and its comma reaches 70 */
+    {"To: ", A26 ", yyyyyyyyyy, z",
+     A26 "@orig.example, yyyyyyyyyy@orig.example,\n\tz@orig.example"},
+    {"To: ", A26 "a, yyyyyyyyyy, z",
+     A26 "a@orig.example,\n\tyyyyyyyyyy@orig.example, z@orig.example"},
+    {"To: ", A10 A10 ", bbbbbbbbbbbbbbbbb",
+     A10 A10 "@orig.example, bbbbbbbbbbbbbbbbb@orig.example"},
+    {"To: ", A10 A10 ", bbbbbbbbbbbbbbbbbb",
+     A10 A10 "@orig.example,\n\tbbbbbbbbbbbbbbbbbb@orig.example"},
+    /* more */
+    {"To: ", "a@x, b@y", NULL},
+    {"To: ", "<>", NULL},
+    {"To: ", "", NULL},
+    {"To: ", "Dr. Who <who>", "Dr. Who <who@orig.example>"},
+    {"To: ", "\"a b\"", "\"a b\"@orig.example"},
+    {"To: ", "<a", NULL},             /* malformed: left alone */
+    {"To: ", "\"unterminated", NULL}, /* malformed: left alone */
+};
+
+/* test_rewrite_header - addresses replaced, the header written back */
+static void test_rewrite_header(void **state)
+{
+    struct buf out = BUF_INIT;
+    struct buf why = BUF_INIT;
+
+    (void) state;
+    for (size_t i = 0; i < NELEM(rwh_cases); i++) {
+        const struct rwh_case *c = &rwh_cases[i];
+        bool changed = true;
+        int r = addr_rewrite_header(span_of(c->in), strlen(c->name), qualify,
+                                    NULL, &out, &changed, &why);
+        const char *want = c->want ? c->want : c->in;
+
+        if (r != 0 || changed != (c->want != NULL)
+            || strcmp(buf_str(&out), want) != 0)
+            fail_msg("%s%s: got %d changed=%d\n[%s]\nwant\n[%s]", c->name,
+                     c->in, r, changed, buf_str(&out), want);
+    }
+    buf_fini(&out);
+    buf_fini(&why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path),       cmocka_unit_test(test_path_limits),
-        cmocka_unit_test(test_path_smtpd), cmocka_unit_test(test_check_domain),
-        cmocka_unit_test(test_forms),      cmocka_unit_test(test_split),
-        cmocka_unit_test(test_ext),        cmocka_unit_test(test_literal),
-        cmocka_unit_test(test_header),     cmocka_unit_test(test_header_limits),
+        cmocka_unit_test(test_path),
+        cmocka_unit_test(test_path_limits),
+        cmocka_unit_test(test_path_smtpd),
+        cmocka_unit_test(test_check_domain),
+        cmocka_unit_test(test_forms),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_ext),
+        cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_header_limits),
+        cmocka_unit_test(test_rewrite_header),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
  * for headers of an SMTP client outside local_header_rewrite_clients), or
  * the to=<...> of its delivery log line. */
 #include "global/rewrite.h"
+#include "global/addr.h"
 #include "global/conf.h"
 #include "lib/str.h"
 
@@ -237,12 +238,76 @@ static void test_compat(void **state)
     drop_conf();
 }
 
+struct hdr_ctx {
+    const struct rewrite_conf *rc;
+    enum rewrite_context ctx;
+};
+
+/* rewrite_cb - addr_rewrite_header's callback: the standard form */
+static void rewrite_cb(void *ctx, struct span addr, struct buf *out)
+{
+    const struct hdr_ctx *hc = ctx;
+
+    rewrite_addr(hc->rc, hc->ctx, addr, out);
+}
+
+struct hdr_case {
+    enum rewrite_context ctx;
+    const char *name;
+    const char *in;
+    const char *want;
+};
+
+/* postfix: the headers of a held message, by sendmail (local) and by an
+ * SMTP client outside local_header_rewrite_clients (remote), dot_cf */
+static const struct hdr_case hdr_cases[] = {
+    {L, "From: ", "me", "me@orig.example"},
+    {L, "To: ", "u, v@host, w@host.sub, x!y, p%q, @r:s@t",
+     "u@orig.example, v@host.example.test, w@host.sub,\n"
+     "\ty@x.example.test, p@q.example.test, s@t.example.test"},
+    {L, "Cc: ", "\"a b\" <c>", "\"a b\" <c@orig.example>"},
+    {R, "From: ", "me", "me@domain.invalid"},
+    {R, "To: ", "u, v@host, w@host.sub, x!y, p%q, @r:s@t",
+     "u@domain.invalid, v@host.domain.invalid, w@host.sub,\n"
+     "\ty@x.domain.invalid, p@q.domain.invalid, s@t.domain.invalid"},
+    {R, "Cc: ", "\"a b\" <c>", "\"a b\" <c@domain.invalid>"},
+};
+
+/* test_headers - header addresses in standard form, written back */
+static void test_headers(void **state)
+{
+    struct rewrite_conf *rc;
+    struct buf out = BUF_INIT;
+    struct buf why = BUF_INIT;
+
+    (void) state;
+    use_conf(dot_cf);
+    rc = rewrite_conf_new();
+    for (size_t i = 0; i < NELEM(hdr_cases); i++) {
+        const struct hdr_case *c = &hdr_cases[i];
+        struct hdr_ctx hc = {rc, c->ctx};
+        bool changed;
+
+        assert_int_equal(addr_rewrite_header(span_of(c->in), strlen(c->name),
+                                             rewrite_cb, &hc, &out, &changed,
+                                             &why),
+                         0);
+        if (!changed || strcmp(buf_str(&out), c->want) != 0)
+            fail_msg("%s%s: got [%s], want [%s]", c->name, c->in, buf_str(&out),
+                     c->want);
+    }
+    rewrite_conf_free(rc);
+    buf_fini(&out);
+    buf_fini(&why);
+    drop_conf();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base),     cmocka_unit_test(test_dot),
         cmocka_unit_test(test_off),      cmocka_unit_test(test_compat),
-        cmocka_unit_test(test_noappend),
+        cmocka_unit_test(test_noappend), cmocka_unit_test(test_headers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

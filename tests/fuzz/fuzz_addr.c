@@ -65,7 +65,19 @@ static void check_forms(struct span in)
     buf_fini(&back);
 }
 
-/* check_header - a header address list within its bounds */
+/* qualify - a rewrite that changes most addresses */
+static void qualify(void *ctx, struct span addr, struct buf *out)
+{
+    (void) ctx;
+    buf_reset(out);
+    buf_catspan(out, addr);
+    if (memchr(addr.p, '@', addr.len) == NULL)
+        buf_cat(out, "@example.com");
+}
+
+/* check_header - a header address list within its bounds; rewritten, an
+ * unchanged value comes back byte for byte */
+
 static void check_header(struct span in)
 {
     struct addr_hdr_list l;
@@ -79,6 +91,19 @@ static void check_header(struct span in)
     for (size_t i = 0; i < l.n; i++)
         if (strlen(l.v[i].addr) > ADDR_MAX_LEN)
             abort();
+    {
+        struct buf out = BUF_INIT;
+        bool changed;
+
+        if (addr_rewrite_header(in, 4, qualify, NULL, &out, &changed, &why)
+            == 0) {
+            if (!changed
+                && (buf_len(&out) != in.len
+                    || memcmp(buf_str(&out), in.p, in.len) != 0))
+                abort();
+        }
+        buf_fini(&out);
+    }
     addr_hdr_free(&l);
     buf_fini(&why);
 }
