@@ -542,8 +542,6 @@ static void cat_phrase(const struct tok822_list *t, size_t from, size_t to,
 static void cat_addr(const struct tok822_list *t, size_t from, size_t to,
                      struct buf *out)
 {
-    const struct tok822 *prev = NULL;
-
     /* A route "@a,@b:" before the mailbox is dropped. */
     if (from < to && tok822_is_op(&t->v[from], '@')) {
         for (size_t i = from; i < to; i++) {
@@ -560,15 +558,13 @@ static void cat_addr(const struct tok822_list *t, size_t from, size_t to,
         if (k->kind == TOK822_COMMENT || tok822_is_op(k, '<')
             || tok822_is_op(k, '>'))
             continue;
-        /* Obsolete "word word" local parts keep one space. */
-        if (prev != NULL && is_word(prev) && is_word(k))
-            buf_catc(out, ' ');
+        /* Words inside angle brackets run together, as in Postfix:
+         * "<a b@c>" is ab@c. */
         if (k->kind == TOK822_DOMLIT)
             buf_catc(out, '[');
         buf_cat(out, buf_str(&k->text));
         if (k->kind == TOK822_DOMLIT)
             buf_catc(out, ']');
-        prev = k;
     }
 }
 
@@ -611,9 +607,11 @@ static int add_entry(struct addr_hdr_list *l, struct buf *addr,
     return 0;
 }
 
-/* element - one mailbox of T[FROM..TO) into L; empty ones are skipped */
+/* element - one mailbox of T[FROM..TO) into L, its comments (the display
+ * name of "addr (Name)") in T[CFROM..CTO); empty ones are skipped */
 static int element(const struct tok822_list *t, size_t from, size_t to,
-                   const char *group, struct addr_hdr_list *l, struct buf *why)
+                   size_t cfrom, size_t cto, const char *group,
+                   struct addr_hdr_list *l, struct buf *why)
 {
     struct buf addr = BUF_INIT;
     struct buf display = BUF_INIT;
@@ -641,7 +639,7 @@ static int element(const struct tok822_list *t, size_t from, size_t to,
         ret = add_entry(l, &addr, &display, group, why);
     } else if (any) {
         cat_addr(t, from, to, &addr);
-        for (size_t i = from; i < to; i++) {
+        for (size_t i = cfrom; i < cto; i++) {
             if (t->v[i].kind == TOK822_COMMENT) {
                 char *c = comment_text(&t->v[i]);
 
@@ -681,6 +679,8 @@ struct hdr_elem {
     bool opens_group;   /* the first element after "name:" */
     bool closes_group;  /* ended by ';' */
     bool follows_group; /* the (empty) text between ';' and ',' */
+    size_t cfrom;       /* the comments that go with it: [cfrom, cto) */
+    size_t cto;
 };
 
 typedef int (*hdr_elem_fn)(void *ctx, const struct tok822_list *t,
@@ -705,7 +705,10 @@ static int call_elem(const struct tok822_list *t, struct hdr_elem *e,
     for (size_t i = e->from; i < e->to; i++)
         if (tok822_is_op(&t->v[i], '<'))
             return fn(ctx, t, e);
+    /* The comments of the element go with its last address ("x (c) y"
+     * is x, y (c)), as Postfix writes them back. */
     sub.closes_group = false;
+    sub.cfrom = sub.cto = e->from;
     for (size_t i = e->from; i < e->to && ret == 0; i++) {
         const struct tok822 *k = &t->v[i];
 
@@ -722,6 +725,8 @@ static int call_elem(const struct tok822_list *t, struct hdr_elem *e,
     }
     if (ret == 0) {
         sub.to = e->to;
+        sub.cfrom = e->from;
+        sub.cto = e->to;
         sub.closes_group = e->closes_group;
         ret = fn(ctx, t, &sub);
     }
@@ -746,6 +751,8 @@ static int walk_header(const struct tok822_list *t, bool *malformed,
                     || (tok822_is_op(k, ';') && e.in_group)))) {
             e.from = start;
             e.to = i;
+            e.cfrom = start;
+            e.cto = i;
             e.closes_group = k != NULL && tok822_is_op(k, ';');
             ret = call_elem(t, &e, fn, ctx);
             e.opens_group = false;
@@ -814,8 +821,8 @@ static int parse_elem(void *ctx, const struct tok822_list *t,
 
     if (e->in_group)
         cat_phrase(t, e->gfrom, e->gto, &group);
-    ret = element(t, e->from, e->to, e->in_group ? buf_str(&group) : NULL,
-                  pc->l, pc->why);
+    ret = element(t, e->from, e->to, e->cfrom, e->cto,
+                  e->in_group ? buf_str(&group) : NULL, pc->l, pc->why);
     buf_fini(&group);
     return ret;
 }
@@ -995,7 +1002,7 @@ static int rw_elem(void *ctx, const struct tok822_list *t,
     } else if (any) {
         /* addr (comments) */
         ret = rw_addr(rc, t, e->from, e->to, unit);
-        cat_comments(t, e->from, e->to, " ", unit);
+        cat_comments(t, e->cfrom, e->cto, " ", unit);
     } else {
         cat_comments(t, e->from, e->to, "", unit);
     }

@@ -530,7 +530,7 @@ static const struct hdr_case hcases[] = {
     /* Postfix reads words without a special between them as addresses */
     {"a\r\n b@x", "a|| ; b@x||", false},
     {"a b c", "a|| ; b|| ; c||", false},
-    {"a@[1.2.3.4] b (c) \"q\" d", "a@[1.2.3.4]|| ; b|c| ; q|| ; d||", false},
+    {"a@[1.2.3.4] b (c) \"q\" d", "a@[1.2.3.4]|| ; b|| ; q|| ; d|c|", false},
     {"g: a b;", "a||g ; b||g", false},
     {"Dr. Who <who@x>", "who@x|Dr. Who|", false},
     {"a!b@c, d%e@f", "a!b@c|| ; d%e@f||", false},
@@ -694,6 +694,13 @@ static const struct rwh_case rwh_cases[] = {
     {"To: ", "", NULL},
     {"To: ", "Dr. Who <who>", "Dr. Who <who@orig.example>"},
     {"To: ", "\"a b\"", "\"a b\"@orig.example"},
+    /* postfix: words are addresses, comments go with the last one, words
+     * in angle brackets run together */
+    {"To: ", "a b, John Doe@x.example, \"q r\" s",
+     "a@orig.example, b@orig.example, John@orig.example, Doe@x.example,\n"
+     "\t\"q r\"@orig.example, s@orig.example"},
+    {"Cc: ", "<a b@c.example>, x (c) y",
+     "<ab@c.example>, x@orig.example, y@orig.example (c)"},
     {"To: ", "<a", NULL},             /* malformed: left alone */
     {"To: ", "\"unterminated", NULL}, /* malformed: left alone */
 };
