@@ -40,7 +40,8 @@
  *
  * Results.  LK_FOUND: REPLY holds the answer; with RESOLVE_FLAG_ERROR the
  * address is malformed and the reply is transport "error", nexthop
- * "5.1.3 bad address syntax" (what Postfix's qmgr bounces with).
+ * "5.1.3 bad address syntax" (what Postfix's qmgr bounces with), and
+ * REPLY->why may say what is wrong (for a log line, not for the bounce).
  * LK_TEMPFAIL: a table (transport_maps, a domain list) could not answer;
  * RESOLVE_FLAG_FAIL is set, REPLY->why says which table, and the
  * recipient must be deferred (Postfix: 4.3.0 "address resolver failure"),
@@ -85,7 +86,7 @@ struct resolve_reply {
     struct buf transport; /* master.cf service name */
     struct buf nexthop;   /* host, [host]:port, text for error/discard */
     struct buf recipient; /* the address to deliver to (internal form) */
-    struct buf why;       /* RESOLVE_FLAG_FAIL: what failed */
+    struct buf why;       /* FAIL: what failed; ERROR: maybe what is wrong */
 };
 
 struct resolve;

@@ -462,6 +462,50 @@ static void test_domains(void **state)
     drop_conf();
 }
 
+/* test_interfaces - "all" (the host's interface addresses: loopback is
+ * always one), "loopback-only", host names, inet_protocols */
+static void test_interfaces(void **state)
+{
+    static const struct {
+        const char *cf;
+        const char *addr;
+        enum resolve_class want;
+    } c[] = {
+        {"inet_interfaces = all\ninet_protocols = ipv4\n", "x@[127.0.0.1]",
+         RESOLVE_CLASS_LOCAL},
+        {"inet_interfaces = loopback-only\ninet_protocols = ipv4\n",
+         "x@[127.0.0.1]", RESOLVE_CLASS_LOCAL},
+        {"inet_interfaces = loopback-only\ninet_protocols = ipv4\n",
+         "x@[IPv6:::1]", RESOLVE_CLASS_DEFAULT},
+        {"inet_interfaces = loopback-only\ninet_protocols = all\n",
+         "x@[IPv6:::1]", RESOLVE_CLASS_LOCAL},
+        {"inet_interfaces = [::1]\ninet_protocols = ipv6\n", "x@[IPv6:0:0::1]",
+         RESOLVE_CLASS_LOCAL},
+        {"inet_interfaces = localhost\ninet_protocols = ipv4\n",
+         "x@[127.0.0.1]", RESOLVE_CLASS_LOCAL},
+        {"inet_interfaces = 192.0.2.1\n", "x@[127.0.0.1]",
+         RESOLVE_CLASS_DEFAULT},
+    };
+    struct resolve_reply reply;
+
+    (void) state;
+    resolve_reply_init(&reply);
+    for (size_t i = 0; i < NELEM(c); i++) {
+        struct resolve *r;
+
+        use_conf(c[i].cf, NULL);
+        r = resolve_open();
+        assert_int_equal(resolve_addr(r, span_of(c[i].addr), &reply), LK_FOUND);
+        if (reply.rclass != c[i].want)
+            fail_msg("%s%s: got %s, want %s", c[i].cf, c[i].addr,
+                     resolve_class_name(reply.rclass),
+                     resolve_class_name(c[i].want));
+        resolve_free(r);
+        drop_conf();
+    }
+    resolve_reply_fini(&reply);
+}
+
 /* test_tempfail - a failing table is a temporary failure, never "not
  * found" (postfix: "transport_maps = fail:x" defers with "address
  * resolver failure") */
@@ -583,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_switches_off),
         cmocka_unit_test(test_domains),
         cmocka_unit_test(test_tempfail),
+        cmocka_unit_test(test_interfaces),
         cmocka_unit_test(test_hostile),
     };
 
