@@ -38,6 +38,10 @@ struct resolve {
     char *default_transport;
     char *relayhost;
     struct maps *transport_maps; /* NULL when the parameter is empty */
+    struct maps *sdr_maps;       /* sender_dependent_relayhost_maps */
+    struct maps *sdt_maps;       /* sender_dependent_default_transport_maps */
+    char *sdr_null_key;          /* empty_address_relayhost_maps_lookup_key */
+    char *sdt_null_key; /* empty_address_default_transport_maps_lookup_key */
 };
 
 /* resolve_class_name - the class for logs and tests */
@@ -135,6 +139,16 @@ static void add_interfaces(struct argv *ips, const char *param, bool v4,
     argv_free(a);
 }
 
+/* open_maps - the tables of PARAM, or NULL when it is empty */
+static struct maps *open_maps(const char *param)
+{
+    const char *spec = conf_str(param);
+
+    if (*spec == 0)
+        return NULL;
+    return maps_open(param, spec, DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+}
+
 /* resolve_open - snapshot the parameters, open the tables */
 struct resolve *resolve_open(void)
 {
@@ -175,6 +189,12 @@ struct resolve *resolve_open(void)
     if (*tm != 0)
         r->transport_maps = maps_open("transport_maps", tm,
                                       DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+    r->sdr_maps = open_maps("sender_dependent_relayhost_maps");
+    r->sdt_maps = open_maps("sender_dependent_default_transport_maps");
+    r->sdr_null_key =
+        mem_strdup(conf_str("empty_address_relayhost_maps_lookup_key"));
+    r->sdt_null_key =
+        mem_strdup(conf_str("empty_address_default_transport_maps_lookup_key"));
     return r;
 }
 
@@ -198,6 +218,10 @@ void resolve_free(struct resolve *r)
     mem_free(r->default_transport);
     mem_free(r->relayhost);
     maps_free(r->transport_maps);
+    maps_free(r->sdr_maps);
+    maps_free(r->sdt_maps);
+    mem_free(r->sdr_null_key);
+    mem_free(r->sdt_null_key);
     mem_free(r);
 }
 
@@ -384,13 +408,48 @@ static enum lk_result route(struct resolve *r, struct buf *work, bool *local,
     return ret;
 }
 
+/* sender_lookup - SENDER, then "@domain", in M (NULL: nothing); the null
+ * sender is NULL_KEY; a result DUNNO ends the search as not found */
+static enum lk_result sender_lookup(struct maps *m, const struct span *sender,
+                                    const char *null_key, struct buf *value,
+                                    struct resolve_reply *reply)
+{
+    struct buf key = BUF_INIT;
+    struct span local;
+    struct span domain;
+    enum lk_result r;
+
+    if (m == NULL || sender == NULL)
+        return LK_NOTFOUND;
+    if (sender->len == 0)
+        buf_set(&key, null_key);
+    else
+        buf_catspan(&key, *sender);
+    r = maps_find(m, buf_str(&key), MAPS_FIND_ALL, value);
+    if (r == LK_NOTFOUND && sender->len > 0
+        && addr_split(*sender, &local, &domain)) {
+        buf_set(&key, "@");
+        buf_catspan(&key, domain);
+        r = maps_find(m, buf_str(&key), MAPS_FIND_FIXED, value);
+    }
+    buf_fini(&key);
+    if (r == LK_TEMPFAIL)
+        return set_fail(reply, maps_why(m));
+    if (r == LK_FOUND && strcasecmp(buf_str(value), "DUNNO") == 0)
+        r = LK_NOTFOUND;
+    return r;
+}
+
 /* class_spec - step 3: the class transport and nexthop */
-static enum lk_result class_spec(struct resolve *r, const char *domain,
-                                 bool local, struct resolve_reply *reply)
+static enum lk_result class_spec(struct resolve *r, const struct span *sender,
+                                 const char *domain, bool local,
+                                 struct resolve_reply *reply)
 {
     const char *spec;
     bool relayhost_applies = false;
     enum lk_result m;
+    struct buf sdt = BUF_INIT;
+    struct buf sdr = BUF_INIT;
 
     if (local) {
         reply->rclass = RESOLVE_CLASS_LOCAL;
@@ -420,14 +479,30 @@ static enum lk_result class_spec(struct resolve *r, const char *domain,
         reply->rclass = RESOLVE_CLASS_DEFAULT;
         spec = r->default_transport;
         relayhost_applies = true;
+        /* sender_dependent_default_transport_maps overrides it. */
+        m = sender_lookup(r->sdt_maps, sender, r->sdt_null_key, &sdt, reply);
+        if (m == LK_TEMPFAIL) {
+            buf_fini(&sdt);
+            return m;
+        }
+        if (m == LK_FOUND)
+            spec = buf_str(&sdt);
     }
     if (!set_spec(reply, spec)) {
-        if (relayhost_applies && r->relayhost[0] != 0)
+        /* No nexthop: the sender's relayhost, relayhost, the domain. */
+        m = relayhost_applies ? sender_lookup(r->sdr_maps, sender,
+                                              r->sdr_null_key, &sdr, reply)
+                              : LK_NOTFOUND;
+        if (m == LK_FOUND)
+            buf_set(&reply->nexthop, buf_str(&sdr));
+        else if (m == LK_NOTFOUND && relayhost_applies && r->relayhost[0] != 0)
             buf_set(&reply->nexthop, r->relayhost);
-        else
+        else if (m == LK_NOTFOUND)
             buf_set(&reply->nexthop, domain);
     }
-    return LK_FOUND;
+    buf_fini(&sdt);
+    buf_fini(&sdr);
+    return m == LK_TEMPFAIL ? LK_TEMPFAIL : LK_FOUND;
 }
 
 /* transport_lookup - step 4: transport_maps overrides */
@@ -481,9 +556,17 @@ static enum lk_result transport_lookup(struct resolve *r, const char *domain,
     return m == LK_TEMPFAIL ? LK_TEMPFAIL : LK_FOUND;
 }
 
-/* resolve_addr - the whole resolution */
+/* resolve_addr - resolution without sender-dependent tables */
 enum lk_result resolve_addr(struct resolve *r, struct span addr,
                             struct resolve_reply *reply)
+{
+    return resolve_addr_sender(r, NULL, addr, reply);
+}
+
+/* resolve_addr_sender - the whole resolution */
+enum lk_result resolve_addr_sender(struct resolve *r, const struct span *sender,
+                                   struct span addr,
+                                   struct resolve_reply *reply)
 {
     const char *domain;
     bool local;
@@ -518,7 +601,7 @@ enum lk_result resolve_addr(struct resolve *r, struct span addr,
     if (memchr(lp.p, '@', lp.len) || memchr(lp.p, '%', lp.len)
         || memchr(lp.p, '!', lp.len))
         reply->flags |= RESOLVE_FLAG_ROUTED;
-    if ((ret = class_spec(r, domain, local, reply)) != LK_FOUND)
+    if ((ret = class_spec(r, sender, domain, local, reply)) != LK_FOUND)
         return ret;
     if (reply->rclass == RESOLVE_CLASS_ALIAS)
         return LK_FOUND;

@@ -101,9 +101,24 @@ void resolve_free(struct resolve *r);
 void resolve_reply_init(struct resolve_reply *reply);
 void resolve_reply_fini(struct resolve_reply *reply);
 
-/* resolve_addr - resolve ADDR (internal form) into REPLY. */
+/* resolve_addr - resolve ADDR (internal form) into REPLY, without the
+ * sender-dependent tables. */
 ULAK_NODISCARD enum lk_result resolve_addr(struct resolve *r, struct span addr,
                                            struct resolve_reply *reply);
+/*
+ * resolve_addr_sender - the same for mail from envelope sender SENDER
+ * (internal form; a zero-length span is the null sender, looked up as
+ * empty_address_*_lookup_key): for the default class,
+ * sender_dependent_default_transport_maps replaces default_transport; for
+ * the relay and default classes without a nexthop,
+ * sender_dependent_relayhost_maps replaces relayhost.  Both are searched
+ * with the sender, then "@domain"; a result DUNNO ends the search without
+ * an override.  transport_maps still wins over both.
+ */
+ULAK_NODISCARD enum lk_result resolve_addr_sender(struct resolve *r,
+                                                  const struct span *sender,
+                                                  struct span addr,
+                                                  struct resolve_reply *reply);
 
 /* resolve_class_name - "local", "alias", "virtual", "relay", "default". */
 const char *resolve_class_name(enum resolve_class c);

@@ -462,6 +462,114 @@ static void test_domains(void **state)
     drop_conf();
 }
 
+struct scase {
+    const char *cf;
+    const char *sender; /* NULL: resolve_addr */
+    const char *rcpt;
+    const char *want; /* as in struct rcase */
+};
+
+static const char *sdr_tab = "sender@example.test [sdr.example]\n"
+                             "@example.test [sdr-domain]\n"
+                             "x@other.test DUNNO\n"
+                             "<> [null-sender]\n";
+
+/* postfix: trivial-rewrite -v, with "sendmail -f SENDER" (all but the
+ * null-sender, no-sender and "plain@" cases, which follow postconf(5) and
+ * the observed precedence: Postfix gave "custom [sdr.example]" when the
+ * sender also had a sender-dependent relayhost) */
+static const struct scase scases[] = {
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\nrelay_domains = rd.example\n",
+     "sender@example.test", "x@any.example",
+     "default|smtp|[sdr.example]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\nrelay_domains = rd.example\n",
+     "sender@example.test", "x@rd.example",
+     "relay|relay|[sdr.example]|x@rd.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     "sender@example.test", "x@localhost",
+     "local|local|mx.example.test|x@localhost|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     "y@example.test", "x@any.example",
+     "default|smtp|[sdr-domain]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     "x@other.test", "x@any.example",
+     "default|smtp|[rh.example]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "default_transport = smtp:[dt-hop]\n",
+     "sender@example.test", "x@any.example",
+     "default|smtp|[dt-hop]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     "", "x@any.example", "default|smtp|[null-sender]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     NULL, "x@any.example", "default|smtp|[rh.example]|x@any.example|-"},
+    {"sender_dependent_relayhost_maps = fail:x\n", "a@b.example",
+     "x@any.example", "default|||x@any.example|F"},
+};
+
+static const struct scase sdt_cases[] = {
+    {"sender_dependent_default_transport_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\nrelay_domains = rd.example\n",
+     "sender@example.test", "x@any.example",
+     "default|other|[sdt-hop]|x@any.example|-"},
+    {"sender_dependent_default_transport_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\nrelay_domains = rd.example\n",
+     "sender@example.test", "x@rd.example",
+     "relay|relay|[rh.example]|x@rd.example|-"},
+    {"sender_dependent_default_transport_maps = texthash:DIR/transport\n"
+     "relayhost = [rh.example]\n",
+     "plain@example.test", "x@any.example",
+     "default|custom|[rh.example]|x@any.example|-"},
+};
+
+/* run_scases - each case with its own configuration and TABLE */
+static void run_scases(const struct scase *c, size_t n, const char *table)
+{
+    struct resolve_reply reply;
+    struct buf got = BUF_INIT;
+
+    resolve_reply_init(&reply);
+    for (size_t i = 0; i < n; i++) {
+        struct resolve *r;
+        struct span snd = span_of(c[i].sender ? c[i].sender : "");
+        enum lk_result lk;
+
+        use_conf(c[i].cf, table);
+        r = resolve_open();
+        lk = resolve_addr_sender(r, c[i].sender ? &snd : NULL,
+                                 span_of(c[i].rcpt), &reply);
+        buf_setf(&got, "%s|%s|%s|%s|", resolve_class_name(reply.rclass),
+                 buf_str(&reply.transport), buf_str(&reply.nexthop),
+                 buf_str(&reply.recipient));
+        flags_text(reply.flags, &got);
+        if ((lk == LK_TEMPFAIL) != ((reply.flags & RESOLVE_FLAG_FAIL) != 0)
+            || strcmp(buf_str(&got), c[i].want) != 0)
+            fail_msg("<%s> %s: got %s (%d), want %s",
+                     c[i].sender ? c[i].sender : "(none)", c[i].rcpt,
+                     buf_str(&got), lk, c[i].want);
+        resolve_free(r);
+        drop_conf();
+    }
+    resolve_reply_fini(&reply);
+    buf_fini(&got);
+}
+
+/* test_sender_dependent - sender_dependent_{relayhost,default_transport}_maps */
+static void test_sender_dependent(void **state)
+{
+    (void) state;
+    run_scases(scases, NELEM(scases), sdr_tab);
+    run_scases(sdt_cases, NELEM(sdt_cases),
+               "sender@example.test other:[sdt-hop]\n"
+               "plain@example.test custom\n");
+}
+
 /* test_interfaces - "all" (the host's interface addresses: loopback is
  * always one), "loopback-only", host names, inet_protocols */
 static void test_interfaces(void **state)
@@ -628,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_domains),
         cmocka_unit_test(test_tempfail),
         cmocka_unit_test(test_interfaces),
+        cmocka_unit_test(test_sender_dependent),
         cmocka_unit_test(test_hostile),
     };
 
