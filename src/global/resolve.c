@@ -447,7 +447,7 @@ static enum lk_result class_spec(struct resolve *r, const struct span *sender,
 {
     const char *spec;
     bool relayhost_applies = false;
-    enum lk_result m;
+    enum lk_result m = LK_NOTFOUND;
     struct buf sdt = BUF_INIT;
     struct buf sdr = BUF_INIT;
 
