@@ -4,11 +4,13 @@
  * Invoked through a link NAME (build/bin/postconf) or as "ulak NAME ARGS",
  * it runs NAME's main.  "ulak VERB" for any other word, and plain "ulak", is
  * the postfix(1) command: "ulak -c DIR check" is "postfix -c DIR check".
+ * "ulak --daemon NAME ..." is how the master runs a daemon (master.h).
  */
 #include "lib/sys_defs.h"
 
 #include "lib/msg.h"
 #include "cmd/cmd.h"
+#include "master/master.h"
 
 struct prog {
     const char *name;
@@ -39,6 +41,9 @@ int main(int argc, char **argv)
     const struct prog *p;
 
     base = base ? base + 1 : (argc > 0 ? argv[0] : "ulak");
+    /* The master starts its daemons as "ulak --daemon NAME ...". */
+    if (argc > 2 && strcmp(argv[1], "--daemon") == 0)
+        return master_daemon_main(argc - 2, argv + 2);
     if ((p = find(base)) != NULL)
         return p->main(argc, argv);
     if (argc > 1 && (p = find(argv[1])) != NULL)

@@ -1,30 +1,42 @@
 /*
  * postfix - the control command: "ulak [-c dir] [-Dv] command".
  *
- * This release has the configuration half of the mail system: "check"
- * validates main.cf and master.cf and reports every problem at once.  The
- * verbs that need the master daemon and the queue (start, stop, reload,
- * flush, ...) answer with a clear error until those exist.
+ * check validates main.cf and master.cf and reports every problem at once.
+ * start (check first, then the master daemonized; returns once it runs, or
+ * says why not), start-fg (the master in this process), stop (SIGTERM:
+ * orderly; returns when every process has exited), abort (SIGQUIT: kill
+ * everything now), reload (check first, then SIGHUP), status, and flush
+ * (a trigger to the queue manager) talk to the master through its pid
+ * lock (master.h).  Messages and exit codes are Postfix's
+ * postfix-script's, with $mail_name for "Postfix".
  */
 #include "cmd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/mem.h"
 #include "lib/msg.h"
+#include "lib/spawn.h"
 #include "global/conf.h"
 #include "global/mail_log.h"
 #include "global/master_cf.h"
+#include "master/master.h"
+
+/* How long start and stop wait for the master (milliseconds). */
+#define POSTFIX_WAIT_MS (60 * 1000)
 
 static const char *const later_verbs[] = {
-    "start",
-    "start-fg",
-    "stop",
-    "abort",
-    "reload",
-    "status",
-    "flush",
     "set-permissions",
     "upgrade-configuration",
     "post-install",
@@ -50,6 +62,8 @@ static int check_master(void)
     if ((cf = master_cf_load(buf_str(&path), &why)) == NULL) {
         msg_error("%s", buf_str(&why));
         errors++;
+    } else {
+        errors += master_check_services(cf);
     }
     master_cf_free(cf);
     buf_fini(&path);
@@ -101,20 +115,351 @@ static int postfix_check(void)
     return 0;
 }
 
+/* mail_system - "the ulak mail system" */
+static const char *system_name(void)
+{
+    return conf_str("mail_name");
+}
+
+/* running - the master's pid, 0 when none runs, -1 when unknown */
+static pid_t running(void)
+{
+    struct buf why = BUF_INIT;
+    pid_t pid = 0;
+    int r = master_lock_probe(conf_str("data_directory"), &pid, &why);
+
+    if (r < 0) {
+        msg_error("%s", buf_str(&why));
+        pid = -1;
+    } else if (r == 0) {
+        pid = 0;
+    }
+    buf_fini(&why);
+    return pid;
+}
+
+/* now_ms - a monotonic clock in milliseconds */
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_gone - until no master holds the lock; 0, or -1 on time-out */
+static int wait_gone(void)
+{
+    long long end = now_ms() + POSTFIX_WAIT_MS;
+
+    while (running() > 0) {
+        if (now_ms() > end)
+            return -1;
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+/* child_env - the master's environment: $import_environment only */
+static struct argv *child_env(void)
+{
+    struct argv *names = conf_list("import_environment");
+    struct argv *env = spawn_env_clean(names);
+
+    argv_free(names);
+    spawn_env_set(env, "MAIL_CONFIG", conf_dir());
+    return env;
+}
+
+/* exe_path - this program */
+static int exe_path(struct buf *out)
+{
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+    if (n <= 0 || (size_t) n >= sizeof(path) - 1) {
+        msg_error("cannot find this program's path: %m");
+        return -1;
+    }
+    path[n] = 0;
+    buf_set(out, path);
+    return 0;
+}
+
+/* start_master - run the master in the background and wait until it runs:
+ * its stderr comes here until then, and it writes 'R' on a second pipe */
+static int start_master(void)
+{
+    struct buf exe = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct argv *env;
+    struct argv *args;
+    int err_pipe[2], ready_pipe[2];
+    char ready = 0;
+    int status;
+    pid_t pid;
+    int ret = 1;
+
+    if (exe_path(&exe) < 0)
+        return 1;
+    if (pipe2(err_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0) {
+        msg_error("pipe: %m");
+        return 1;
+    }
+    env = child_env();
+    args = argv_new();
+    argv_add(args, buf_str(&exe));
+    argv_add(args, "--daemon");
+    argv_add(args, "master");
+    argv_add(args, "-c");
+    argv_add(args, conf_dir());
+    argv_add(args, "-w");
+    {
+        int fds[4] = {-1, -1, err_pipe[1], ready_pipe[1]};
+        struct spawn_req req = {
+            .path = buf_str(&exe),
+            .argv = args->argv,
+            .envp = env->argv,
+            .fds = fds,
+            .nfds = 4,
+            .setsid = true,
+            .chdir = "/",
+        };
+
+        pid = spawn_start(&req, &why);
+    }
+    close(err_pipe[1]);
+    close(ready_pipe[1]);
+    if (pid < 0) {
+        msg_error("cannot start the master: %s", buf_str(&why));
+    } else {
+        long long end = now_ms() + POSTFIX_WAIT_MS;
+        struct pollfd pfd = {.fd = err_pipe[0], .events = POLLIN};
+        char chunk[1024];
+        ssize_t n = 1;
+
+        /* Whatever the master says before it runs is for the user. */
+        while (n > 0 && now_ms() < end) {
+            if (poll(&pfd, 1, 200) <= 0)
+                continue;
+            if ((n = read(err_pipe[0], chunk, sizeof(chunk))) > 0
+                && write(STDERR_FILENO, chunk, (size_t) n) < 0)
+                n = 0;
+        }
+        fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
+        if (read(ready_pipe[0], &ready, 1) == 1 && ready == 'R') {
+            ret = 0;
+        } else if (waitpid(pid, &status, WNOHANG) == pid) {
+            buf_reset(&why);
+            spawn_status_text(status, &why);
+            msg_error("the %s mail system did not start: the master "
+                      "daemon ended with %s",
+                      system_name(), buf_str(&why));
+        } else {
+            msg_error("the %s mail system did not start: no answer from "
+                      "the master daemon (pid %ld)",
+                      system_name(), (long) pid);
+        }
+    }
+    close(err_pipe[0]);
+    close(ready_pipe[0]);
+    argv_free(args);
+    argv_free(env);
+    buf_fini(&exe);
+    buf_fini(&why);
+    return ret;
+}
+
+/* signal_master - send SIG to the running master; its pid or 0 */
+static pid_t signal_master(int sig, const char *doing)
+{
+    pid_t pid = running();
+
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        msg_error("the %s mail system is not running", system_name());
+        return 0;
+    }
+    if (doing)
+        msg_info("%s the %s mail system", doing, system_name());
+    if (kill(pid, sig) < 0) {
+        msg_error("cannot signal the master (pid %ld): %m", (long) pid);
+        return 0;
+    }
+    return pid;
+}
+
+/* trigger - write TEXT to the socket or fifo at PATH */
+static int trigger(const char *path, const char *text, struct buf *why)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd;
+    ssize_t n;
+
+    if (stat(path, &st) < 0) {
+        buf_setf(why, "%s: %m", path);
+        return -1;
+    }
+    if (S_ISFIFO(st.st_mode)) {
+        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    } else if (strlen(path) >= sizeof(sun.sun_path)) {
+        buf_setf(why, "%s: path too long", path);
+        return -1;
+    } else {
+        memcpy(sun.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        buf_setf(why, "%s: %m", path);
+        return -1;
+    }
+    n = write(fd, text, strlen(text));
+    close(fd);
+    if (n != (ssize_t) strlen(text)) {
+        buf_setf(why, "write %s: %m", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* postfix_flush - ask the queue manager to deliver the deferred mail now
+ * ("F": forget dead destinations, "A": scan every queue) */
+static int postfix_flush(void)
+{
+    const struct master_prog *p = master_prog_find("qmgr");
+    struct buf path = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct master_cf *cf;
+    const struct master_ent *q = NULL;
+    int ret = 1;
+
+    if (running() <= 0) {
+        msg_error("the %s mail system is not running", system_name());
+        return 1;
+    }
+    if (p == NULL || p->kind != MASTER_PROG_RUN) {
+        msg_error("flush: this ulak release (%s) has no queue manager yet; "
+                  "there is no queue to flush",
+                  ULAK_VERSION);
+        return 1;
+    }
+    buf_setf(&path, "%s/master.cf", conf_dir());
+    if ((cf = master_cf_load(buf_str(&path), &why)) == NULL) {
+        msg_error("%s", buf_str(&why));
+    } else {
+        for (const struct master_ent *e = cf->head; e; e = e->next)
+            if (e->command->argc && strcmp(e->command->argv[0], "qmgr") == 0)
+                q = e;
+        if (q == NULL) {
+            msg_error("flush: master.cf has no qmgr service");
+        } else {
+            buf_setf(&path, "%s/%s/%s", conf_str("queue_directory"),
+                     master_ent_private(q) ? "private" : "public", q->service);
+            if (trigger(buf_str(&path), "FA", &why) < 0)
+                msg_error("flush: cannot reach the queue manager: %s",
+                          buf_str(&why));
+            else
+                ret = 0;
+        }
+    }
+    master_cf_free(cf);
+    buf_fini(&path);
+    buf_fini(&why);
+    return ret;
+}
+
+/* postfix_control - the verbs that talk to the master */
+static int postfix_control(const char *verb)
+{
+    pid_t pid;
+
+    if (strcmp(verb, "start") == 0 || strcmp(verb, "start-fg") == 0) {
+        char *args[] = {"master", "-c", NULL, "-i", NULL};
+        int ret;
+
+        if (postfix_check() != 0)
+            return 1;
+        if ((pid = running()) != 0) {
+            if (pid > 0)
+                msg_error("the %s mail system is already running",
+                          system_name());
+            return 1;
+        }
+        msg_info("starting the %s mail system", system_name());
+        if (strcmp(verb, "start") == 0)
+            return start_master();
+        args[2] = mem_strdup(conf_dir());
+        ret = master_main(4, args);
+        mem_free(args[2]);
+        return ret;
+    }
+    if (strcmp(verb, "stop") == 0 || strcmp(verb, "abort") == 0) {
+        bool stop = strcmp(verb, "stop") == 0;
+
+        if (signal_master(stop ? SIGTERM : SIGQUIT,
+                          stop ? "stopping" : "aborting")
+            == 0)
+            return 1;
+        if (wait_gone() < 0) {
+            msg_error("the %s mail system did not stop in %d seconds",
+                      system_name(), POSTFIX_WAIT_MS / 1000);
+            return 1;
+        }
+        return 0;
+    }
+    if (strcmp(verb, "reload") == 0) {
+        if ((pid = running()) <= 0) {
+            if (pid == 0)
+                msg_error("the %s mail system is not running", system_name());
+            return 1;
+        }
+        if (postfix_check() != 0) {
+            msg_error("reload refused: the running configuration is kept");
+            return 1;
+        }
+        return signal_master(SIGHUP, "refreshing") ? 0 : 1;
+    }
+    if (strcmp(verb, "status") == 0) {
+        if ((pid = running()) < 0)
+            return 1;
+        if (pid == 0) {
+            msg_info("the %s mail system is not running", system_name());
+            return 1;
+        }
+        msg_info("the %s mail system is running: PID: %ld", system_name(),
+                 (long) pid);
+        return 0;
+    }
+    return postfix_flush();
+}
+
 /* postfix_main - parse options and run the command */
 int postfix_main(int argc, char **argv)
 {
+    static const char *const control[] = {"start",  "start-fg", "stop", "abort",
+                                          "reload", "status",   "flush"};
     struct buf why = BUF_INIT;
     const char *verb;
+    bool checks;
     int ch;
 
     msg_init(argc > 0 ? argv[0] : "postfix");
     optind = 1;
     while ((ch = getopt(argc, argv, "+c:Dv")) != -1) {
         switch (ch) {
-            case 'c':
-                conf_set_dir(optarg);
-                break;
+            case 'c': {
+                /* Children run elsewhere: keep the path absolute. */
+                char *abs = realpath(optarg, NULL);
+
+                conf_set_dir(abs ? abs : optarg);
+                free(abs);
+            } break;
             case 'D':
                 break;
             case 'v':
@@ -127,8 +472,10 @@ int postfix_main(int argc, char **argv)
     if (optind >= argc)
         return usage();
     verb = argv[optind];
-    /* check lists this problem with every other one (conf_check) */
-    if (conf_load(&why) < 0 && strcmp(verb, "check") != 0) {
+    checks = strcmp(verb, "check") == 0 || strcmp(verb, "start") == 0
+             || strcmp(verb, "start-fg") == 0 || strcmp(verb, "reload") == 0;
+    /* The verbs that check list this problem with every other one. */
+    if (conf_load(&why) < 0 && !checks) {
         msg_error("%s", buf_str(&why));
         buf_fini(&why);
         return 1;
@@ -140,10 +487,13 @@ int postfix_main(int argc, char **argv)
     buf_fini(&why);
     if (strcmp(verb, "check") == 0)
         return postfix_check();
+    for (size_t i = 0; i < NELEM(control); i++)
+        if (strcmp(verb, control[i]) == 0)
+            return postfix_control(verb);
     for (size_t i = 0; i < NELEM(later_verbs); i++) {
         if (strcmp(verb, later_verbs[i]) == 0) {
-            msg_error("%s: this ulak release (%s) has no master daemon or "
-                      "queue yet; only \"check\" is available",
+            msg_error("%s: this ulak release (%s) does not have this "
+                      "command yet",
                       verb, ULAK_VERSION);
             return 1;
         }

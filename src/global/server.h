@@ -1,0 +1,111 @@
+/*
+ * server - the skeleton of every daemon that the master starts.
+ *
+ * A daemon's main fills a static const struct server_spec and returns
+ * server_run(&spec, argc, argv).  server_run owns, in this order:
+ *  1. the options the master passes (below) and the configuration:
+ *     main.cf read once, then each "-o name=value" applied in order;
+ *     logging to $syslog_name/NAME as main.cf says;
+ *  2. the inherited descriptors: SERVER_STATUS_FD, the stream socket to
+ *     the master, and SERVER_LISTEN_FD .. SERVER_LISTEN_FD+N-1, the
+ *     service's listeners (N from -s);
+ *  3. pre_jail (as the user the master started it as: root for a
+ *     privileged instance), chroot to queue_directory when the master.cf
+ *     chroot column says so and the process is root, the privilege drop to
+ *     mail_owner when the unpriv column says so and the process is root
+ *     (priv.c), then post_jail;
+ *  4. the event loop (server_loop), SIGTERM and a master that went away
+ *     (drain: stop accepting, on_drain, exit when the last session ended),
+ *     the status reports to the master, and the limits: a process with no
+ *     session for $max_idle seconds exits, and so does one that has served
+ *     $max_use sessions (0: no limit), unless the spec is long_running.
+ *
+ * Options (as Postfix's master passes them to its daemons; getopt stops at
+ * the first word that is not an option, and the rest are the daemon's own
+ * arguments, server_args):
+ *   -c DIR      configuration directory (else $MAIL_CONFIG, /etc/postfix)
+ *   -n SERVICE  the master.cf service name     -t TYPE  its type column
+ *   -s N        number of listeners            -u       drop to mail_owner
+ *   -j          chroot to queue_directory      -o NAME=VALUE  override
+ *   -v          more verbose logging           -D       ignored (debugger)
+ *   -S          stand-alone: no master; fd 0 is one connection (tests)
+ *
+ * Status protocol on SERVER_STATUS_FD: one byte per change, 'A' when the
+ * process can take work (sent first, after post_jail: before it, an exit
+ * is a failed start and the master throttles the service), 'B' when it
+ * cannot (its session limit is reached).  End of file on that socket means
+ * the master is gone: the process drains and exits.
+ *
+ * Sessions: on_accept gets a connected, non-blocking, close-on-exec
+ * stream descriptor and owns it; when the session ends the daemon calls
+ * server_session_done.  Trigger servers (pickup, qmgr: on_trigger set)
+ * get the bytes of a trigger instead: a fifo or datagram read, or up to
+ * SERVER_TRIGGER_MAX bytes read from a stream connection until EOF.
+ *
+ * Ownership: the struct server is owned by server_run; pointers returned
+ * by the accessors are borrowed until server_run returns.  The loop stays
+ * allocated after server_run returns (the process is about to exit), so a
+ * daemon may free its own events then.
+ */
+#ifndef ULAK_SERVER_H
+#define ULAK_SERVER_H
+
+#include <sys/types.h>
+
+#include "../lib/argv.h"
+#include "../lib/buf.h"
+#include "../lib/loop.h"
+
+#define SERVER_STATUS_FD   3
+#define SERVER_LISTEN_FD   4
+#define SERVER_MAX_LISTEN  32
+#define SERVER_TRIGGER_MAX 1024
+
+#define SERVER_STATUS_AVAIL 'A'
+#define SERVER_STATUS_BUSY  'B'
+
+struct server;
+
+typedef int (*server_init_fn)(struct server *srv, struct buf *why);
+typedef void (*server_accept_fn)(struct server *srv, int fd);
+typedef void (*server_trigger_fn)(struct server *srv, const char *data,
+                                  size_t len);
+typedef void (*server_fn)(struct server *srv);
+
+struct server_spec {
+    const char *name;             /* program name: the log tag is ulak/NAME */
+    unsigned max_sessions;        /* sessions at once; 0: no limit */
+    bool long_running;            /* max_idle and max_use do not apply */
+    server_init_fn pre_jail;      /* may be NULL; -1 + WHY: fatal */
+    server_init_fn post_jail;     /* may be NULL; -1 + WHY: fatal */
+    server_accept_fn on_accept;   /* stream servers */
+    server_trigger_fn on_trigger; /* trigger servers (instead) */
+    server_fn on_drain;           /* may be NULL */
+};
+
+/* server_run - run the daemon; returns the process exit status. */
+int server_run(const struct server_spec *spec, int argc, char **argv);
+
+/* server_session_done - a session handed over by on_accept has ended. */
+void server_session_done(struct server *srv);
+/* server_loop - the process's event loop (borrowed). */
+struct loop *server_loop(struct server *srv);
+/* server_service / server_type - the -n and -t values ("" when absent). */
+const char *server_service(const struct server *srv);
+const char *server_type(const struct server *srv);
+/* server_args - the daemon's own arguments (borrowed). */
+const struct argv *server_args(const struct server *srv);
+/* server_draining - SIGTERM or master gone: start no new work. */
+bool server_draining(const struct server *srv);
+/* server_sessions - sessions in progress. */
+unsigned server_sessions(const struct server *srv);
+/* server_privileged - the process started as root (before any drop): the
+ * instance is privileged, and user= settings apply. */
+bool server_privileged(const struct server *srv);
+/* server_set_context / server_context - one pointer for the daemon. */
+void server_set_context(struct server *srv, void *ctx);
+void *server_context(const struct server *srv);
+/* server_stop - leave the loop now (server_run returns STATUS). */
+void server_stop(struct server *srv, int status);
+
+#endif
