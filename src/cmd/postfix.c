@@ -249,7 +249,9 @@ static int start_master(void)
         fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
         if (read(ready_pipe[0], &ready, 1) == 1 && ready == 'R') {
             ret = 0;
-        } else if (waitpid(pid, &status, WNOHANG) == pid) {
+        } else if (waitpid(pid, &status, n <= 0 ? 0 : WNOHANG) == pid) {
+            /* End of file without 'R': the master is exiting (it closes
+             * stderr only after 'R'), so waiting cannot hang. */
             buf_reset(&why);
             spawn_status_text(status, &why);
             msg_error("the %s mail system did not start: the master "

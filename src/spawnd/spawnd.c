@@ -1,6 +1,7 @@
 #include "spawnd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,6 +201,8 @@ static void on_accept(struct server *srv, int fd)
         .gid = sd.gid,
     };
 
+    /* Commands expect ordinary blocking I/O on their stdin and stdout. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     sd.pid = spawn_start(&req, &why);
     close(fd);
     if (sd.pid < 0) {
