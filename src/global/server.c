@@ -331,6 +331,7 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     struct buf why = BUF_INIT;
     bool chroot_it = false;
     bool drop = false;
+    bool bad_conf;
     long count = 0;
     int status;
     int ch;
@@ -387,8 +388,9 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     srv->args = argv_new();
     for (int i = optind; i < argc; i++)
         argv_add(srv->args, argv[i]);
-    if (conf_load(&why) < 0)
-        msg_fatal("%s", buf_str(&why));
+    /* conf_load reads past a bad line: log where main.cf says before
+     * saying why this process cannot run (its stderr is /dev/null). */
+    bad_conf = conf_load(&why) < 0;
     for (size_t i = 0; i < overrides->argc; i++) {
         char *eq = strchr(overrides->argv[i], '=');
 
@@ -396,8 +398,15 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
         conf_override(overrides->argv[i], eq + 1);
     }
     argv_free(overrides);
-    if (mail_log_init(spec->name, &why) < 0)
-        msg_warn("%s", buf_str(&why));
+    {
+        struct buf log_why = BUF_INIT;
+
+        if (mail_log_init(spec->name, &log_why) < 0)
+            msg_warn("%s", buf_str(&log_why));
+        buf_fini(&log_why);
+    }
+    if (bad_conf)
+        msg_fatal("%s", buf_str(&why));
     signal(SIGPIPE, SIG_IGN);
     if (!srv->standalone)
         check_fds(srv, count);

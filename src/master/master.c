@@ -425,6 +425,9 @@ int master_main(int argc, char **argv)
     if (check_commands(cf, &why) < 0 || master_svc_start(cf, c, &why) < 0)
         msg_fatal("%s", buf_str(&why));
     master_cf_free(cf);
+    /* With -w, "start" shows our stderr to the user: problems only. */
+    if (ready_fd)
+        msg_output_stderr(false);
     msg_info("daemon started -- version %s, configuration %s", ULAK_VERSION,
              conf_dir());
     if (ready_fd) {

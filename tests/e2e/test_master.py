@@ -548,3 +548,40 @@ def test_privileged_instance_runs_commands_as_user(inst):
     finally:
         subprocess.run([str(ULAK), "-c", str(inst.etc), "stop"], env=e,
                        timeout=60)
+
+
+def test_wakeup_pokes_the_service(inst):
+    """The wakeup column: the master writes "W" to the service's socket
+    every N seconds; here a spawn command appends what it reads to a
+    file."""
+    ticks = inst.root / "ticks"
+    inst.configure("tick unix - n n 1 1 spawn user=nobody argv=/usr/bin/dd "
+                   f"of={ticks} oflag=append conv=notrunc status=none\n")
+    start(inst)
+    end = time.time() + 10
+    while time.time() < end:
+        if ticks.exists() and ticks.read_bytes().count(b"W") >= 2:
+            break
+        time.sleep(0.1)
+    assert ticks.read_bytes().startswith(b"WW"), ticks.read_bytes()
+    assert set(ticks.read_bytes()) == {ord("W")}
+    assert inst.ulak("stop").returncode == 0
+
+
+def test_master_cf_overrides_reach_the_daemon(inst):
+    """-o NAME=VALUE on the master.cf line is the daemon's setting: here
+    the spawn time limit, which ends a command that runs too long."""
+    inst.configure("slow unix - n n - 1 spawn -o slow_time_limit=1s "
+                   "user=nobody argv=/bin/cat\n")
+    start(inst)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(inst.sock("slow"))
+        t0 = time.time()
+        assert s.recv(10) == b""  # closed when the command is killed
+        assert time.time() - t0 < 5
+    text = inst.wait_log(r"ulak/spawn\[\d+\]: warning: command /bin/cat "
+                         r"killed by signal 9\n")
+    assert re.search(r"ulak/spawn\[\d+\]: warning: command /bin/cat: time "
+                     r"limit of 1s exceeded, killing it\n", text), text
+    assert inst.ulak("stop").returncode == 0
