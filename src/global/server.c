@@ -445,6 +445,9 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     loop_ev_free(srv->status_ev);
     loop_ev_free(srv->sig_term);
     loop_ev_free(srv->idle);
+    if (spec->on_exit)
+        spec->on_exit(srv);
+    loop_free(srv->loop);
     /* Sessions still open belong to the daemon, which is exiting. */
     argv_free(srv->args);
     mem_free(srv->service);

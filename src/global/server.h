@@ -43,9 +43,8 @@
  * SERVER_TRIGGER_MAX bytes read from a stream connection until EOF.
  *
  * Ownership: the struct server is owned by server_run; pointers returned
- * by the accessors are borrowed until server_run returns.  The loop stays
- * allocated after server_run returns (the process is about to exit), so a
- * daemon may free its own events then.
+ * by the accessors are borrowed until server_run returns.  The loop is
+ * freed at the end of server_run, after on_exit.
  */
 #ifndef ULAK_SERVER_H
 #define ULAK_SERVER_H
@@ -81,6 +80,8 @@ struct server_spec {
     server_accept_fn on_accept;   /* stream servers */
     server_trigger_fn on_trigger; /* trigger servers (instead) */
     server_fn on_drain;           /* may be NULL */
+    server_fn on_exit;            /* may be NULL: the loop has ended; free the
+                        * daemon's own events (the loop goes next) */
 };
 
 /* server_run - run the daemon; returns the process exit status. */

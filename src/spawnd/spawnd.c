@@ -119,7 +119,7 @@ static long time_limit(struct server *srv)
 /* pre_jail - the command and its user, before any privilege drop */
 static int pre_jail(struct server *srv, struct buf *why)
 {
-    struct argv *names = conf_list("export_environment");
+    struct argv *names;
 
     if (parse_args(srv, why) < 0)
         return -1;
@@ -128,6 +128,7 @@ static int pre_jail(struct server *srv, struct buf *why)
         buf_setf(why, "command %s: %m", sd.path);
         return -1;
     }
+    names = conf_list("export_environment");
     sd.env = spawn_env_clean(names);
     argv_free(names);
     spawn_env_set(sd.env, "MAIL_CONFIG", conf_dir());
@@ -215,6 +216,15 @@ static void on_accept(struct server *srv, int fd)
     buf_fini(&why);
 }
 
+/* release - the loop has ended: free our events */
+static void release(struct server *srv)
+{
+    (void) srv;
+    loop_ev_free(sd.sig_chld);
+    loop_ev_free(sd.timer);
+    sd.sig_chld = sd.timer = NULL;
+}
+
 /* spawnd_main - the spawn daemon */
 int spawnd_main(int argc, char **argv)
 {
@@ -224,11 +234,10 @@ int spawnd_main(int argc, char **argv)
         .pre_jail = pre_jail,
         .post_jail = post_jail,
         .on_accept = on_accept,
+        .on_exit = release,
     };
     int status = server_run(&spec, argc, argv);
 
-    loop_ev_free(sd.sig_chld);
-    loop_ev_free(sd.timer);
     argv_free(sd.cmd);
     argv_free(sd.env);
     mem_free(sd.path);
