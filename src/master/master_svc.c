@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/mem.h"
@@ -25,6 +26,7 @@ struct master_svc {
     char *type_name;
     enum master_type type;
     char *label;       /* "name/type" */
+    char *endpoint;    /* "25", "private/policy": for messages */
     char *fingerprint; /* everything that makes processes differ */
     const struct master_prog *prog;
     struct argv *argv; /* the child's argument vector */
@@ -34,9 +36,11 @@ struct master_svc {
     struct master_listen *lst;
     struct loop_ev *lev[SERVER_MAX_LISTEN];
     bool watching;
-    int total; /* processes */
-    int avail; /* of which available */
-    bool used; /* a process reported busy once */
+    int total;           /* processes */
+    int avail;           /* of which available */
+    bool used;           /* a process reported busy once */
+    bool limit_warned;   /* since the last change of the counts */
+    time_t limit_logged; /* the last warning, at most one a minute */
     bool throttled;
     long backoff_ms;
     struct loop_ev *throttle_ev;
@@ -109,6 +113,7 @@ static void svc_free(struct master_svc *s, bool unlink_path)
     mem_free(s->name);
     mem_free(s->type_name);
     mem_free(s->label);
+    mem_free(s->endpoint);
     mem_free(s->fingerprint);
     mem_free(s);
 }
@@ -151,10 +156,12 @@ static void on_status(int fd, int what, void *arg)
                      (long) c->pid, (unsigned char) bytes[i]);
         }
     }
-    if (s && s->used && s->avail < 0)
+    if (s && s->avail < 0)
         msg_panic("%s: negative available process count", s->label);
-    if (s)
+    if (s) {
+        s->limit_warned = false;
         svc_update(s);
+    }
 }
 
 /* throttle - stop starting processes for a while */
@@ -235,8 +242,19 @@ static void on_listen(int fd, int what, void *arg)
 
     (void) fd;
     (void) what;
-    if (s->avail == 0 && can_start(s))
+    if (s->avail == 0 && can_start(s)) {
         start_child(s);
+    } else if (s->avail == 0 && !s->limit_warned && s->maxproc > 0
+               && s->total >= s->maxproc) {
+        /* Postfix's words, at most once a minute. */
+        if (time(NULL) - s->limit_logged >= 60) {
+            msg_warn("service \"%s\" (%s) has reached its process limit "
+                     "\"%ld\": new clients may experience noticeable delays",
+                     s->name, s->endpoint, s->maxproc);
+            s->limit_logged = time(NULL);
+        }
+        s->limit_warned = true;
+    }
     svc_update(s);
 }
 
@@ -271,7 +289,9 @@ static void svc_update(struct master_svc *s)
         }
         return;
     }
-    set_watch(s, s->avail == 0 && can_start(s));
+    /* At the limit, watch once more to warn about waiting clients. */
+    set_watch(s, s->avail == 0 && !stopping && !s->throttled
+                     && (can_start(s) || !s->limit_warned));
 }
 
 /* on_unthrottle - the throttle time is over */
@@ -357,6 +377,12 @@ static struct master_svc *svc_new(const struct master_ent *e,
     s->type = e->type;
     buf_setf(&b, "%s/%s", e->service, e->type_name);
     s->label = buf_steal(&b);
+    if (e->type == MASTER_TYPE_INET)
+        buf_set(&b, e->service);
+    else
+        buf_setf(&b, "%s/%s", master_ent_private(e) ? "private" : "public",
+                 e->service);
+    s->endpoint = buf_steal(&b);
     fingerprint(e, key, &b);
     s->fingerprint = buf_steal(&b);
     s->prog = p;
@@ -606,6 +632,7 @@ void master_svc_reap(void)
             msg_warn("process %s pid %ld %s", exe, (long) pid, buf_str(&text));
         }
         if ((s = c->svc) != NULL) {
+            s->limit_warned = false;
             s->total--;
             if (c->avail)
                 s->avail--;

@@ -262,6 +262,9 @@ def test_spawn_unix_inet_env_and_maxproc(inst):
     with pytest.raises(socket.timeout):
         second.recv(100)
     assert len(inst.spawnd_pids("echo")) == 1
+    inst.wait_log(r'ulak/master\[\d+\]: warning: service "echo" '
+                  r'\(private/echo\) has reached its process limit "1": '
+                  r"new clients may experience noticeable delays\n")
     first.close()
     second.settimeout(10)
     assert second.recv(100) == b"two\n"
