@@ -256,6 +256,29 @@ static void test_sessions(void **state)
     close(l);
 }
 
+/* test_standalone - -S: standard input is the one session */
+static void test_standalone(void **state)
+{
+    int sv[2];
+    pid_t pid;
+
+    (void) state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    if ((pid = fork()) == 0) {
+        char *argv[] = {"test", "-c", dir, "-S", NULL};
+
+        dup2(sv[1], 0);
+        close(sv[0]);
+        close(sv[1]);
+        _exit(server_run(&session_spec, 4, argv));
+    }
+    close(sv[1]);
+    usleep(100 * 1000);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* serving */
+    close(sv[0]);
+    assert_int_equal(exit_status(pid), 0);
+}
+
 /* test_no_master - without the status socket the daemon refuses to run */
 static void test_no_master(void **state)
 {
@@ -310,7 +333,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trigger_stream), cmocka_unit_test(test_max_use),
         cmocka_unit_test(test_fifo),           cmocka_unit_test(test_sessions),
-        cmocka_unit_test(test_no_master),
+        cmocka_unit_test(test_standalone),     cmocka_unit_test(test_no_master),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

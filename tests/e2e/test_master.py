@@ -588,3 +588,24 @@ def test_master_cf_overrides_reach_the_daemon(inst):
     assert re.search(r"ulak/spawn\[\d+\]: warning: command /bin/cat: time "
                      r"limit of 1s exceeded, killing it\n", text), text
     assert inst.ulak("stop").returncode == 0
+
+
+def test_reload_that_cannot_bind_keeps_the_old_set(inst):
+    inst.configure(echo_line("echo"))
+    start(inst)
+    pid = inst.master_pid()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        (inst.etc / "master.cf").write_text(
+            echo_line("echo") + f"127.0.0.1:{port} inet n - n - 1 spawn "
+            "user=nobody argv=/bin/cat\n")
+        assert inst.ulak("reload").returncode == 0
+        inst.wait_log(rf"ulak/master\[{pid}\]: warning: reload refused: bind "
+                      rf"127.0.0.1 port {port}: Address already in use "
+                      rf"\(service 127.0.0.1:{port}/inet\); the running "
+                      r"configuration is kept\n")
+    assert unix_talk(inst.sock("echo")) == b"hello\n"
+    assert "reload --" not in inst.logtext()
+    assert inst.ulak("stop").returncode == 0
