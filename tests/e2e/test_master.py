@@ -609,3 +609,25 @@ def test_reload_that_cannot_bind_keeps_the_old_set(inst):
     assert unix_talk(inst.sock("echo")) == b"hello\n"
     assert "reload --" not in inst.logtext()
     assert inst.ulak("stop").returncode == 0
+
+
+def test_children_leave_when_the_master_dies(inst):
+    """A master killed outright: its children notice (end of file on the
+    status socket), finish and exit, and a new master can start."""
+    inst.configure(echo_line("echo"))
+    start(inst)
+    pid = inst.master_pid()
+    assert unix_talk(inst.sock("echo")) == b"hello\n"
+    procs = descendants(pid)
+    assert len(procs) >= 2, procs
+    os.kill(pid, signal.SIGKILL)
+    end = time.time() + 10
+    while any(alive(p) for p in procs) and time.time() < end:
+        time.sleep(0.05)
+    assert [p for p in procs if alive(p)] == []
+    r = inst.ulak("status")
+    assert r.returncode == 1, r
+    start(inst)
+    assert inst.master_pid() != pid
+    assert unix_talk(inst.sock("echo")) == b"hello\n"
+    assert inst.ulak("stop").returncode == 0
