@@ -107,6 +107,7 @@ static struct master_svc_conf *snapshot(struct buf *why)
     c->throttle_time = conf_time("service_throttle_time");
     if (c->throttle_time < 1)
         c->throttle_time = 1;
+    c->disable = conf_list("master_service_disable");
     c->main_cf_text = read_text(conf_main_cf());
     return c;
 }

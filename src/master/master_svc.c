@@ -87,6 +87,7 @@ void master_svc_conf_free(struct master_svc_conf *c)
     argv_free(c->interfaces);
     argv_free(c->protocols);
     argv_free(c->env);
+    argv_free(c->disable);
     mem_free(c->main_cf_text);
     mem_free(c);
 }
@@ -440,6 +441,22 @@ static struct master_svc *find_svc(struct master_svc *list, const char *label)
     return NULL;
 }
 
+/* disabled - $master_service_disable names E by its type or name/type */
+static bool disabled(const struct master_ent *e, const struct argv *list)
+{
+    size_t len = strlen(e->service);
+
+    for (size_t i = 0; list && i < list->argc; i++) {
+        const char *d = list->argv[i];
+
+        if (strcmp(d, e->type_name) == 0
+            || (strncmp(d, e->service, len) == 0 && d[len] == '/'
+                && strcmp(d + len + 1, e->type_name) == 0))
+            return true;
+    }
+    return false;
+}
+
 /* build - the new service list of CF; listeners reused from OLD (by key)
  * or opened.  NULL with WHY when one cannot be opened; *OK tells success
  * apart from an empty list. */
@@ -459,7 +476,8 @@ static struct master_svc *build(const struct master_cf *cf,
         struct master_svc *prev;
         struct master_listen *l = NULL;
 
-        if (master_cf_find(cf, e->service, e->type_name) != e)
+        if (master_cf_find(cf, e->service, e->type_name) != e
+            || disabled(e, c->disable))
             continue;
         if (master_listen_key(e, &lc, &key, why) < 0) {
             const struct master_prog *p =

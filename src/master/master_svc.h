@@ -39,7 +39,8 @@ struct master_svc_conf {
     char *queue_dir;
     struct argv *interfaces;
     struct argv *protocols;
-    struct argv *env; /* the children's environment, NAME=VALUE */
+    struct argv *env;     /* the children's environment, NAME=VALUE */
+    struct argv *disable; /* $master_service_disable: "type", "name/type" */
     long default_limit;
     long throttle_time; /* seconds */
     char *main_cf_text; /* to tell whether main.cf changed */

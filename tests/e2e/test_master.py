@@ -631,3 +631,28 @@ def test_children_leave_when_the_master_dies(inst):
     assert inst.master_pid() != pid
     assert unix_talk(inst.sock("echo")) == b"hello\n"
     assert inst.ulak("stop").returncode == 0
+
+
+def test_master_service_disable(inst):
+    """$master_service_disable: by type, or by name/type; a reload applies
+    it."""
+    port = free_port()
+    inst.configure(echo_line("echo") + echo_line("other")
+                   + f"127.0.0.1:{port} inet n - n - 1 spawn user=nobody "
+                   "argv=/bin/cat\n",
+                   "master_service_disable = inet, other/unix\n")
+    start(inst)
+    assert unix_talk(inst.sock("echo")) == b"hello\n"
+    assert not os.path.exists(inst.sock("other"))
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    main = (inst.etc / "main.cf").read_text()
+    (inst.etc / "main.cf").write_text(
+        main.replace("master_service_disable = inet, other/unix\n", ""))
+    assert inst.ulak("reload").returncode == 0
+    inst.wait_log(r"reload -- version")
+    assert unix_talk(inst.sock("other"), b"x\n") == b"x\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"tcp\n")
+        assert s.recv(10) == b"tcp\n"
+    assert inst.ulak("stop").returncode == 0
