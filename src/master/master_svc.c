@@ -658,14 +658,13 @@ void master_svc_reap(void)
                 msg_warn("%s: bad command startup -- throttling", s->name);
                 throttle(s);
             } else if ((s->prog->flags & MASTER_PROG_ALWAYS) && !stopping) {
-                if (bad) {
-                    loop_ev_arm(s->restart_ev, s->backoff_ms);
-                    s->backoff_ms *= 2;
-                    if (s->backoff_ms > conf->throttle_time * 1000)
-                        s->backoff_ms = conf->throttle_time * 1000;
-                } else {
+                /* Even a clean exit waits a little: a daemon that keeps
+                 * exiting at once must not become a tight loop. */
+                if (!bad)
                     s->backoff_ms = MASTER_BACKOFF_MIN;
-                }
+                loop_ev_arm(s->restart_ev, s->backoff_ms);
+                if (bad && (s->backoff_ms *= 2) > conf->throttle_time * 1000)
+                    s->backoff_ms = conf->throttle_time * 1000;
             }
             svc_update(s);
         }
