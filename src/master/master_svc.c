@@ -75,6 +75,7 @@ void master_svc_init(struct loop *l, const char *path, bool stderr_too)
     loop = l;
     exe = mem_strdup(path);
     keep_stderr = stderr_too;
+    stopping = false;
 }
 
 /* master_svc_conf_free - a snapshot */
