@@ -80,6 +80,21 @@ static void run_for(struct loop *l, long ms)
     loop_ev_free(t);
 }
 
+/* wait_children - run the loop until N children run (at most 5 s) */
+static void wait_children(struct loop *l, int n)
+{
+    for (int i = 0; i < 250 && master_svc_children() != n; i++)
+        run_for(l, 20);
+}
+
+/* wait_log - run the loop until TEXT was logged N times (at most 5 s) */
+static int count(const char *text);
+static void wait_log(struct loop *l, const char *text, int n)
+{
+    for (int i = 0; i < 250 && count(text) < n; i++)
+        run_for(l, 20);
+}
+
 /* start - master_svc_start for master.cf TEXT */
 static void start(const char *text)
 {
@@ -140,18 +155,21 @@ static void test_always(void **state)
     (void) state;
     master_svc_init(l, exe, false);
     start("keep unix - n n - 2 always\n");
-    run_for(l, 300);
+    /* Started at once, without a client. */
     assert_int_equal(master_svc_children(), 2);
+    run_for(l, 300);
     victim = first_pid();
     kill(victim, SIGKILL);
-    run_for(l, 300);
     buf_setf(&want, "warning: process %s pid %ld killed by signal 9\n", exe,
              (long) victim);
+    wait_log(l, buf_str(&want), 1);
     assert_int_equal(count(buf_str(&want)), 1);
     /* Not at once: the back-off is at least a second... */
     assert_int_equal(master_svc_children(), 1);
-    run_for(l, 1200);
+    run_for(l, 500);
+    assert_int_equal(master_svc_children(), 1);
     /* ...and then it is back. */
+    wait_children(l, 2);
     assert_int_equal(master_svc_children(), 2);
     assert_int_equal(count("throttling"), 0);
     finish(l);
@@ -174,16 +192,16 @@ static void test_throttle(void **state)
     start("bad unix - n n - 1 crash\n");
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/private/bad", dir);
     assert_int_equal(connect(client, (struct sockaddr *) &sun, sizeof(sun)), 0);
-    run_for(l, 400);
+    wait_log(l, "throttling", 1);
     assert_int_equal(count("warning: bad: bad command startup -- "
                            "throttling\n"),
                      1);
     assert_int_equal(count(" exit status 1\n"), 1);
-    run_for(l, 400);
+    run_for(l, 500);
     /* The client still waits, and nothing was started meanwhile. */
     assert_int_equal(count(" exit status 1\n"), 1);
-    run_for(l, 800);
     /* $service_throttle_time (1s) later: one more try. */
+    wait_log(l, " exit status 1\n", 2);
     assert_int_equal(count(" exit status 1\n"), 2);
     close(client);
     finish(l);
