@@ -43,7 +43,7 @@ import_environment export_environment mail_spool_directory
 # Defaults computed at run time, as Postfix computes them (host-dependent).
 DYNAMIC = """
 myhostname mydomain mynetworks process_id process_name mail_version
-config_directory
+config_directory service_name
 """.split()
 
 # Read-only parameters: postconf warns "read-only parameter assignment" and

@@ -44,6 +44,7 @@ static char *main_cf;              /* owned path */
 static struct htable *vals;        /* name -> struct val */
 static struct htable *cache;       /* name -> owned expanded text */
 static struct htable *dyn;         /* name -> owned computed default */
+static char *service_name_value;   /* owned: $service_name of a daemon */
 static struct htable *svc;         /* per-service name -> owned default */
 static struct htable *refs;        /* names referenced as $name in main.cf */
 static struct htable *master_refs; /* ... in master.cf */
@@ -556,6 +557,15 @@ void conf_override(const char *name, const char *value)
     clear_cache();
 }
 
+/* conf_set_service_name - $service_name of this process */
+void conf_set_service_name(const char *name)
+{
+    ensure_init();
+    mem_free(service_name_value);
+    service_name_value = mem_strdup(name);
+    clear_cache();
+}
+
 /* conf_defaults_only - postconf -d mode */
 void conf_defaults_only(bool on)
 {
@@ -783,6 +793,8 @@ static const char *dyn_default(const char *name)
         buf_setf(&b, "%ld", (long) getpid());
     else if (strcmp(name, "process_name") == 0)
         buf_set(&b, msg_progname());
+    else if (strcmp(name, "service_name") == 0)
+        buf_set(&b, service_name_value ? service_name_value : "");
     else if (strcmp(name, "mail_version") == 0)
         buf_set(&b, ULAK_VERSION);
     else if (strcmp(name, "config_directory") == 0)

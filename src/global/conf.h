@@ -39,6 +39,9 @@ const char *conf_dir(void);
 int conf_load(struct buf *why);
 /* conf_override - set NAME=VALUE as a master.cf -o option does. */
 void conf_override(const char *name, const char *value);
+/* conf_set_service_name - the read-only $service_name: the master.cf
+ * service a daemon runs for (server_run sets it from -n). */
+void conf_set_service_name(const char *name);
 
 /* conf_str - the expanded value of NAME ("" when NAME is not a parameter
  * and not set). */

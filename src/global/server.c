@@ -391,6 +391,8 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     /* conf_load reads past a bad line: log where main.cf says before
      * saying why this process cannot run (its stderr is /dev/null). */
     bad_conf = conf_load(&why) < 0;
+    /* "-o syslog_name=postfix/$service_name" (Debian's relay line). */
+    conf_set_service_name(srv->service);
     for (size_t i = 0; i < overrides->argc; i++) {
         char *eq = strchr(overrides->argv[i], '=');
 

@@ -656,3 +656,17 @@ def test_master_service_disable(inst):
         s.sendall(b"tcp\n")
         assert s.recv(10) == b"tcp\n"
     assert inst.ulak("stop").returncode == 0
+
+
+def test_service_name_in_overrides(inst):
+    """Debian's "-o syslog_name=postfix/$service_name": $service_name is
+    the master.cf service the daemon runs for."""
+    inst.configure("tagged unix - n n - 1 spawn "
+                   "-o syslog_name=ulak/$service_name "
+                   "user=nobody argv=/nonexistent/x\n")
+    start(inst)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(inst.sock("tagged"))
+        inst.wait_log(r" ulak/tagged/spawn\[\d+\]: fatal: command "
+                      r"/nonexistent/x: No such file or directory\n")
+    assert inst.ulak("stop").returncode == 0
