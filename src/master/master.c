@@ -398,6 +398,7 @@ int master_main(int argc, char **argv)
                 msg_fatal("usage: master [-c dir] [-i] [-w] [-v]");
         }
     }
+    umask(022);
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     if (mail_log_init("master", &why) < 0)
@@ -409,7 +410,6 @@ int master_main(int argc, char **argv)
         msg_fatal("%s", buf_str(&why));
     make_dirs(c, conf_str("data_directory"));
     take_lock(c, conf_str("data_directory"));
-    umask(022);
     if (chdir(c->queue_dir) < 0)
         msg_fatal("chdir %s: %m", c->queue_dir);
     signal(SIGPIPE, SIG_IGN);
