@@ -337,6 +337,9 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     int ch;
 
     msg_init(spec->name);
+    if ((spec->on_accept == NULL) == (spec->on_trigger == NULL))
+        msg_panic("server_run: %s: give on_accept or on_trigger, not both",
+                  spec->name);
     srv->spec = spec;
     srv->status_fd = -1;
     srv->service = mem_strdup("");
