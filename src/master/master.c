@@ -19,6 +19,7 @@
 #include "../lib/spawn.h"
 #include "../global/conf.h"
 #include "../global/mail_log.h"
+#include "../global/queue_dir.h"
 
 #include "master_svc.h"
 
@@ -138,8 +139,8 @@ static void make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
         msg_fatal("chown %s: %m", path);
 }
 
-/* make_dirs - what the master needs: the queue and data folders, public,
- * private and pid (the queue folders are the queue module's) */
+/* make_dirs - the queue and data folders, public, private and pid, and
+ * the message folders through queue_dir_create */
 static void make_dirs(const struct master_svc_conf *c, const char *data)
 {
     struct buf path = BUF_INIT;
@@ -161,6 +162,17 @@ static void make_dirs(const struct master_svc_conf *c, const char *data)
     make_dir(buf_str(&path), 0700, uid, gid);
     buf_setf(&path, "%s/pid", c->queue_dir);
     make_dir(buf_str(&path), 0755, privileged ? 0 : uid, privileged ? 0 : gid);
+    /* The message folders are the queue module's (queue_dir.h). */
+    {
+        struct queue_dir qd;
+        struct buf why = BUF_INIT;
+
+        if (queue_dir_init_conf(&qd, &why) < 0
+            || queue_dir_create(&qd, uid, public_gid, &why) < 0)
+            msg_fatal("queue folders: %s", buf_str(&why));
+        queue_dir_fini(&qd);
+        buf_fini(&why);
+    }
     buf_fini(&path);
 }
 

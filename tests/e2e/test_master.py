@@ -179,7 +179,8 @@ def test_start_status_second_start_stop(inst):
     inst.configure(echo_line("echo"))
     r = start(inst)
     assert "ulak: starting the ulak mail system\n" in r.stderr, r
-    for d in ["public", "private", "pid"]:
+    for d in ["public", "private", "pid", "maildrop", "incoming", "active",
+              "deferred", "hold", "corrupt", "bounce", "defer", "trace"]:
         assert (inst.queue / d).is_dir(), d
     assert inst.data.is_dir()
     pid = inst.master_pid()
