@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/ipc.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/priv.h"
 #include "../lib/str.h"
 
 #include "conf.h"
+#include "ipc_msgs.h"
 #include "mail_log.h"
 
 enum listen_kind {
@@ -44,7 +46,7 @@ struct server {
     bool draining;
     bool privileged;
     bool standalone;
-    char last_status;
+    int last_status; /* enum ipc_child_state, 0 before the first */
     int exit_status;
     void *ctx;
 };
@@ -59,18 +61,27 @@ struct trigger {
 
 static void update(struct server *srv);
 
-/* send_status - one status byte to the master, when it changed */
-static void send_status(struct server *srv, char c)
+/* send_status - a child_status frame to the master, when it changed */
+static void send_status(struct server *srv, enum ipc_child_state state)
 {
-    ssize_t n;
+    struct ipc_child_status cs = {.pid = (int32_t) getpid(),
+                                  .state = (int32_t) state};
+    struct buf frame = BUF_INIT;
+    struct buf why = BUF_INIT;
 
-    if (srv->status_fd < 0 || srv->last_status == c)
+    if (srv->status_fd < 0 || srv->last_status == (int) state)
         return;
-    do {
-        n = write(srv->status_fd, &c, 1);
-    } while (n < 0 && errno == EINTR);
-    /* A master that is gone shows up as EOF on the read side. */
-    srv->last_status = c;
+    srv->last_status = (int) state;
+    if (ipc_child_status_encode(&cs, 0, &frame, &why) < 0)
+        msg_panic("child_status: %s", buf_str(&why));
+    /* A few dozen bytes on an idle stream socket: one write.  A master
+     * that is gone shows up as end of file on the read side. */
+    if (ipc_send(srv->status_fd, span_make(buf_str(&frame), buf_len(&frame)),
+                 -1, 1000, &why)
+        < 0)
+        msg_warn("status to the master: %s", buf_str(&why));
+    buf_fini(&frame);
+    buf_fini(&why);
 }
 
 /* finish - leave the loop with STATUS */
@@ -181,6 +192,7 @@ static void on_idle(int fd, int what, void *arg)
     (void) fd;
     (void) what;
     msg_debug(1, "idle timeout -- exiting");
+    send_status(srv, IPC_CHILD_IDLE);
     finish(srv, 0);
 }
 
@@ -200,13 +212,15 @@ static void update(struct server *srv)
     if (srv->draining || used_up) {
         set_listening(srv, false);
         if (srv->sessions == 0) {
+            if (used_up && !srv->draining)
+                send_status(srv, IPC_CHILD_IDLE);
             finish(srv, 0);
             return;
         }
-        send_status(srv, SERVER_STATUS_BUSY);
+        send_status(srv, IPC_CHILD_BUSY);
     } else {
         set_listening(srv, !full);
-        send_status(srv, full ? SERVER_STATUS_BUSY : SERVER_STATUS_AVAIL);
+        send_status(srv, full ? IPC_CHILD_BUSY : IPC_CHILD_READY);
     }
     if (srv->idle) {
         if (srv->sessions == 0 && !srv->draining)

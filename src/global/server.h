@@ -30,11 +30,16 @@
  *   -v          more verbose logging           -D       ignored (debugger)
  *   -S          stand-alone: no master; fd 0 is one connection (tests)
  *
- * Status protocol on SERVER_STATUS_FD: one byte per change, 'A' when the
- * process can take work (sent first, after post_jail: before it, an exit
- * is a failed start and the master throttles the service), 'B' when it
- * cannot (its session limit is reached).  End of file on that socket means
- * the master is gone: the process drains and exits.
+ * Status protocol on SERVER_STATUS_FD: one ipc frame (lib/ipc.h) per
+ * change, a child_status message (global/ipc_msgs.def) with the pid and
+ * the state: IPC_CHILD_READY when the process can take work (sent first,
+ * after post_jail: an exit before it is a failed start, and the master
+ * throttles the service), IPC_CHILD_BUSY when it cannot (its session limit
+ * is reached, or it is draining), IPC_CHILD_IDLE when it is about to exit
+ * on its own (max_idle, max_use), so that the master starts another
+ * process for the next client instead of counting on this one.  End of
+ * file on that socket means the master is gone: the process drains and
+ * exits.
  *
  * Sessions: on_accept gets a connected, non-blocking, close-on-exec
  * stream descriptor and owns it; when the session ends the daemon calls
@@ -59,9 +64,6 @@
 #define SERVER_LISTEN_FD   4
 #define SERVER_MAX_LISTEN  32
 #define SERVER_TRIGGER_MAX 1024
-
-#define SERVER_STATUS_AVAIL 'A'
-#define SERVER_STATUS_BUSY  'B'
 
 struct server;
 

@@ -13,7 +13,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "lib/ipc.h"
 #include "lib/loop.h"
+#include "global/ipc_msgs.h"
 
 static char dir[] = "/tmp/server_test.XXXXXX";
 static int out_pipe[2]; /* what the daemon saw, for the parent */
@@ -118,13 +120,27 @@ static int client(const struct sockaddr_un *sun, const char *data)
     return fd;
 }
 
-/* status_byte - the next status byte from the daemon */
-static char status_byte(int fd)
+/* status_byte - the state of the next child_status frame from PID */
+static int status_of(int fd, pid_t pid)
 {
-    char c = 0;
+    struct buf in = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct ipc_frame frame;
+    struct ipc_child_status cs;
+    int passed = -1;
+    int state;
 
-    assert_int_equal(read(fd, &c, 1), 1);
-    return c;
+    if (ipc_recv(fd, &in, &frame, &passed, 5000, &why) != 1)
+        fail_msg("ipc_recv: %s", buf_str(&why));
+    assert_int_equal(passed, -1);
+    if (ipc_child_status_decode(&frame, &cs, &why) < 0)
+        fail_msg("decode: %s", buf_str(&why));
+    assert_int_equal(cs.pid, pid);
+    state = cs.state;
+    ipc_child_status_fini(&cs);
+    buf_fini(&in);
+    buf_fini(&why);
+    return state;
 }
 
 /* exit_status - wait for PID */
@@ -163,7 +179,7 @@ static void test_trigger_stream(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     pid = start(&trigger_spec, sv[1], l, NULL);
     close(sv[1]);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_AVAIL);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_READY);
     close(client(&sun, "W"));
     read_out(got, 1);
     assert_string_equal(got, "W");
@@ -188,12 +204,16 @@ static void test_max_use(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     pid = start(&trigger_spec, sv[1], l, "max_use=2");
     close(sv[1]);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_AVAIL);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_READY);
     close(client(&sun, "1"));
     read_out(got, 1);
     close(client(&sun, "2"));
     read_out(got, 1);
     assert_string_equal(got, "2");
+    /* Used up: no more work (busy with the last one), then it says it is
+     * leaving before it does. */
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_BUSY);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_IDLE);
     assert_int_equal(exit_status(pid), 0);
     close(sv[0]);
     close(l);
@@ -215,7 +235,7 @@ static void test_fifo(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     pid = start(&trigger_spec, sv[1], fifo, NULL);
     close(sv[1]);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_AVAIL);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_READY);
     w = open(path, O_WRONLY);
     assert_int_equal(write(w, "I", 1), 1);
     close(w);
@@ -240,13 +260,13 @@ static void test_sessions(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     pid = start(&session_spec, sv[1], l, NULL);
     close(sv[1]);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_AVAIL);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_READY);
     conn = client(&sun, NULL);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_BUSY);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_BUSY);
     close(conn);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_AVAIL);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_READY);
     conn = client(&sun, NULL);
-    assert_int_equal(status_byte(sv[0]), SERVER_STATUS_BUSY);
+    assert_int_equal(status_of(sv[0], pid), IPC_CHILD_BUSY);
     kill(pid, SIGTERM);
     usleep(100 * 1000);
     assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still serving */

@@ -9,10 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/ipc.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/spawn.h"
 #include "../lib/str.h"
+#include "../global/ipc_msgs.h"
 #include "../global/server.h"
 
 #include "master.h"
@@ -53,9 +55,10 @@ struct master_child {
     pid_t pid;
     struct master_svc *svc; /* NULL: its service was retired */
     int status_fd;
+    struct ipc_reader rd;
     struct loop_ev *ev;
     bool avail;
-    bool reported; /* sent at least one status byte */
+    bool reported; /* sent at least one child_status */
     struct master_child *next;
 };
 
@@ -97,8 +100,10 @@ void master_svc_conf_free(struct master_svc_conf *c)
 static void child_free(struct master_child *c)
 {
     loop_ev_free(c->ev);
-    if (c->status_fd >= 0)
+    if (c->status_fd >= 0) {
         close(c->status_fd);
+        ipc_reader_fini(&c->rd);
+    }
     mem_free(c);
 }
 
@@ -120,44 +125,81 @@ static void svc_free(struct master_svc *s, bool unlink_path)
     mem_free(s);
 }
 
-/* on_status - a child reported, or its socket closed */
+/* status_closed - stop reading a child's status socket */
+static void status_closed(struct master_child *c)
+{
+    /* The process is exiting (or misbehaved); SIGCHLD does the rest. */
+    loop_ev_free(c->ev);
+    c->ev = NULL;
+    close(c->status_fd);
+    c->status_fd = -1;
+    ipc_reader_fini(&c->rd);
+}
+
+/* child_state - a child's state changed (a report, or its end) */
+static void child_state(struct master_child *c, int state)
+{
+    struct master_svc *s = c->svc;
+    bool avail = state == IPC_CHILD_READY;
+
+    if (state == IPC_CHILD_BUSY && s)
+        s->used = true;
+    if (avail != c->avail && s)
+        s->avail += avail ? 1 : -1;
+    c->avail = avail;
+}
+
+/* on_status - child_status frames, or the end of the socket */
 static void on_status(int fd, int what, void *arg)
 {
     struct master_child *c = arg;
     struct master_svc *s = c->svc;
-    char bytes[16];
-    ssize_t n;
+    struct buf why = BUF_INIT;
+    struct ipc_frame frame;
+    struct ipc_child_status cs;
+    enum ipc_read_result r;
+    int passed = -1;
 
     (void) what;
-    n = read(fd, bytes, sizeof(bytes));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        /* The process is exiting; SIGCHLD does the accounting. */
-        loop_ev_free(c->ev);
-        c->ev = NULL;
-        close(c->status_fd);
-        c->status_fd = -1;
-        return;
-    }
-    for (ssize_t i = 0; i < n; i++) {
-        c->reported = true;
-        if (bytes[i] == SERVER_STATUS_AVAIL && !c->avail) {
-            c->avail = true;
-            if (s)
-                s->avail++;
-        } else if (bytes[i] == SERVER_STATUS_BUSY && c->avail) {
-            c->avail = false;
-            if (s) {
-                s->avail--;
-                s->used = true;
-            }
-        } else if (bytes[i] != SERVER_STATUS_AVAIL
-                   && bytes[i] != SERVER_STATUS_BUSY) {
-            msg_warn("process %s pid %ld: bad status byte 0x%02x", exe,
-                     (long) c->pid, (unsigned char) bytes[i]);
+    while ((r = ipc_reader_read(&c->rd, fd, &frame, &passed, &why))
+           == IPC_READ_FRAME) {
+        if (passed >= 0) {
+            close(passed);
+            passed = -1;
+            buf_set(&why, "a descriptor came with a status message");
+            r = IPC_READ_ERROR;
+            break;
         }
+        if (frame.type != ipc_child_status_desc.type) {
+            buf_setf(&why, "unexpected message type %u", frame.type);
+            r = IPC_READ_ERROR;
+            break;
+        }
+        if (ipc_child_status_decode(&frame, &cs, &why) < 0) {
+            r = IPC_READ_ERROR;
+            break;
+        }
+        if (cs.pid != (int32_t) c->pid
+            || (cs.state != IPC_CHILD_READY && cs.state != IPC_CHILD_BUSY
+                && cs.state != IPC_CHILD_IDLE)) {
+            buf_setf(&why, "bad status: pid %ld state %ld", (long) cs.pid,
+                     (long) cs.state);
+            ipc_child_status_fini(&cs);
+            r = IPC_READ_ERROR;
+            break;
+        }
+        c->reported = true;
+        child_state(c, cs.state);
+        ipc_child_status_fini(&cs);
     }
+    if (r == IPC_READ_ERROR)
+        msg_warn("process %s pid %ld: status channel: %s", exe, (long) c->pid,
+                 buf_str(&why));
+    /* The accounting of a process whose socket ends waits for its exit
+     * (SIGCHLD): one that dies at startup must be seen as such. */
+    if (r == IPC_READ_ERROR || r == IPC_READ_EOF)
+        status_closed(c);
+    buf_fini(&why);
     if (s && s->avail < 0)
         msg_panic("%s: negative available process count", s->label);
     if (s) {
@@ -218,6 +260,7 @@ static void start_child(struct master_svc *s)
     c->pid = pid;
     c->svc = s;
     c->status_fd = sv[0];
+    ipc_reader_init(&c->rd);
     /* Counted available until it says otherwise, so that one pending
      * connection does not start a crowd (Postfix does the same). */
     c->avail = true;

@@ -6,7 +6,8 @@
  * listener is readable and no process of the service is available, up to
  * maxproc (0: no limit); MASTER_PROG_ALWAYS services are kept at maxproc
  * (at least one) all the time.  Each child gets a status socket
- * (SERVER_STATUS_FD) and the listeners (SERVER_LISTEN_FD...).
+ * (SERVER_STATUS_FD: child_status ipc frames, see server.h) and the
+ * listeners (SERVER_LISTEN_FD...).
  *
  * Failures: an abnormal exit is logged ("process PATH pid N exit status
  * 1"); a child that exits abnormally before its first status report never

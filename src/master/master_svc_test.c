@@ -18,6 +18,7 @@
 #include "lib/mem.h"
 #include "lib/msg.h"
 #include "lib/str.h"
+#include "global/ipc_msgs.h"
 #include "global/server.h"
 
 static char dir[] = "/tmp/master_svc_test.XXXXXX";
@@ -224,8 +225,19 @@ static int daemon_role(const char *name)
         fprintf(fp, "%ld\n", (long) getpid());
         fclose(fp);
     }
-    if (write(SERVER_STATUS_FD, "A", 1) != 1)
-        return 2;
+    {
+        struct ipc_child_status cs = {.pid = getpid(),
+                                      .state = IPC_CHILD_READY};
+        struct buf frame = BUF_INIT;
+        struct buf why = BUF_INIT;
+
+        if (ipc_child_status_encode(&cs, 0, &frame, &why) < 0
+            || write(SERVER_STATUS_FD, buf_str(&frame), buf_len(&frame))
+                   != (ssize_t) buf_len(&frame))
+            return 2;
+        buf_fini(&frame);
+        buf_fini(&why);
+    }
     while (read(SERVER_STATUS_FD, &c, 1) > 0)
         continue;
     return 0;
