@@ -6,8 +6,8 @@
  * says why not), start-fg (the master in this process), stop (SIGTERM:
  * orderly; returns when every process has exited), abort (SIGQUIT: kill
  * everything now), reload (check first, then SIGHUP), status, and flush
- * (a trigger to the queue manager) talk to the master through its pid
- * lock (master.h).  Messages and exit codes are Postfix's
+ * (a flush message to the queue manager, ipc_msgs.def) find the master
+ * through its pid lock (master.h).  Messages and exit codes are Postfix's
  * postfix-script's, with $mail_name for "Postfix".
  */
 #include "cmd.h"
@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/ipc.h"
 #include "lib/mem.h"
 #include "lib/msg.h"
 #include "lib/spawn.h"
 #include "global/conf.h"
+#include "global/ipc_msgs.h"
 #include "global/mail_log.h"
 #include "global/master_cf.h"
 #include "master/master.h"
@@ -292,46 +294,53 @@ static pid_t signal_master(int sig, const char *doing)
     return pid;
 }
 
-/* trigger - write TEXT to the socket or fifo at PATH */
-static int trigger(const char *path, const char *text, struct buf *why)
+/* flush_request - a flush message to the queue manager's socket at
+ * PATH, and its reply (ipc_msgs.def) */
+static int flush_request(const char *path, struct buf *why)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct stat st;
+    struct ipc_flush req = {0};
+    struct ipc_reply rep;
+    struct ipc_frame frame;
+    struct buf out = BUF_INIT;
+    int passed = -1;
+    int ret = -1;
     int fd;
-    ssize_t n;
 
-    if (stat(path, &st) < 0) {
-        buf_setf(why, "%s: %m", path);
-        return -1;
-    }
-    if (S_ISFIFO(st.st_mode)) {
-        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    } else if (strlen(path) >= sizeof(sun.sun_path)) {
+    if (strlen(path) >= sizeof(sun.sun_path)) {
         buf_setf(why, "%s: path too long", path);
         return -1;
-    } else {
-        memcpy(sun.sun_path, path, strlen(path) + 1);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-            close(fd);
-            fd = -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
+        || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        buf_setf(why, "%s: %m", path);
+    } else if (ipc_flush_encode(&req, 1, &out, why) == 0
+               && ipc_send(fd, span_make(buf_str(&out), buf_len(&out)), -1,
+                           POSTFIX_WAIT_MS, why)
+                      == 0) {
+        buf_reset(&out);
+        if (ipc_recv(fd, &out, &frame, &passed, POSTFIX_WAIT_MS, why) != 1) {
+            if (buf_len(why) == 0)
+                buf_set(why, "no answer");
+        } else if (ipc_reply_decode(&frame, &rep, why) == 0) {
+            if (rep.status == IPC_REPLY_OK)
+                ret = 0;
+            else
+                buf_set(why, rep.reason ? rep.reason : "refused");
+            ipc_reply_fini(&rep);
         }
     }
-    if (fd < 0) {
-        buf_setf(why, "%s: %m", path);
-        return -1;
-    }
-    n = write(fd, text, strlen(text));
-    close(fd);
-    if (n != (ssize_t) strlen(text)) {
-        buf_setf(why, "write %s: %m", path);
-        return -1;
-    }
-    return 0;
+    if (passed >= 0)
+        close(passed);
+    if (fd >= 0)
+        close(fd);
+    buf_fini(&out);
+    return ret;
 }
 
 /* postfix_flush - ask the queue manager to deliver the deferred mail now
- * ("F": forget dead destinations, "A": scan every queue) */
+ * (a "flush" message without fields: everything) */
 static int postfix_flush(void)
 {
     const struct master_prog *p = master_prog_find("qmgr");
@@ -363,7 +372,7 @@ static int postfix_flush(void)
         } else {
             buf_setf(&path, "%s/%s/%s", conf_str("queue_directory"),
                      master_ent_private(q) ? "private" : "public", q->service);
-            if (trigger(buf_str(&path), "FA", &why) < 0)
+            if (flush_request(buf_str(&path), &why) < 0)
                 msg_error("flush: cannot reach the queue manager: %s",
                           buf_str(&why));
             else
