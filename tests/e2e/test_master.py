@@ -27,6 +27,22 @@ USER = "nobody" if AS_ROOT else None
 VERSION = "0.1.0"
 
 
+def _user_can_run_ulak():
+    if not AS_ROOT:
+        return True
+    try:
+        return subprocess.run([str(ULAK), "postconf", "-d", "mail_name"],
+                              capture_output=True, user=USER,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not _user_can_run_ulak(),
+    reason=f"{USER} cannot run {ULAK} (a folder on its path is closed)")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
