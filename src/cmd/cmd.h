@@ -7,12 +7,21 @@
 #ifndef ULAK_CMD_H
 #define ULAK_CMD_H
 
+#include <stdbool.h>
+
 int postfix_main(int argc, char **argv);
 int postconf_main(int argc, char **argv);
 int postmap_main(int argc, char **argv);
 int postalias_main(int argc, char **argv);
 int newaliases_main(int argc, char **argv);
 int postcat_main(int argc, char **argv);
+int postqueue_main(int argc, char **argv);
+int mailq_main(int argc, char **argv);
+int postsuper_main(int argc, char **argv);
+/* postqueue_list - print the queue listing of the loaded main.cf
+ * (postqueue -p, or -j when JSON), for mailq and sendmail -bp; 0, or 1
+ * when stdout failed. */
+int postqueue_list(bool json);
 int notyet_main(int argc, char **argv);
 
 #endif

@@ -1,69 +1,11 @@
 """postcat: queue files written from Python by docs/QUEUE.md, printed in
 Postfix's postcat format (labels and sections checked against Postfix 3.7's
 postcat on a queue file of a Postfix test instance)."""
-import struct
 import subprocess
 import time
 
 from conftest import BIN, run
-
-
-def rec(t, data=b""):
-    if isinstance(data, str):
-        data = data.encode()
-    assert len(data) <= 4096
-    return t.encode() + struct.pack(">H", len(data)) + data
-
-
-def fixed(*fields):
-    return " ".join("%15d" % f for f in fields)
-
-
-def queue_file(sender="alice@example.test", rcpts=None, headers=None,
-               body=None, arrival=1796064070, attrs=None, envid=None,
-               ret=None, warn=None, extracted=b"", extracted_rcpts=0):
-    """A queue file as docs/QUEUE.md specifies it."""
-    if rcpts is None:
-        rcpts = [{"addr": "bob@example.test"}]
-    if headers is None:
-        headers = ["Subject: hello!"]
-    if body is None:
-        body = ["", "the body of the message"]
-    env = rec("T", "%d.000042" % arrival)
-    if warn is not None:
-        env += rec("W", "%15d" % warn)
-    env += rec("F", sender)
-    if envid:
-        env += rec("V", envid)
-    if ret:
-        env += rec("D", str(ret))
-    for name, value in (attrs or {"rewrite_context": "local"}).items():
-        env += rec("A", f"{name}={value}")
-    for r in rcpts:
-        if "notify" in r:
-            env += rec("N", str(r["notify"]))
-        if "orcpt" in r:
-            env += rec("P", r["orcpt"])
-        if "orig" in r:
-            env += rec("O", r["orig"])
-        env += rec("r" if r.get("done") else "R", r["addr"])
-    content = b""
-    size = 0
-    for i, line in enumerate(headers + body):
-        if i == len(headers) and body:
-            content += rec("B")
-        data = line.encode() if isinstance(line, str) else line
-        size += len(data) + 1
-        while len(data) > 4096:
-            content += rec("C", data[:4096])
-            data = data[4096:]
-        content += rec("L", data)
-    offset = 3 + 79 + len(env)
-    xtra = offset + 3 + len(content)
-    nrcpt = len(rcpts) + extracted_rcpts
-    head = rec("S", fixed(size, offset, nrcpt, xtra, 1))
-    return (head + env + rec("M") + content + rec("X") + extracted
-            + rec("E"))
+from queuefile import fixed, queue_file, rec
 
 
 def arrival_text(t):
