@@ -21,7 +21,7 @@ static const struct prog progs[] = {
     {"postfix", postfix_main},       {"postconf", postconf_main},
     {"postmap", postmap_main},       {"postalias", postalias_main},
     {"newaliases", newaliases_main}, {"postqueue", postqueue_main},
-    {"mailq", mailq_main},          {"postsuper", postsuper_main},
+    {"mailq", mailq_main},           {"postsuper", postsuper_main},
     {"postcat", postcat_main},       {"sendmail", notyet_main},
 };
 

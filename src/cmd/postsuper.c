@@ -181,8 +181,7 @@ static bool apply(const struct postsuper *ps, enum op op, const char *path,
         if (ok)
             remove_logs(ps, id);
     } else if (queue_dir_move_path(&ps->qd, path,
-                                   (enum queue_folder) ops[op].target, id,
-                                   &why)
+                                   (enum queue_folder) ops[op].target, id, &why)
                < 0) {
         if (errno != ENOENT)
             msg_warn("%s: %s", id, buf_str(&why));
@@ -369,10 +368,6 @@ static void walk(const struct postsuper *ps, enum queue_folder f,
         if (S_ISDIR(st.st_mode) && is_hash_name(de->d_name)
             && level < QUEUE_ID_HASH_MAX) {
             walk(ps, f, buf_str(&sub), level + 1, list, n);
-            /* Not used by the current hashing: remove it when empty. */
-            if ((!ps->qd.hashed[f] || level >= ps->qd.depth)
-                && rmdir(buf_str(&sub)) == 0)
-                (void) fs_fsync_dir(dir, &sub);
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -396,6 +391,38 @@ static void walk(const struct postsuper *ps, enum queue_folder f,
         msg_warn("read folder %s: %m", rel(ps, dir));
     (void) closedir(d);
     buf_fini(&sub);
+}
+
+/* prune - remove the sub-folders under DIR (LEVEL deep) that the current
+ * hashing does not use, once they are empty */
+static void prune(const struct postsuper *ps, enum queue_folder f,
+                  const char *dir, int level)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct buf sub = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct argv *names = argv_new();
+
+    if (d == NULL)
+        goto out;
+    while ((de = readdir(d)) != NULL)
+        if (is_hash_name(de->d_name))
+            argv_add(names, de->d_name);
+    (void) closedir(d);
+    for (size_t i = 0; i < names->argc; i++) {
+        buf_setf(&sub, "%s/%s", dir, names->argv[i]);
+        if (level >= QUEUE_ID_HASH_MAX)
+            continue;
+        prune(ps, f, buf_str(&sub), level + 1);
+        if ((!ps->qd.hashed[f] || level >= ps->qd.depth)
+            && rmdir(buf_str(&sub)) == 0)
+            (void) fs_fsync_dir(dir, &why);
+    }
+out:
+    argv_free(names);
+    buf_fini(&sub);
+    buf_fini(&why);
 }
 
 /* inode_id - the name the queue file ID with inode INO should have, into
@@ -436,8 +463,8 @@ static void rename_logs(const struct postsuper *ps, const char *old_id,
         if (queue_dir_path(&ps->qd, log_folders[i], old_id, &from, &why) < 0
             || lstat(buf_str(&from), &st) < 0)
             continue;
-        if (queue_dir_move_path(&ps->qd, buf_str(&from), log_folders[i],
-                                new_id, &why)
+        if (queue_dir_move_path(&ps->qd, buf_str(&from), log_folders[i], new_id,
+                                &why)
             < 0)
             msg_warn("%s: %s", old_id, buf_str(&why));
     }
@@ -508,6 +535,7 @@ static void structure(const struct postsuper *ps)
             mem_free(list[i].id);
         }
         mem_free(list);
+        prune(ps, (enum queue_folder) f, buf_str(&dir), 0);
     }
     if (renamed > 0) {
         msg_info("Renamed to match inode number: %ld message%s", renamed,
