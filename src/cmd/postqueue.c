@@ -108,6 +108,15 @@ static void json_str(struct buf *out, const char *s)
     buf_catc(out, '"');
 }
 
+/* safe - TEXT for a terminal: control characters as '?' (into OUT) */
+static const char *safe(struct buf *out, const char *text)
+{
+    buf_reset(out);
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        buf_catc(out, (*p < 0x20 || *p == 0x7f) ? '?' : *p);
+    return buf_str(out);
+}
+
 /* print_text - one message in the sendmail-style listing */
 static void print_text(const struct queue_dir *qd, enum queue_folder f,
                        const char *id, const struct queue_env *env,
@@ -118,6 +127,7 @@ static void print_text(const struct queue_dir *qd, enum queue_folder f,
     time_t when = (time_t) env->arrival.tv_sec;
     const char *prev = NULL;
     int indent = qd->long_ids ? 47 : 41;
+    struct buf text = BUF_INIT;
     struct tm tm;
 
     if (localtime_r(&when, &tm) == NULL
@@ -129,10 +139,10 @@ static void print_text(const struct queue_dir *qd, enum queue_folder f,
                                      : "");
     if (qd->long_ids)
         printf("%-17s %8lld %-19s %s\n", idm, env->message_size, date,
-               *env->sender ? env->sender : "MAILER-DAEMON");
+               *env->sender ? safe(&text, env->sender) : "MAILER-DAEMON");
     else
         printf("%-11s %7lld %-20s %s\n", idm, env->message_size, date,
-               *env->sender ? env->sender : "MAILER-DAEMON");
+               *env->sender ? safe(&text, env->sender) : "MAILER-DAEMON");
     for (size_t i = 0; i < n; i++) {
         if (r[i].reason != NULL
             && (prev == NULL || strcmp(prev, r[i].reason) != 0)) {
@@ -140,12 +150,13 @@ static void print_text(const struct queue_dir *qd, enum queue_folder f,
 
             printf("%*s(%s)\n",
                    len < REASON_WIDTH ? (int) (REASON_WIDTH - len) : 0, "",
-                   r[i].reason);
+                   safe(&text, r[i].reason));
         }
         prev = r[i].reason;
-        printf("%*s%s\n", indent, "", r[i].address);
+        printf("%*s%s\n", indent, "", safe(&text, r[i].address));
     }
     putchar('\n');
+    buf_fini(&text);
 }
 
 /* print_json - one message as a JSON object on one line */

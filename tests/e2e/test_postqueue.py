@@ -243,3 +243,23 @@ def test_missing_queue_directory(tmp_path, confdir):
     assert r.rc == 69, r
     assert r.err == (f"postqueue: fatal: chdir {tmp_path}/nosuch: No such "
                      "file or directory\n"), r
+
+
+def test_control_characters_never_reach_the_terminal(spool, confdir):
+    """An envelope or a defer log is outside input: an escape sequence in
+    it is shown as '?' by mailq and as \\u001b by -j."""
+    place(spool, "deferred", "3C0CCA0003",
+          queue_file(sender="\x1b[2Jevil@example.test",
+                     rcpts=[{"addr": "a\x07@example.test"}]))
+    defer_log(spool, "3C0CCA0003",
+              "\nrecipient=a\x07@example.test\nstatus=4.0.0\n"
+              "action=delayed\nreason=bad\x1b]0;x\n\n")
+    r = run("postqueue", "-c", confdir, "-p")
+    assert r.rc == 0, r
+    assert "\x1b" not in r.out and "\x07" not in r.out, r
+    assert "  ?[2Jevil@example.test\n" in r.out, r
+    assert "(bad?]0;x)\n" in r.out and "a?@example.test\n" in r.out, r
+    j = run("postqueue", "-c", confdir, "-j")
+    assert '"sender": "\\u001b[2Jevil@example.test"' in j.out, j
+    assert json.loads(j.out)["recipients"] == [
+        {"address": "a\x07@example.test", "delay_reason": "bad\x1b]0;x"}], j
