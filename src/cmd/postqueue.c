@@ -23,10 +23,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/argv.h"
 #include "../lib/buf.h"
 #include "../lib/htable.h"
 #include "../lib/mem.h"
@@ -340,6 +342,49 @@ static bool valid_site(const char *s)
     return true;
 }
 
+/* flush_eligible - whether fast_flush_domains names SITE: 1 yes, 0 no,
+ * -1 when only the flush service could tell (the list names a table or a
+ * file, which that service would consult).  Plain names match the site and,
+ * as fast_flush_domains is in parent_domain_matches_subdomains by default,
+ * its sub-domains; ".name" matches sub-domains; "!name" excludes; the
+ * first match wins, as in Postfix's domain lists. */
+static int flush_eligible(const char *site)
+{
+    struct argv *list = conf_list("fast_flush_domains");
+    const char *parents = conf_str("parent_domain_matches_subdomains");
+    bool parent = strstr(parents, "fast_flush_domains") != NULL;
+    size_t slen = strlen(site);
+    int rc = 0;
+
+    for (size_t i = 0; i < list->argc; i++) {
+        const char *pat = list->argv[i];
+        bool neg = *pat == '!';
+        size_t plen;
+        bool hit;
+
+        if (neg)
+            pat++;
+        if (strchr(pat, ':') != NULL || *pat == '/') {
+            rc = -1;
+            break;
+        }
+        plen = strlen(pat);
+        if (*pat == '.')
+            hit = slen > plen && strcasecmp(site + slen - plen, pat) == 0;
+        else
+            hit = strcasecmp(site, pat) == 0
+                  || (parent && *pat != '[' && slen > plen + 1
+                      && site[slen - plen - 1] == '.'
+                      && strcasecmp(site + slen - plen, pat) == 0);
+        if (hit) {
+            rc = neg ? 0 : 1;
+            break;
+        }
+    }
+    argv_free(list);
+    return rc;
+}
+
 /* flush_down - what postqueue says when no queue manager is there */
 static ULAK_NORETURN void flush_down(void)
 {
@@ -408,6 +453,10 @@ int postqueue_main(int argc, char **argv)
         case 's':
             if (!valid_site(arg))
                 msg_fatal("Cannot flush mail queue - invalid destination: "
+                          "\"%s\"",
+                          arg);
+            if (flush_eligible(arg) == 0)
+                msg_fatal("Flush service is not configured for destination "
                           "\"%s\"",
                           arg);
             flush_down();

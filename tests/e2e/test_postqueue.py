@@ -10,6 +10,7 @@ recipients first and "(reason unavailable)" for the others, MAILER-DAEMON
 for the null sender, Kbytes rounded down, "1 Request." in the singular."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -202,8 +203,22 @@ def test_damaged_file_is_skipped(spool, confdir):
         "3C0CCA0004"], r2
 
 
+FLUSH_CASES = [
+    ["-f"], ["-i", "3C0CCA0003"], ["-i", "../x"], ["-s", "example.test"],
+    ["-s", "sub.example.test"], ["-s", "EXAMPLE.TEST"], ["-s", "other.test"],
+    ["-s", "[192.0.2.1]"], ["-s", "[192.0.2.2]"], ["-s", "a b"],
+    ["-s", "-x.test"], ["-s", "ex.ample."], ["-s", "a@b"], [], ["-p", "-j"],
+]
+
+
+def flush_conf(confdir):
+    with open(confdir / "main.cf", "a") as f:
+        f.write("fast_flush_domains = example.test, [192.0.2.1]\n")
+
+
 def test_flush_when_the_mail_system_is_down(spool, confdir):
     """As Postfix's postqueue with a stopped instance: exit 69."""
+    flush_conf(confdir)
     cases = [
         (["-f"], "postqueue: fatal: Cannot flush mail queue - mail system "
                  "is down\n"),
@@ -215,6 +230,10 @@ def test_flush_when_the_mail_system_is_down(spool, confdir):
                                  "queue - mail system is down\n"),
         (["-s", "[192.0.2.1]"], "postqueue: fatal: Cannot flush mail queue"
                                 " - mail system is down\n"),
+        (["-s", "sub.example.test"], "postqueue: fatal: Cannot flush mail "
+                                     "queue - mail system is down\n"),
+        (["-s", "other.test"], 'postqueue: fatal: Flush service is not '
+                               'configured for destination "other.test"\n'),
         (["-s", "a b"], 'postqueue: fatal: Cannot flush mail queue - '
                         'invalid destination: "a b"\n'),
         (["-s", "-x.test"], 'postqueue: fatal: Cannot flush mail queue - '
@@ -235,6 +254,23 @@ def test_flush_when_the_mail_system_is_down(spool, confdir):
     log = (spool.parent / "maillog").read_text()
     assert "ulak/postqueue[" in log
     assert "]: fatal: Cannot flush mail queue - mail system is down" in log
+
+
+def test_flush_compared_with_postfix(spool, confdir):
+    """Postfix's postqueue on the same main.cf with no mail system
+    running: the same fatal line and exit status (Postfix also warns about
+    the socket it could not reach; ulak has no such socket yet)."""
+    if not os.path.exists("/usr/sbin/postqueue") or os.geteuid() != 0:
+        pytest.skip("needs Debian's postqueue, run as root (-c)")
+    flush_conf(confdir)
+    for args in FLUSH_CASES:
+        ours = run("postqueue", "-c", confdir, *args)
+        theirs = subprocess.run(["/usr/sbin/postqueue", "-c", str(confdir),
+                                 *args], capture_output=True, text=True,
+                                timeout=60)
+        assert ours.rc == theirs.returncode == 69, (args, ours, theirs)
+        assert ours.err.splitlines()[-1] == \
+            theirs.stderr.splitlines()[-1], (args, ours, theirs)
 
 
 def test_missing_queue_directory(tmp_path, confdir):
