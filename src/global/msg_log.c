@@ -41,6 +41,10 @@ void msg_log_format(const struct msg_log_entry *e, struct buf *out)
     cat_value(out, "status", e->status);
     cat_value(out, "action", e->action);
     cat_value(out, "reason", e->reason);
+    if (e->remote_mta != NULL)
+        cat_value(out, "remote_mta", e->remote_mta);
+    if (e->diag_code != NULL)
+        cat_value(out, "diag_code", e->diag_code);
     buf_catc(out, '\n');
 }
 
@@ -53,6 +57,8 @@ static void entry_reset(struct msg_log_entry *e)
     mem_free(e->status);
     mem_free(e->action);
     mem_free(e->reason);
+    mem_free(e->remote_mta);
+    mem_free(e->diag_code);
     memset(e, 0, sizeof(*e));
     e->offset = -1;
 }
@@ -70,6 +76,8 @@ static bool set_field(struct msg_log_entry *e, struct span line)
         {"status", offsetof(struct msg_log_entry, status)},
         {"action", offsetof(struct msg_log_entry, action)},
         {"reason", offsetof(struct msg_log_entry, reason)},
+        {"remote_mta", offsetof(struct msg_log_entry, remote_mta)},
+        {"diag_code", offsetof(struct msg_log_entry, diag_code)},
     };
     const char *eq = memchr(line.p, '=', line.len);
     struct span name;

@@ -9,7 +9,12 @@
  * fsynced, as
  *
  *   "\n" "recipient=ADDR\n" [offset= orig_rcpt= dsn_orig_rcpt= notify=]
- *   "status=X.Y.Z\n" "action=ACTION\n" "reason=TEXT\n" "\n"
+ *   "status=X.Y.Z\n" "action=ACTION\n" "reason=TEXT\n"
+ *   [remote_mta= diag_code=] "\n"
+ *
+ * The fields are those of bounce_report.h's struct bounce_report_rcpt
+ * (ACTION is a dsn_action_name), so a bounce or delay report is built
+ * from the entries without another source.
  *
  * so that concurrent writers (several delivery agents for one message)
  * never interleave, and an entry torn by a crash is recognised and
@@ -43,9 +48,10 @@ struct msg_log_entry {
     char *dsn_orig_rcpt; /* DSN ORCPT "type;address", or NULL */
     int notify;          /* DSN NOTIFY bits (QUEUE_NOTIFY_*); 0: none */
     char *status;        /* RFC 3463 status "4.3.2" */
-    char *action;        /* RFC 3464 action: delayed, failed, delivered,
-                            relayed, expanded */
+    char *action;        /* RFC 3464 action, as dsn_action_name() */
     char *reason;        /* the text for the report and mailq */
+    char *remote_mta;    /* Remote-MTA "dns; host", or NULL */
+    char *diag_code;     /* Diagnostic-Code "smtp; 550 ...", or NULL */
 };
 
 struct msg_log {

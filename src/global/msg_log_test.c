@@ -78,6 +78,8 @@ static void test_format(void **state)
     e.orig_rcpt = (char *) "Bob@Example.Test";
     e.dsn_orig_rcpt = (char *) "rfc822;Bob@Example.Test";
     e.notify = 10;
+    e.remote_mta = (char *) "dns; x";
+    e.diag_code = (char *) "X-Postfix; connect to x";
     msg_log_format(&e, &out);
     assert_string_equal(buf_str(&out),
                         "\nrecipient=bob@example.test\n"
@@ -88,6 +90,8 @@ static void test_format(void **state)
                         "status=4.4.1\n"
                         "action=delayed\n"
                         "reason=connect to x[192.0.2.1]:25:??refused\n"
+                        "remote_mta=dns; x\n"
+                        "diag_code=X-Postfix; connect to x\n"
                         "\n");
     buf_reset(&out);
     e = entry("a", "5.1.1", "unknown user");
@@ -110,6 +114,7 @@ static void test_parse_round_trip(void **state)
     a.offset = 100;
     b.orig_rcpt = (char *) "B@X";
     b.action = (char *) "failed";
+    a.diag_code = (char *) "smtp; 451 try later";
     msg_log_format(&a, &out);
     msg_log_format(&b, &out);
     parse(buf_str(&out), &log);
@@ -119,12 +124,14 @@ static void test_parse_round_trip(void **state)
     assert_int_equal(log.entries[0].offset, 100);
     assert_null(log.entries[0].orig_rcpt);
     assert_string_equal(log.entries[0].reason, "reason A");
+    assert_string_equal(log.entries[0].diag_code, "smtp; 451 try later");
     assert_string_equal(log.entries[1].recipient, "b@x");
     assert_int_equal(log.entries[1].offset, -1);
     assert_string_equal(log.entries[1].orig_rcpt, "B@X");
     assert_string_equal(log.entries[1].action, "failed");
     assert_string_equal(log.entries[1].status, "5.0.0");
     assert_string_equal(log.entries[1].reason, "reason=B with = signs");
+    assert_null(log.entries[1].remote_mta);
     msg_log_fini(&log);
     buf_fini(&out);
 }
