@@ -9,15 +9,18 @@
  * the new folder, never neither):
  *
  *   -r ID  requeue: hold, incoming, active, deferred -> maildrop
- *   -d ID  delete:  hold, incoming, active, deferred (and its logs)
+ *   -d ID  delete:  hold, incoming, active, deferred, maildrop (and its
+ *          logs)
  *   -h ID  hold:    incoming, active, deferred -> hold
  *   -H ID  release: hold -> deferred
  *
  * ID "ALL" means every message of those folders (or of the folders named
  * after the options), "-" reads the IDs from standard input, one a line.
- * Each message done is logged ("ID: removed", "ID: placed on hold", "ID:
- * released from hold", "ID: requeued"), each operation asked for ends with
- * Postfix's summary ("Deleted: 3 messages").  -s (also the default when no
+ * The requests run in command-line order, as in Postfix.
+ * Each message named by its ID is logged ("ID: removed", "ID: placed on
+ * hold", "ID: released from hold", "ID: requeued"; for ALL, as in Postfix,
+ * only the summary), each operation asked for ends with Postfix's summary
+ * ("Deleted: 3 messages").  -s (also the default when no
  * option is given) checks the structure: queue files whose names do not
  * match their inode numbers are renamed (with their logs), long names
  * become short ones when enable_long_queue_ids is off, files at the wrong
@@ -66,7 +69,7 @@ static const struct op_info {
     const char *done;    /* the per-message log line */
     const char *summary; /* the summary line */
     int target;          /* folder moved to; -1: removed */
-    enum queue_folder from[4];
+    enum queue_folder from[5];
     size_t nfrom;
 } ops[OP_COUNT] = {
     [OP_REQUEUE] = {'r',
@@ -75,12 +78,14 @@ static const struct op_info {
                     QUEUE_MAILDROP,
                     {QUEUE_HOLD, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED},
                     4},
+    /* Postfix's manual omits maildrop, its postsuper includes it. */
     [OP_DELETE] = {'d',
                    "removed",
                    "Deleted",
                    -1,
-                   {QUEUE_HOLD, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED},
-                   4},
+                   {QUEUE_HOLD, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED,
+                    QUEUE_MAILDROP},
+                   5},
     [OP_HOLD] = {'h',
                  "placed on hold",
                  "Placed on hold",
@@ -120,7 +125,10 @@ static const enum queue_folder log_folders[] = {QUEUE_BOUNCE, QUEUE_DEFER,
 
 struct postsuper {
     struct queue_dir qd;
-    struct argv *ids[OP_COUNT];     /* owned; NULL: not asked for */
+    /* The -d/-h/-H/-r requests in command-line order (Postfix's order of
+     * work): each is the option letter, then the ID. */
+    struct argv *requests;
+    bool asked[OP_COUNT];
     bool named[QUEUE_FOLDER_COUNT]; /* the directory arguments */
     bool any_named;
     bool structure;  /* -s */
@@ -161,9 +169,11 @@ static void remove_logs(const struct postsuper *ps, const char *id)
     buf_fini(&why);
 }
 
-/* apply - do OP to the queue file ID at PATH; true when done */
+/* apply - do OP to the queue file ID at PATH; true when done.  Like
+ * Postfix, only a message named by its ID gets its own line (QUIET for
+ * ALL: then the summary says it). */
 static bool apply(const struct postsuper *ps, enum op op, const char *path,
-                  const char *id)
+                  const char *id, bool quiet)
 {
     struct buf why = BUF_INIT;
     bool ok = false;
@@ -192,7 +202,7 @@ static bool apply(const struct postsuper *ps, enum op op, const char *path,
         if (op == OP_REQUEUE)
             remove_logs(ps, id);
     }
-    if (ok) {
+    if (ok && !quiet) {
         /* Postfix's per-message line, on stderr and in the mail log. */
         msg_info("%s: %s", id, ops[op].done);
     }
@@ -230,42 +240,35 @@ static size_t sources(const struct postsuper *ps, enum op op,
     return n;
 }
 
-/* run_op - OP for each of its IDs (or ALL), then the summary */
-static void run_op(const struct postsuper *ps, enum op op)
+/* run_one - OP for ID (or ALL); the number of messages done */
+static long run_one(const struct postsuper *ps, enum op op, const char *id)
 {
     enum queue_folder from[QUEUE_FOLDER_COUNT];
     size_t nfrom = sources(ps, op, from);
     struct buf path = BUF_INIT;
     struct buf why = BUF_INIT;
-    const struct argv *ids = ps->ids[op];
     long count = 0;
 
-    for (size_t i = 0; i < ids->argc; i++) {
-        const char *id = ids->argv[i];
+    if (strcmp(id, "ALL") == 0) {
+        for (size_t j = 0; j < nfrom; j++) {
+            struct queue_scan *s;
+            const char *found;
 
-        if (strcmp(id, "ALL") == 0) {
-            for (size_t j = 0; j < nfrom; j++) {
-                struct queue_scan *s;
-                const char *found;
-
-                buf_reset(&why);
-                if ((s = queue_scan_open(&ps->qd, from[j], &why)) == NULL) {
-                    msg_warn("%s", buf_str(&why));
-                    continue;
-                }
-                while ((found = queue_scan_next(s, &path)) != NULL)
-                    count += apply(ps, op, buf_str(&path), found);
-                if (queue_scan_error(s) != NULL)
-                    msg_warn("%s", queue_scan_error(s));
-                queue_scan_close(s);
+            buf_reset(&why);
+            if ((s = queue_scan_open(&ps->qd, from[j], &why)) == NULL) {
+                msg_warn("%s", buf_str(&why));
+                continue;
             }
-            continue;
+            while ((found = queue_scan_next(s, &path)) != NULL)
+                count += apply(ps, op, buf_str(&path), found, true);
+            if (queue_scan_error(s) != NULL)
+                msg_warn("%s", queue_scan_error(s));
+            queue_scan_close(s);
         }
-        if (!queue_id_valid(id)) {
-            if (!looks_like_id(id))
-                msg_warn("invalid mail queue id: %s", id);
-            continue;
-        }
+    } else if (!queue_id_valid(id)) {
+        if (!looks_like_id(id))
+            msg_warn("invalid mail queue id: %s", id);
+    } else {
         for (size_t j = 0; j < nfrom; j++) {
             struct stat st;
 
@@ -273,18 +276,38 @@ static void run_op(const struct postsuper *ps, enum op op)
             if (queue_dir_path(&ps->qd, from[j], id, &path, &why) < 0)
                 break;
             if (lstat(buf_str(&path), &st) == 0 && S_ISREG(st.st_mode)) {
-                count += apply(ps, op, buf_str(&path), id);
+                count += apply(ps, op, buf_str(&path), id, false);
                 break;
             }
         }
     }
-    msg_info("%s: %ld message%s", ops[op].summary, count, plural(count));
     buf_fini(&path);
     buf_fini(&why);
+    return count;
 }
 
-/* read_stdin_ids - the queue IDs on standard input, one a line */
-static void read_stdin_ids(struct argv *ids)
+/* run_requests - every request in command-line order, then one summary
+ * per operation asked for, in Postfix's order */
+static void run_requests(const struct postsuper *ps)
+{
+    long count[OP_COUNT] = {0};
+
+    for (size_t i = 0; i < ps->requests->argc; i++) {
+        const char *r = ps->requests->argv[i];
+
+        for (int op = 0; op < OP_COUNT; op++)
+            if (ops[op].opt == r[0])
+                count[op] += run_one(ps, (enum op) op, r + 1);
+    }
+    for (int op = 0; op < OP_COUNT; op++)
+        if (ps->asked[op])
+            msg_info("%s: %ld message%s", ops[op].summary, count[op],
+                     plural(count[op]));
+}
+
+/* read_stdin_ids - the queue IDs on standard input, one a line, as
+ * requests for the operation with option letter OPT */
+static void read_stdin_ids(struct argv *ids, char opt)
 {
     struct buf data = BUF_INIT;
     struct buf why = BUF_INIT;
@@ -299,7 +322,12 @@ static void read_stdin_ids(struct argv *ids)
         const char *nl = memchr(p, '\n', (size_t) (end - p));
         size_t len = nl ? (size_t) (nl - p) : (size_t) (end - p);
 
-        argv_addn(ids, p, len);
+        struct buf r = BUF_INIT;
+
+        buf_catc(&r, opt);
+        buf_catn(&r, p, len);
+        argv_addn(ids, buf_str(&r), buf_len(&r));
+        buf_fini(&r);
         p += len + 1;
     }
     buf_fini(&data);
@@ -596,12 +624,17 @@ static void purge(const struct postsuper *ps)
 /* add_id - one -d/-h/-H/-r argument */
 static void add_id(struct postsuper *ps, enum op op, const char *id)
 {
-    if (ps->ids[op] == NULL)
-        ps->ids[op] = argv_new();
-    if (strcmp(id, "-") == 0)
-        read_stdin_ids(ps->ids[op]);
-    else
-        argv_add(ps->ids[op], id);
+    ps->asked[op] = true;
+    if (strcmp(id, "-") == 0) {
+        read_stdin_ids(ps->requests, ops[op].opt);
+    } else {
+        struct buf r = BUF_INIT;
+
+        buf_catc(&r, ops[op].opt);
+        buf_cat(&r, id);
+        argv_add(ps->requests, buf_str(&r));
+        buf_fini(&r);
+    }
 }
 
 /* postsuper_main - the postsuper command */
@@ -612,6 +645,7 @@ int postsuper_main(int argc, char **argv)
     int ch;
 
     memset(&ps, 0, sizeof(ps));
+    ps.requests = argv_new();
     msg_init(argc > 0 ? argv[0] : "postsuper");
     while ((ch = getopt(argc, argv, "c:d:h:H:pr:sSv")) != -1) {
         switch (ch) {
@@ -665,20 +699,15 @@ int postsuper_main(int argc, char **argv)
         ps.named[f] = ps.any_named = true;
     }
     /* Without an operation, postsuper checks the structure. */
-    if (!ps.purge && !ps.structure && ps.ids[OP_DELETE] == NULL
-        && ps.ids[OP_HOLD] == NULL && ps.ids[OP_RELEASE] == NULL
-        && ps.ids[OP_REQUEUE] == NULL)
+    if (!ps.purge && !ps.structure && !ps.asked[OP_DELETE] && !ps.asked[OP_HOLD]
+        && !ps.asked[OP_RELEASE] && !ps.asked[OP_REQUEUE])
         ps.structure = true;
     if (ps.purge)
         purge(&ps);
     if (ps.structure)
         structure(&ps);
-    for (int op = 0; op < OP_COUNT; op++) {
-        if (ps.ids[op] != NULL) {
-            run_op(&ps, (enum op) op);
-            argv_free(ps.ids[op]);
-        }
-    }
+    run_requests(&ps);
+    argv_free(ps.requests);
     queue_dir_fini(&ps.qd);
     buf_fini(&why);
     return 0;
