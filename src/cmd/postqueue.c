@@ -23,18 +23,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/argv.h"
 #include "../lib/buf.h"
 #include "../lib/htable.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/str.h"
 #include "../global/conf.h"
+#include "../global/domain_list.h"
 #include "../global/mail_log.h"
 #include "../global/msg_log.h"
 #include "../global/queue_dir.h"
@@ -342,47 +341,16 @@ static bool valid_site(const char *s)
     return true;
 }
 
-/* flush_eligible - whether fast_flush_domains names SITE: 1 yes, 0 no,
- * -1 when only the flush service could tell (the list names a table or a
- * file, which that service would consult).  Plain names match the site and,
- * as fast_flush_domains is in parent_domain_matches_subdomains by default,
- * its sub-domains; ".name" matches sub-domains; "!name" excludes; the
- * first match wins, as in Postfix's domain lists. */
-static int flush_eligible(const char *site)
+/* flush_eligible - whether fast_flush_domains names SITE (as Postfix's
+ * flush service decides: a host name list) */
+static enum lk_result flush_eligible(const char *site)
 {
-    struct argv *list = conf_list("fast_flush_domains");
-    const char *parents = conf_str("parent_domain_matches_subdomains");
-    bool parent = strstr(parents, "fast_flush_domains") != NULL;
-    size_t slen = strlen(site);
-    int rc = 0;
+    struct domain_list *dl = domain_list_new(
+        "fast_flush_domains", conf_str("fast_flush_domains"), DOMAIN_LIST_HOST);
+    enum lk_result r = domain_list_match(dl, site);
 
-    for (size_t i = 0; i < list->argc; i++) {
-        const char *pat = list->argv[i];
-        bool neg = *pat == '!';
-        size_t plen;
-        bool hit;
-
-        if (neg)
-            pat++;
-        if (strchr(pat, ':') != NULL || *pat == '/') {
-            rc = -1;
-            break;
-        }
-        plen = strlen(pat);
-        if (*pat == '.')
-            hit = slen > plen && strcasecmp(site + slen - plen, pat) == 0;
-        else
-            hit = strcasecmp(site, pat) == 0
-                  || (parent && *pat != '[' && slen > plen + 1
-                      && site[slen - plen - 1] == '.'
-                      && strcasecmp(site + slen - plen, pat) == 0);
-        if (hit) {
-            rc = neg ? 0 : 1;
-            break;
-        }
-    }
-    argv_free(list);
-    return rc;
+    domain_list_free(dl);
+    return r;
 }
 
 /* flush_down - what postqueue says when no queue manager is there */
@@ -455,7 +423,9 @@ int postqueue_main(int argc, char **argv)
                 msg_fatal("Cannot flush mail queue - invalid destination: "
                           "\"%s\"",
                           arg);
-            if (flush_eligible(arg) == 0)
+            /* A table that cannot answer is no "no": the flush service
+             * would decide, and it is not there. */
+            if (flush_eligible(arg) == LK_NOTFOUND)
                 msg_fatal("Flush service is not configured for destination "
                           "\"%s\"",
                           arg);

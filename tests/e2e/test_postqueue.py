@@ -206,6 +206,7 @@ def test_damaged_file_is_skipped(spool, confdir):
 FLUSH_CASES = [
     ["-f"], ["-i", "3C0CCA0003"], ["-i", "../x"], ["-s", "example.test"],
     ["-s", "sub.example.test"], ["-s", "EXAMPLE.TEST"], ["-s", "other.test"],
+    ["-s", "no.example.test"], ["-s", "tab.test"], ["-s", "a.tab.test"],
     ["-s", "[192.0.2.1]"], ["-s", "[192.0.2.2]"], ["-s", "a b"],
     ["-s", "-x.test"], ["-s", "ex.ample."], ["-s", "a@b"], [], ["-p", "-j"],
 ]
@@ -213,7 +214,8 @@ FLUSH_CASES = [
 
 def flush_conf(confdir):
     with open(confdir / "main.cf", "a") as f:
-        f.write("fast_flush_domains = example.test, [192.0.2.1]\n")
+        f.write("fast_flush_domains = !no.example.test, example.test, "
+                "[192.0.2.1], inline:{ tab.test=x }\n")
 
 
 def test_flush_when_the_mail_system_is_down(spool, confdir):
