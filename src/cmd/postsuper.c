@@ -34,6 +34,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -621,6 +623,35 @@ static void purge(const struct postsuper *ps)
     buf_fini(&why);
 }
 
+/* become_queue_owner - run as root, work as the owner of the queue (as
+ * Postfix's postsuper becomes mail_owner), so that the sub-folders and
+ * files this run creates belong to the queue manager, not to root.  A
+ * queue owned by root (an instance that root runs unprivileged) keeps
+ * root.  The credential change belongs in lib/priv.c, which does not exist
+ * yet; this is the same sequence: groups, gid, uid, then a check that root
+ * cannot come back. */
+static void become_queue_owner(const char *top)
+{
+    struct passwd *pw;
+    struct stat st;
+    gid_t gid;
+
+    if (geteuid() != 0)
+        return;
+    if (stat(top, &st) < 0)
+        msg_fatal("chdir %s: %m", top);
+    if (st.st_uid == 0)
+        return;
+    pw = getpwuid(st.st_uid);
+    gid = pw != NULL ? pw->pw_gid : st.st_gid;
+    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0
+        || setresuid(st.st_uid, st.st_uid, st.st_uid) < 0)
+        msg_fatal("cannot become the queue owner (uid %ld): %m",
+                  (long) st.st_uid);
+    if (setuid(0) == 0)
+        msg_fatal("could regain root after becoming uid %ld", (long) st.st_uid);
+}
+
 /* add_id - one -d/-h/-H/-r argument */
 static void add_id(struct postsuper *ps, enum op op, const char *id)
 {
@@ -688,6 +719,7 @@ int postsuper_main(int argc, char **argv)
     buf_reset(&why);
     if (queue_dir_init_conf(&ps.qd, &why) < 0)
         msg_fatal("%s", buf_str(&why));
+    become_queue_owner(ps.qd.top);
     if (chdir(ps.qd.top) < 0)
         msg_fatal("chdir %s: %m", ps.qd.top);
     ps.top_len = strlen(ps.qd.top) + 1;

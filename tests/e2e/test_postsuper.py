@@ -381,3 +381,31 @@ def test_compared_with_postfix(spool, confdir):
                 (args, files(spool), files(pf_top))
     finally:
         subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def test_root_works_as_the_queue_owner(confdir):
+    """Run by root on a queue that belongs to another user (mail_owner),
+    postsuper works as that user: what it creates belongs to the queue
+    manager."""
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="ulak-own-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        top = base / "spool"
+        for d in ["maildrop", "incoming", "active", "deferred", "hold",
+                  "corrupt", "bounce", "defer", "trace"]:
+            (top / d).mkdir(parents=True)
+        place(top, "hold", "3C0CCA0001", queue_file())
+        subprocess.run(["chown", "-R", "65534:65534", str(top)], check=True)
+        (confdir / "main.cf").write_text(f"queue_directory = {top}\n")
+        r = run("postsuper", "-c", confdir, "-H", "3C0CCA0001")
+        assert r.rc == 0, r
+        assert r.err == ("postsuper: 3C0CCA0001: released from hold\n"
+                         "postsuper: Released from hold: 1 message\n"), r
+        st = os.stat(top / "deferred" / "3")
+        assert (st.st_uid, st.st_gid) == (65534, 65534)
+        assert os.stat(top / "deferred" / "3" / "3C0CCA0001").st_uid == 65534
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
