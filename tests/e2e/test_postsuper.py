@@ -409,3 +409,63 @@ def test_root_works_as_the_queue_owner(confdir):
         assert os.stat(top / "deferred" / "3" / "3C0CCA0001").st_uid == 65534
     finally:
         subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def test_structure_compared_with_postfix(spool, confdir):
+    """postsuper -s on the same layout with Debian's postsuper: the same
+    files end in the same places under the same names (the inode part of a
+    renamed name differs, as the inodes do), and the same messages
+    (Postfix reports a bogus name once per pass, ulak once)."""
+    import pwd
+    import tempfile
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postsuper"):
+        pytest.skip("needs Debian's postsuper, run as root")
+    try:
+        pwd.getpwnam("postfix")
+    except KeyError:
+        pytest.skip("no postfix user")
+    layout = {"deferred/5/6301A0001": b"x", "defer/5/56301A0001": b"x",
+              "deferred/56301A0002": b"x", "hold/C/56301A0003": b"x",
+              "incoming/bad.name": b"x", "deferred/5/junk": b"x"}
+    for rel_path, data in layout.items():
+        p = spool / rel_path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    (spool / "deferred" / "A" / "B").mkdir(parents=True)
+    with open(confdir / "main.cf", "a") as f:
+        f.write("hash_queue_depth = 2\n")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="ulak-pf-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        (base / "etc").mkdir()
+        (base / "etc" / "main.cf").write_text(
+            f"queue_directory = {base}/spool\nhash_queue_depth = 2\n")
+        pf_top = postfix_tree(base, layout)
+        (pf_top / "deferred" / "A" / "B").mkdir(parents=True)
+        ours = run("postsuper", "-c", confdir, "-s")
+        theirs = subprocess.run(["/usr/sbin/postsuper", "-c",
+                                 str(base / "etc"), "-s"],
+                                capture_output=True, text=True, timeout=60)
+        assert ours.rc == theirs.returncode == 0, (ours, theirs)
+        assert sorted(set(ours.err.splitlines())) == \
+            sorted(set(theirs.stderr.splitlines())), (ours, theirs.stderr)
+
+        def shape(top):
+            # A renamed file: the first five characters, then its inode.
+            out = []
+            for rel_path in files(top):
+                head, name = os.path.split(rel_path)
+                ino = os.stat(os.path.join(top, rel_path)).st_ino
+                if name == name[:5] + "%X" % ino:
+                    name = name[:5] + "<inode>"
+                out.append(os.path.join(head, name))
+            return sorted(out)
+        assert shape(spool) == shape(pf_top), (files(spool), files(pf_top))
+        assert shape(spool) == [
+            "defer/5/6/56301A0001", "deferred/5/6/56301<inode>",
+            "deferred/5/junk", "deferred/6/3/6301A<inode>",
+            "hold/56301<inode>", "incoming/bad.name"]
+        assert (spool / "deferred" / "A" / "B").is_dir()
+        assert not (spool / "hold" / "C").exists()
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
