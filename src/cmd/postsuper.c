@@ -34,7 +34,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -46,6 +45,7 @@
 #include "../lib/fs.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
+#include "../lib/priv.h"
 #include "../lib/str.h"
 #include "../global/conf.h"
 #include "../global/mail_log.h"
@@ -627,14 +627,12 @@ static void purge(const struct postsuper *ps)
  * Postfix's postsuper becomes mail_owner), so that the sub-folders and
  * files this run creates belong to the queue manager, not to root.  A
  * queue owned by root (an instance that root runs unprivileged) keeps
- * root.  The credential change belongs in lib/priv.c, which does not exist
- * yet; this is the same sequence: groups, gid, uid, then a check that root
- * cannot come back. */
+ * root. */
 static void become_queue_owner(const char *top)
 {
+    struct buf why = BUF_INIT;
     struct passwd *pw;
     struct stat st;
-    gid_t gid;
 
     if (geteuid() != 0)
         return;
@@ -643,13 +641,9 @@ static void become_queue_owner(const char *top)
     if (st.st_uid == 0)
         return;
     pw = getpwuid(st.st_uid);
-    gid = pw != NULL ? pw->pw_gid : st.st_gid;
-    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0
-        || setresuid(st.st_uid, st.st_uid, st.st_uid) < 0)
-        msg_fatal("cannot become the queue owner (uid %ld): %m",
-                  (long) st.st_uid);
-    if (setuid(0) == 0)
-        msg_fatal("could regain root after becoming uid %ld", (long) st.st_uid);
+    if (priv_drop(st.st_uid, pw != NULL ? pw->pw_gid : st.st_gid, &why) < 0)
+        msg_fatal("%s", buf_str(&why));
+    buf_fini(&why);
 }
 
 /* add_id - one -d/-h/-H/-r argument */
