@@ -5,6 +5,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "msg.h"
+
 /* priv_lookup - getpwnam with a specific reason */
 int priv_lookup(const char *name, uid_t *uid, gid_t *gid, struct buf *why)
 {
@@ -95,4 +97,44 @@ int priv_drop(uid_t uid, gid_t gid, struct buf *why)
         }
     }
     return priv_verify(uid, gid, why);
+}
+
+/* priv_become - temporary effective ids */
+int priv_become(uid_t uid, gid_t gid, struct buf *why)
+{
+    if (geteuid() != 0) {
+        if (uid == geteuid())
+            return 0;
+        buf_setf(why, "cannot act as uid %ld: not running as root", (long) uid);
+        return -1;
+    }
+    if (setgroups(1, &gid) < 0) {
+        buf_setf(why, "setgroups %ld: %m", (long) gid);
+        return -1;
+    }
+    if (setegid(gid) < 0) {
+        buf_setf(why, "setegid %ld: %m", (long) gid);
+        return -1;
+    }
+    if (seteuid(uid) < 0) {
+        buf_setf(why, "seteuid %ld: %m", (long) uid);
+        if (setegid(0) < 0)
+            msg_fatal("cannot restore group id 0: %m");
+        return -1;
+    }
+    return 0;
+}
+
+/* priv_restore - back to root */
+int priv_restore(struct buf *why)
+{
+    gid_t root = 0;
+
+    if (getuid() != 0)
+        return 0;
+    if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(1, &root) < 0) {
+        buf_setf(why, "cannot restore root privileges: %m");
+        return -1;
+    }
+    return 0;
 }

@@ -36,4 +36,14 @@ int priv_drop(uid_t uid, gid_t gid, struct buf *why);
  * is 0, setuid(0) fails; -1 with WHY. */
 int priv_verify(uid_t uid, gid_t gid, struct buf *why);
 
+/*
+ * priv_become / priv_restore - act as UID/GID for a while (the effective
+ * ids and the supplementary groups; the real and saved ids stay root), as
+ * local(8) and virtual(8) do to write a recipient's mailbox and files, then
+ * return to root.  Only for a root process; a process that is not root can
+ * only "become" itself, which changes nothing.  -1 with WHY; a failed
+ * priv_restore is fatal to the caller (it would go on with the wrong ids).
+ */
+int priv_become(uid_t uid, gid_t gid, struct buf *why);
+int priv_restore(struct buf *why);
 #endif

@@ -6,11 +6,19 @@
 #include "master.h"
 
 #include "../lib/msg.h"
+#include "../discard/discard.h"
+#include "../error/error.h"
+#include "../local/local.h"
 #include "../spawnd/spawnd.h"
+#include "../virtual/virtual.h"
 
 static const struct master_prog progs[] = {
     /* Daemons in this binary. */
     {"spawn", MASTER_PROG_RUN, spawnd_main, 0, NULL},
+    {"local", MASTER_PROG_RUN, local_main, 0, NULL},
+    {"virtual", MASTER_PROG_RUN, virtual_main, 0, NULL},
+    {"error", MASTER_PROG_RUN, error_main, 0, NULL},
+    {"discard", MASTER_PROG_RUN, discard_main, 0, NULL},
 
     /* Postfix programs whose work ulak does inside another process.  None
      * of those processes exists yet, so each is NOTYET until it does. */
@@ -32,11 +40,7 @@ static const struct master_prog progs[] = {
     {"qmgr", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"smtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"lmtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"local", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"virtual", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"pipe", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"error", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"discard", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"anvil", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"postscreen", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"dnsblog", MASTER_PROG_NOTYET, NULL, 0, NULL},

@@ -1,0 +1,639 @@
+#include "local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/fs.h"
+#include "../lib/mem.h"
+#include "../lib/msg.h"
+#include "../lib/priv.h"
+#include "../lib/spawn.h"
+#include "../lib/str.h"
+#include "../global/addr.h"
+#include "../global/agent.h"
+#include "../global/conf.h"
+#include "../global/maildir.h"
+#include "../global/maps.h"
+#include "../global/mbox.h"
+#include "../global/server.h"
+
+#include "local_expand.h"
+
+/* How deep :include: files may nest. */
+#define LOCAL_INCLUDE_DEPTH 10
+/* The largest .forward or :include: file read. */
+#define LOCAL_FILE_MAX      (1024 * 1024)
+/* Command output kept for the reason. */
+#define LOCAL_OUTPUT_MAX    200
+
+struct local {
+    struct maps *alias_maps;
+    struct mbox_opts mbox;
+    bool privileged;
+    uid_t privs_uid; /* default_privs, or the instance user */
+    gid_t privs_gid;
+};
+
+static struct local lc;
+
+/* One recipient in progress. */
+struct lrcpt {
+    struct agent_msg *m;
+    const struct ipc_rcpt *rcpt;
+    struct agent_result *res;
+    bool have;            /* RES holds an outcome */
+    struct buf recipient; /* external form */
+    struct buf local;     /* the local part, lower case */
+    struct buf user;      /* without extension */
+    struct buf ext;
+    char delim[2];
+    struct deliver_env env;
+};
+
+/* rank - defer beats bounce beats success */
+static int rank(const char *status)
+{
+    return status[0] == '4' ? 3 : status[0] == '5' ? 2 : 1;
+}
+
+/* outcome - merge one destination's outcome into the recipient's */
+static void outcome(struct lrcpt *r, const char *status, const char *fmt, ...)
+    ULAK_PRINTFLIKE(3, 4);
+static void outcome(struct lrcpt *r, const char *status, const char *fmt, ...)
+{
+    va_list ap;
+    struct buf text = BUF_INIT;
+
+    va_start(ap, fmt);
+    buf_vcatf(&text, fmt, ap);
+    va_end(ap);
+    if (!r->have || rank(status) > rank(r->res->status)) {
+        agent_result_set(r->res, status, "%s", buf_str(&text));
+        r->have = true;
+    }
+    buf_fini(&text);
+}
+
+/* may_act_as - an unprivileged instance acts only as its own user */
+static int may_act_as(struct lrcpt *r, uid_t uid, const char *who)
+{
+    if (lc.privileged || uid == getuid())
+        return 0;
+    outcome(r, "4.3.0",
+            "unprivileged instance: cannot deliver as %s (uid %ld); this "
+            "instance runs as uid %ld",
+            who, (long) uid, (long) getuid());
+    return -1;
+}
+
+/* write_all_pipe - write to the command; a closed pipe is not an error
+ * (the exit status tells) */
+static int write_pipe(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t) n;
+    }
+    return 0;
+}
+
+/* feed_command - the From_ line, prepended headers and the content */
+static void feed_command(int fd, struct lrcpt *r)
+{
+    struct buf hdr = BUF_INIT;
+    struct agent_src as;
+    struct deliver_src src;
+    struct deliver_line line;
+    struct buf why = BUF_INIT;
+
+    deliver_hdr_format(&hdr, &r->env, DELIVER_HDR_MBOX);
+    if (write_pipe(fd, buf_str(&hdr), buf_len(&hdr)) < 0)
+        goto out;
+    agent_src_init(&as, r->m, &src);
+    while (src.next(src.ctx, &line, &why) == 1) {
+        if (write_pipe(fd, line.text.p, line.text.len) < 0
+            || (!line.more && write_pipe(fd, "\n", 1) < 0))
+            break;
+    }
+out:
+    buf_fini(&hdr);
+    buf_fini(&why);
+}
+
+/* deliver_command - run TEXT with the message on its input */
+static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
+                            gid_t gid, const struct local_vars *v)
+{
+    struct buf why = BUF_INIT;
+    struct buf out = BUF_INIT;
+    struct argv *argv, *names, *env;
+    const char *path;
+    int pfd[2];
+    FILE *tmp;
+    pid_t pid;
+    int status = 0;
+    long limit = conf_time("command_time_limit");
+    time_t deadline;
+
+    if (may_act_as(r, uid, "the command's user") < 0)
+        return;
+    if ((tmp = tmpfile()) == NULL || pipe(pfd) < 0) {
+        outcome(r, "4.3.0", "cannot run command: %m");
+        if (tmp)
+            fclose(tmp);
+        return;
+    }
+    argv = local_command_argv(text, &path);
+    names = conf_list("export_environment");
+    env = spawn_env_clean(names);
+    argv_free(names);
+    local_command_env(env, v);
+    {
+        int fds[3] = {pfd[0], fileno(tmp), fileno(tmp)};
+        struct spawn_req req = {
+            .path = path,
+            .argv = argv->argv,
+            .envp = env->argv,
+            .fds = fds,
+            .nfds = 3,
+            .setsid = true,
+            .drop = lc.privileged,
+            .uid = uid,
+            .gid = gid,
+        };
+
+        pid = spawn_start(&req, &why);
+    }
+    close(pfd[0]);
+    if (pid < 0) {
+        close(pfd[1]);
+        outcome(r, "4.3.0", "cannot run command \"%s\": %s", text,
+                buf_str(&why));
+        goto done;
+    }
+    feed_command(pfd[1], r);
+    close(pfd[1]);
+    deadline = time(NULL) + (limit > 0 ? limit : 1000);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            status = -1;
+            break;
+        }
+        if (time(NULL) >= deadline) {
+            kill(-pid, SIGKILL);
+            (void) waitpid(pid, &status, 0);
+            outcome(r, "5.3.0", "Command time limit exceeded: \"%s\"", text);
+            goto done;
+        }
+        usleep(20000);
+    }
+    {
+        char chunk[LOCAL_OUTPUT_MAX + 1];
+        ssize_t n = pread(fileno(tmp), chunk, LOCAL_OUTPUT_MAX, 0);
+
+        if (n > 0) {
+            chunk[n] = 0;
+            buf_cat(&out, ". Command output: ");
+            for (ssize_t i = 0; i < n; i++)
+                buf_catc(&out, chunk[i] == '\n' ? ' ' : chunk[i]);
+            while (buf_len(&out) && buf_str(&out)[buf_len(&out) - 1] == ' ')
+                buf_truncate(&out, buf_len(&out) - 1);
+        }
+    }
+    if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        outcome(r, "2.0.0", "delivered to command: %s", text);
+    else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 75)
+        outcome(r, "4.3.0", "temporary failure: \"%s\"%s", text, buf_str(&out));
+    else if (status >= 0 && WIFEXITED(status))
+        outcome(r, "5.3.0", "Command died with status %d: \"%s\"%s",
+                WEXITSTATUS(status), text, buf_str(&out));
+    else if (status >= 0 && WIFSIGNALED(status))
+        outcome(r, "5.3.0", "Command died with signal %d: \"%s\"%s",
+                WTERMSIG(status), text, buf_str(&out));
+    else
+        outcome(r, "4.3.0", "cannot wait for command \"%s\"", text);
+done:
+    fclose(tmp);
+    argv_free(argv);
+    argv_free(env);
+    buf_fini(&why);
+    buf_fini(&out);
+}
+
+/* deliver_path - an mbox file or a Maildir (trailing "/"), as UID/GID */
+static void deliver_path(struct lrcpt *r, const char *path, uid_t uid,
+                         gid_t gid, bool file_dest, const char *user)
+{
+    struct buf why = BUF_INIT;
+    struct agent_src as;
+    struct deliver_src src;
+    struct deliver_status st;
+
+    if (may_act_as(r, uid, user) < 0)
+        return;
+    if (priv_become(uid, gid, &why) < 0) {
+        outcome(r, "4.3.0", "%s", buf_str(&why));
+        goto out;
+    }
+    agent_src_init(&as, r->m, &src);
+    if (str_has_suffix(path, "/")) {
+        struct maildir_opts mo = {.size_limit = lc.mbox.size_limit,
+                                  .flags = MAILDIR_FLAG_EACCES_BOUNCE};
+
+        if (maildir_deliver(path, &mo, &r->env, &src, NULL, &st, &why) == 0)
+            outcome(r, "2.0.0", "delivered to maildir");
+        else
+            outcome(r, st.dsn, "maildir delivery failed: %s", buf_str(&why));
+    } else {
+        struct mbox_opts o = lc.mbox;
+
+        if (mbox_deliver(path, &o, &r->env, &src, &st, &why) == 0) {
+            if (file_dest)
+                outcome(r, "2.0.0", "delivered to file: %s", path);
+            else
+                outcome(r, "2.0.0", "delivered to mailbox");
+        } else if (file_dest) {
+            outcome(r, st.dsn, "cannot append message to file %s: %s", path,
+                    buf_str(&why));
+        } else {
+            outcome(r, st.dsn, "cannot update mailbox %s for user %s. %s", path,
+                    user, buf_str(&why));
+        }
+    }
+    if (priv_restore(&why) < 0)
+        msg_fatal("%s", buf_str(&why));
+out:
+    buf_fini(&why);
+}
+
+/* fill_vars - the expansion variables of user PW */
+static void fill_vars(struct lrcpt *r, const struct passwd *pw,
+                      struct local_vars *v)
+{
+    struct span lp, dom;
+
+    memset(v, 0, sizeof(*v));
+    v->user = pw ? pw->pw_name : buf_str(&r->user);
+    v->home = pw ? pw->pw_dir : "/";
+    v->shell = pw ? pw->pw_shell : "/bin/sh";
+    v->recipient = r->rcpt->address;
+    v->extension = buf_str(&r->ext);
+    v->delimiter = r->delim;
+    v->sender = r->m->req.sender;
+    v->orig_rcpt = r->rcpt->orig_rcpt;
+    addr_split(span_of(r->rcpt->address), &lp, &dom);
+    v->local = buf_str(&r->local);
+    v->domain = dom.p ? dom.p : "";
+}
+
+/* deliver_mailbox - the user's own mailbox (step 5) */
+static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
+{
+    const char *cmd = conf_str("mailbox_command");
+    const char *home_mb = conf_str("home_mailbox");
+    struct local_vars v;
+    struct buf path = BUF_INIT;
+
+    if (*conf_str("mailbox_transport")) {
+        outcome(r, "4.3.0",
+                "mailbox_transport is set, and ulak's local cannot hand mail "
+                "to another transport yet");
+        return;
+    }
+    if (may_act_as(r, pw->pw_uid, pw->pw_name) < 0)
+        return;
+    fill_vars(r, pw, &v);
+    if (*cmd) {
+        deliver_command(r, cmd, pw->pw_uid, pw->pw_gid, &v);
+        return;
+    }
+    if (*home_mb) {
+        buf_setf(&path, "%s/%s", pw->pw_dir, home_mb);
+        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false,
+                     pw->pw_name);
+    } else {
+        buf_setf(&path, "%s/%s", conf_str("mail_spool_directory"), pw->pw_name);
+        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false,
+                     pw->pw_name);
+    }
+    buf_fini(&path);
+}
+
+static void expand_items(struct lrcpt *r, const char *text, const char *self,
+                         uid_t uid, gid_t gid, const struct passwd *owner,
+                         int depth);
+
+/* read_file_as - a .forward or :include: file, read as UID; 1 read, 0 no
+ * such file, -1 error (outcome set) */
+static int read_file_as(struct lrcpt *r, const char *path, uid_t uid, gid_t gid,
+                        struct buf *out)
+{
+    struct buf why = BUF_INIT;
+    int fd, rc = -1;
+
+    if (priv_become(uid, gid, &why) < 0) {
+        outcome(r, "4.3.0", "%s", buf_str(&why));
+        buf_fini(&why);
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        rc = 0;
+    } else if (fd < 0) {
+        outcome(r, "4.3.0", "cannot open %s: %m", path);
+    } else if (fs_read_all(fd, LOCAL_FILE_MAX, out, path, &why) < 0) {
+        outcome(r, "4.3.0", "%s", buf_str(&why));
+    } else {
+        rc = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (priv_restore(&why) < 0)
+        msg_fatal("%s", buf_str(&why));
+    buf_fini(&why);
+    return rc;
+}
+
+/* expand_item - one destination of an alias, include file or .forward */
+static void expand_item(struct lrcpt *r, const char *item, const char *self,
+                        uid_t uid, gid_t gid, const struct passwd *owner,
+                        int depth)
+{
+    const char *rest;
+    struct local_vars v;
+
+    switch (local_dest_kind(item, &rest)) {
+        case LOCAL_DEST_COMMAND:
+            fill_vars(r, owner, &v);
+            deliver_command(r, rest, uid, gid, &v);
+            return;
+        case LOCAL_DEST_FILE:
+            deliver_path(r, rest, uid, gid, true, owner ? owner->pw_name : "");
+            return;
+        case LOCAL_DEST_INCLUDE: {
+            struct buf text = BUF_INIT;
+
+            if (depth >= LOCAL_INCLUDE_DEPTH) {
+                outcome(r, "5.4.6", "include file nesting too deep: %s", rest);
+            } else if (rest[0] != '/') {
+                outcome(r, "5.3.5", "include file must be an absolute path: %s",
+                        rest);
+            } else {
+                switch (read_file_as(r, rest, uid, gid, &text)) {
+                    case 1:
+                        expand_items(r, buf_str(&text), self, uid, gid, owner,
+                                     depth + 1);
+                        break;
+                    case 0:
+                        outcome(r, "5.3.0",
+                                "cannot open include file %s: No such file "
+                                "or directory",
+                                rest);
+                        break;
+                    default:
+                        break;
+                }
+            }
+            buf_fini(&text);
+            return;
+        }
+        case LOCAL_DEST_ADDR: {
+            struct passwd *pw;
+
+            if (self && strcasecmp(rest, self) == 0) {
+                pw = getpwnam(self);
+                if (pw == NULL)
+                    outcome(r, "5.1.1", "unknown user: \"%s\"", self);
+                else
+                    deliver_mailbox(r, pw);
+                return;
+            }
+            outcome(r, "4.3.0",
+                    "forwarding to <%s> is not available yet: ulak's local "
+                    "needs the cleanup library for it",
+                    rest);
+            return;
+        }
+    }
+}
+
+/* expand_items - every destination of TEXT */
+static void expand_items(struct lrcpt *r, const char *text, const char *self,
+                         uid_t uid, gid_t gid, const struct passwd *owner,
+                         int depth)
+{
+    struct argv *items = argv_new();
+    struct buf why = BUF_INIT;
+
+    if (local_split_items(text, items, &why) < 0)
+        outcome(r, "5.3.5", "bad destination list: %s", buf_str(&why));
+    else if (items->argc == 0)
+        outcome(r, "5.3.5", "empty destination list");
+    for (size_t i = 0; i < items->argc; i++)
+        expand_item(r, items->argv[i], self, uid, gid, owner, depth);
+    argv_free(items);
+    buf_fini(&why);
+}
+
+/* try_forward - step 4: 1 when a .forward file took the mail */
+static int try_forward(struct lrcpt *r, const struct passwd *pw)
+{
+    struct argv *paths = conf_list("forward_path");
+    struct local_vars v;
+    struct buf path = BUF_INIT;
+    struct buf text = BUF_INIT;
+    struct buf why = BUF_INIT;
+    int done = 0;
+
+    fill_vars(r, pw, &v);
+    for (size_t i = 0; i < paths->argc && !done; i++) {
+        if (local_expand_path(paths->argv[i], &v, &path, &why) < 0) {
+            msg_warn("forward_path: %s", buf_str(&why));
+            continue;
+        }
+        if (buf_len(&path) == 0 || buf_str(&path)[0] != '/')
+            continue;
+        if (!lc.privileged && pw->pw_uid != getuid())
+            break; /* the mailbox step gives the reason */
+        switch (
+            read_file_as(r, buf_str(&path), pw->pw_uid, pw->pw_gid, &text)) {
+            case 0:
+                break;
+            case 1:
+                expand_items(r, buf_str(&text), pw->pw_name, pw->pw_uid,
+                             pw->pw_gid, pw, 0);
+                done = 1;
+                break;
+            default:
+                done = 1;
+                break;
+        }
+    }
+    argv_free(paths);
+    buf_fini(&path);
+    buf_fini(&text);
+    buf_fini(&why);
+    return done;
+}
+
+/* local_rcpt - one recipient */
+static void local_rcpt(void *ctx, struct agent_msg *m,
+                       const struct ipc_rcpt *rcpt, struct agent_result *res)
+{
+    struct maps_opts o = {.delim = conf_str("recipient_delimiter"),
+                          .owner_request_special =
+                              conf_bool("owner_request_special")};
+    struct lrcpt r = {.m = m, .rcpt = rcpt, .res = res};
+    struct span lp, dom, user, ext;
+    struct buf value = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct agent_src as;
+    struct deliver_src src;
+    struct deliver_status st;
+    struct passwd *pw;
+    char delim = 0;
+
+    (void) ctx;
+    buf_init(&r.recipient, 0);
+    buf_init(&r.local, 0);
+    buf_init(&r.user, 0);
+    buf_init(&r.ext, 0);
+    addr_externalize(span_of(rcpt->address), &r.recipient);
+    addr_split(span_of(rcpt->address), &lp, &dom);
+    buf_catspan(&r.local, lp);
+    buf_lower(&r.local);
+    addr_split_ext(span_make(buf_str(&r.local), buf_len(&r.local)), &o, &user,
+                   &ext, &delim);
+    buf_catspan(&r.user, user);
+    buf_catspan(&r.ext, ext);
+    r.delim[0] = delim;
+    r.env.sender = m->req.sender;
+    r.env.recipient = buf_str(&r.recipient);
+    r.env.orig_rcpt = rcpt->orig_rcpt;
+
+    /* 1. Delivered-To: loops */
+    agent_src_init(&as, m, &src);
+    if (deliver_loop_check(&src, buf_str(&r.recipient), &st, &why) != 0) {
+        outcome(&r, st.dsn, "%s", buf_str(&why));
+        goto out;
+    }
+
+    /* 2. aliases */
+    switch (maps_search(lc.alias_maps, MAPS_ORDER_ALIAS, buf_str(&r.local), &o,
+                        &value, NULL)) {
+        case LK_FOUND: {
+            struct passwd *self = getpwnam(buf_str(&r.user));
+
+            expand_items(&r, buf_str(&value), buf_str(&r.user), lc.privs_uid,
+                         lc.privs_gid, self, 0);
+            goto out;
+        }
+        case LK_NOTFOUND:
+            break;
+        case LK_TEMPFAIL:
+            outcome(&r, "4.3.0", "alias database unavailable: %s",
+                    maps_why(lc.alias_maps));
+            goto out;
+    }
+
+    /* 3. the user */
+    errno = 0;
+    pw = getpwnam(buf_str(&r.user));
+    if (pw == NULL) {
+        if (errno != 0 && errno != ENOENT && errno != ESRCH) {
+            outcome(&r, "4.3.0", "user lookup failure for \"%s\": %m",
+                    buf_str(&r.user));
+        } else if (*conf_str("luser_relay")) {
+            outcome(&r, "4.3.0",
+                    "luser_relay is set, and forwarding is not available "
+                    "yet in ulak's local");
+        } else {
+            outcome(&r, "5.1.1", "unknown user: \"%s\"", buf_str(&r.user));
+        }
+        goto out;
+    }
+
+    /* 4. .forward, 5. the mailbox */
+    if (!try_forward(&r, pw))
+        deliver_mailbox(&r, pw);
+out:
+    if (!r.have)
+        agent_result_set(res, "4.3.0", "no delivery was attempted");
+    buf_fini(&r.recipient);
+    buf_fini(&r.local);
+    buf_fini(&r.user);
+    buf_fini(&r.ext);
+    buf_fini(&value);
+    buf_fini(&why);
+}
+
+/* pre_jail - tables, options, default_privs */
+static int pre_jail(struct server *srv, struct buf *why)
+{
+    lc.privileged = server_privileged(srv);
+    if (mbox_opts_conf(&lc.mbox, "mailbox_delivery_lock", "mailbox_size_limit",
+                       why)
+        < 0)
+        return -1;
+    lc.alias_maps = maps_open("alias_maps", conf_str("alias_maps"),
+                              DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+    if (lc.privileged) {
+        if (priv_lookup(conf_str("default_privs"), &lc.privs_uid, &lc.privs_gid,
+                        why)
+            < 0)
+            return -1;
+        if (lc.privs_uid == 0) {
+            buf_setf(why, "default_privs must not be root");
+            return -1;
+        }
+    } else {
+        lc.privs_uid = getuid();
+        lc.privs_gid = getgid();
+    }
+    return 0;
+}
+
+/* on_accept - one request */
+static void on_accept(struct server *srv, int fd)
+{
+    agent_session(srv, fd, "local", local_rcpt, srv);
+}
+
+/* on_exit - drop the tables */
+static void on_exit_(struct server *srv)
+{
+    (void) srv;
+    maps_free(lc.alias_maps);
+}
+
+/* local_main - the daemon */
+int local_main(int argc, char **argv)
+{
+    static const struct server_spec spec = {
+        .name = "local",
+        .max_sessions = 1,
+        .pre_jail = pre_jail,
+        .on_accept = on_accept,
+        .on_exit = on_exit_,
+    };
+
+    return server_run(&spec, argc, argv);
+}
