@@ -386,6 +386,11 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
             deliver_command(r, rest, uid, gid, &v);
             return;
         case LOCAL_DEST_FILE:
+            /* As in Postfix: /dev/null takes mail without locks. */
+            if (strcmp(rest, "/dev/null") == 0) {
+                outcome(r, "2.0.0", "delivered to file: /dev/null");
+                return;
+            }
             deliver_path(r, rest, uid, gid, true, owner ? owner->pw_name : "");
             return;
         case LOCAL_DEST_INCLUDE: {

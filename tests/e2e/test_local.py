@@ -1,0 +1,240 @@
+"""local(8) end to end: the test plays the queue manager (a queue file in
+active/, one deliver_req on private/local) against an unprivileged
+instance, and checks the mailbox bytes, files, command input and
+environment, the deliver_status frames and the log lines."""
+import os
+import re
+import subprocess
+
+from agentfix import (AS_ROOT, DELAYS, MASTER_CF, ME, USER, chown,  # noqa
+                      deliver, inst, log_line)
+from conftest import ULAK
+
+MSG = (b"Subject: test\n"
+       b"From: alice@example.test\n"
+       b"\n"
+       b"first line\n"
+       b"From the start of a line\n"
+       b">From already quoted\n")
+
+
+def prepare(inst, main="", aliases=None):
+    """Folders out/ and spool/, main.cf, the alias table built with
+    postalias when ALIASES is given (else alias_maps is empty), start."""
+    out = inst.root / "out"
+    spool = inst.root / "spool"
+    out.mkdir()
+    spool.mkdir()
+    chown(out)
+    chown(spool)
+    main = f"mail_spool_directory = {spool}\n" + main
+    if aliases is None:
+        main = "alias_maps =\n" + main
+    else:
+        main = f"alias_maps = hash:{inst.root}/aliases\n" + main
+    inst.configure(MASTER_CF, main)
+    if aliases is not None:
+        build_aliases(inst, aliases)
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+    return out, spool
+
+
+def mbox_messages(path):
+    return path.read_bytes()
+
+
+def test_spool_mbox_delivery(inst):
+    out, spool = prepare(inst)
+    rcpt = f"{USER}@localhost"
+    qid, st = deliver(inst, "local", [rcpt], content=MSG)
+    assert st[0]["status"] == "2.0.0", st
+    assert st[0]["reason"] == "delivered to mailbox"
+    assert st[0]["relay"] == "local" and st[0]["done"] == 1
+    data = (spool / USER).read_bytes()
+    assert re.match(rb"From alice@example\.test  \w{3} \w{3} [ \d]\d "
+                    rb"\d\d:\d\d:\d\d \d{4}\n", data), data
+    lines = data.split(b"\n")
+    assert lines[1] == b"Return-Path: <alice@example.test>"
+    assert lines[2] == b"Delivered-To: " + rcpt.encode()
+    assert b"\n>From the start of a line\n" in data
+    assert b"\n>From already quoted\n" in data
+    assert data.endswith(b">From already quoted\n\n")
+    log_line(inst, qid, re.escape(f"to=<{rcpt}>, relay=local, ") + DELAYS
+             + r", dsn=2\.0\.0, status=sent \(delivered to mailbox\)")
+
+
+def test_second_delivery_appends(inst):
+    out, spool = prepare(inst)
+    deliver(inst, "local", [f"{USER}@localhost"], content=MSG)
+    deliver(inst, "local", [f"{USER}@localhost"], content=MSG)
+    assert (spool / USER).read_bytes().count(b"\nReturn-Path: ") == 2
+
+
+def test_unknown_user_bounces(inst):
+    prepare(inst)
+    qid, st = deliver(inst, "local", ["nosuchuser42@localhost"])
+    assert (st[0]["status"], st[0]["action"]) == ("5.1.1", "failed")
+    assert st[0]["reason"] == 'unknown user: "nosuchuser42"'
+    log_line(inst, qid, r"to=<nosuchuser42@localhost>, relay=local, "
+             + DELAYS + r", dsn=5\.1\.1, status=bounced \(unknown user: "
+             r"\"nosuchuser42\"\)")
+
+
+def test_other_user_deferred_in_unprivileged_instance(inst):
+    prepare(inst)
+    qid, st = deliver(inst, "local", ["root@localhost"])
+    assert (st[0]["status"], st[0]["action"]) == ("4.3.0", "delayed")
+    assert "unprivileged instance" in st[0]["reason"]
+
+
+def test_extension_and_orig_to(inst):
+    out, spool = prepare(inst, "recipient_delimiter = +\n")
+    rcpt = f"{USER}+tag@localhost"
+    qid, st = deliver(inst, "local", [(rcpt, "Orig@Example.test")])
+    assert st[0]["status"] == "2.0.0", st
+    data = (spool / USER).read_bytes()
+    assert b"\nX-Original-To: Orig@Example.test\n" in data
+    assert b"\nDelivered-To: " + rcpt.encode() + b"\n" in data
+    log_line(inst, qid, re.escape(f"to=<{rcpt}>, orig_to=<Orig@Example.test>"
+                                  ", relay=local"))
+
+
+def test_delivered_to_loop_bounces(inst):
+    out, spool = prepare(inst)
+    rcpt = f"{USER}@localhost"
+    msg = b"Delivered-To: " + rcpt.encode() + b"\nSubject: x\n\nbody\n"
+    qid, st = deliver(inst, "local", [rcpt], content=msg)
+    assert (st[0]["status"], st[0]["action"]) == ("5.4.6", "failed")
+    assert st[0]["reason"] == f"mail forwarding loop for {rcpt}"
+    assert not (spool / USER).exists()
+
+
+def build_aliases(inst, text):
+    path = inst.root / "aliases"
+    path.write_text(text)
+    chown(path)
+    r = subprocess.run([str(ULAK), "postalias", "-c", str(inst.etc),
+                        str(path)], capture_output=True, text=True,
+                       user=USER if AS_ROOT else None)
+    assert r.returncode == 0, r
+    return path
+
+
+def test_alias_file_command_maildir_include(inst):
+    root = inst.root
+    inc = root / "inc"
+    inc.write_text(f"# a comment\n{root}/out/inc.mbox\n")
+    chown(inc)
+    out, spool = prepare(inst, aliases=(
+        f"team: {root}/out/file.mbox, {root}/out/Maildir/,\n"
+        f"  \"|cat > {root}/out/cmd.out\", :include:{inc}\n"))
+    qid, st = deliver(inst, "local", ["team@localhost"], content=MSG)
+    assert st[0]["status"] == "2.0.0", st
+    f = (out / "file.mbox").read_bytes()
+    assert f.startswith(b"From alice@example.test ")
+    assert b"\nDelivered-To: team@localhost\n" in f
+    new = list((out / "Maildir" / "new").iterdir())
+    assert len(new) == 1
+    md = new[0].read_bytes()
+    assert md.startswith(b"Return-Path: <alice@example.test>\n"
+                         b"Delivered-To: team@localhost\n")
+    assert b"\nFrom the start of a line\n" in md  # no quoting in Maildir
+    cmd = (out / "cmd.out").read_bytes()
+    assert cmd.startswith(b"From alice@example.test ")
+    assert cmd.endswith(b"first line\nFrom the start of a line\n"
+                        b">From already quoted\n")
+    assert (out / "inc.mbox").exists()
+    log_line(inst, qid, r"to=<team@localhost>, relay=local, " + DELAYS
+             + r", dsn=2\.0\.0, status=sent")
+
+
+def test_alias_to_self_reaches_the_mailbox(inst):
+    out, spool = prepare(inst, aliases=f"{USER}: \\{USER}, /dev/null\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"])
+    assert st[0]["status"] == "2.0.0", st
+    assert (spool / USER).exists()
+
+
+def test_alias_forwarding_defers_until_cleanup(inst):
+    prepare(inst, aliases="fwd: someone@example.com\n")
+    qid, st = deliver(inst, "local", ["fwd@localhost"])
+    assert st[0]["status"] == "4.3.0"
+    assert "forwarding to <someone@example.com> is not available" in \
+        st[0]["reason"]
+
+
+def test_command_exit_codes(inst):
+    prepare(inst, aliases=(
+        "fail: \"|echo no such thing; exit 1\"\n"
+        "tmp: \"|exit 75\"\n"))
+    qid, st = deliver(inst, "local", ["fail@localhost"])
+    assert (st[0]["status"], st[0]["action"]) == ("5.3.0", "failed")
+    assert st[0]["reason"] == ('Command died with status 1: "echo no such '
+                               'thing; exit 1". Command output: no such '
+                               'thing')
+    qid, st = deliver(inst, "local", ["tmp@localhost"])
+    assert (st[0]["status"], st[0]["action"]) == ("4.3.0", "delayed")
+
+
+def test_mailbox_command_environment(inst):
+    root = inst.root
+    out, spool = prepare(inst, (
+        "recipient_delimiter = +\n"
+        f"mailbox_command = /bin/sh -c 'env > {root}/out/env; "
+        f"cat > {root}/out/msg'\n"))
+    rcpt = f"{USER}+ext@localhost"
+    qid, st = deliver(inst, "local", [(rcpt, "o@example.test")],
+                      sender="s$(touch /tmp/pwned)@example.test")
+    assert st[0]["status"] == "2.0.0", st
+    assert st[0]["reason"].startswith("delivered to command: /bin/sh -c")
+    env = dict(line.split("=", 1) for line in
+               (out / "env").read_text().splitlines() if "=" in line)
+    assert env["SENDER"] == "s$(touch /tmp/pwned)@example.test"
+    assert env["RECIPIENT"] == rcpt
+    assert env["EXTENSION"] == "ext"
+    assert env["LOCAL"] == f"{USER}+ext"
+    assert env["DOMAIN"] == "localhost"
+    assert env["USER"] == USER and env["LOGNAME"] == USER
+    assert env["HOME"] == ME.pw_dir
+    assert env["ORIGINAL_RECIPIENT"] == "o@example.test"
+    assert not os.path.exists("/tmp/pwned")
+    assert (out / "msg").read_bytes().startswith(b"From s$(touch ")
+
+
+def test_forward_file_with_extension(inst):
+    root = inst.root
+    fwd = root / "fwd"
+    fwd.mkdir()
+    (fwd / ".forward+tag").write_text(f"{root}/out/tag.mbox\n")
+    (fwd / ".forward").write_text(f"\"|cat > {root}/out/plain.out\"\n")
+    chown(fwd)
+    out, spool = prepare(inst, (
+        "recipient_delimiter = +\n"
+        f"forward_path = {fwd}/.forward${{recipient_delimiter}}"
+        f"${{extension}}, {fwd}/.forward\n"))
+    qid, st = deliver(inst, "local", [f"{USER}+tag@localhost"])
+    assert st[0]["status"] == "2.0.0", st
+    assert (out / "tag.mbox").exists() and not (out / "plain.out").exists()
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"])
+    assert st[0]["reason"] == f"delivered to command: cat > {root}/out/plain.out"
+    assert (out / "plain.out").exists()
+    assert not (spool / USER).exists()
+
+
+def test_mailbox_size_limit(inst):
+    out, spool = prepare(inst, "mailbox_size_limit = 200\n"
+                       "message_size_limit = 100\n")
+    big = b"Subject: big\n\n" + b"x" * 300 + b"\n"
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"], content=big)
+    assert (st[0]["status"], st[0]["action"]) == ("5.2.2", "failed")
+    assert "File too large" in st[0]["reason"]
+    assert (spool / USER).read_bytes() == b""
+
+
+def test_two_recipients_one_request(inst):
+    out, spool = prepare(inst)
+    qid, st = deliver(inst, "local", [f"{USER}@localhost",
+                                      "nosuchuser42@localhost"])
+    assert [s["status"] for s in st] == ["2.0.0", "5.1.1"]
+    assert "done" not in st[0] and st[1]["done"] == 1
