@@ -13,9 +13,9 @@ static void error_rcpt(void *ctx, struct agent_msg *m,
     bool retry = strcmp(server_service(srv), "retry") == 0;
 
     (void) rcpt;
-    agent_nexthop_text(
-        m->req.nexthop, retry ? "4.0.0" : "5.0.0",
-        retry ? "delivery temporarily suspended" : "delivery failed", res);
+    /* Postfix 3.7 logs this text for "error:" and "retry:" without one. */
+    agent_nexthop_text(m->req.nexthop, retry ? "4.0.0" : "5.0.0",
+                       "Address is undeliverable", res);
 }
 
 /* on_accept - one request */

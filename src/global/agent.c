@@ -73,12 +73,17 @@ void agent_nexthop_text(const char *nexthop, const char *default_dsn,
     if (sp && (size_t) (sp - nexthop) < sizeof(code)
         && dsn_status_check(span_make(nexthop, (size_t) (sp - nexthop)), &why)
                == 0) {
-        memcpy(code, nexthop, (size_t) (sp - nexthop));
-        code[sp - nexthop] = 0;
-        code[0] = default_dsn[0];
         text = sp + 1;
         while (*text == ' ')
             text++;
+        if (nexthop[0] == default_dsn[0]) {
+            memcpy(code, nexthop, (size_t) (sp - nexthop));
+            code[sp - nexthop] = 0;
+        } else {
+            /* Postfix keeps the class of the service and says so. */
+            msg_warn("ignoring dsn code \"%.*s\"", (int) (sp - nexthop),
+                     nexthop);
+        }
     }
     buf_fini(&why);
     agent_result_set(res, code, "%s", *text ? text : empty_text);

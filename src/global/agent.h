@@ -91,9 +91,10 @@ void agent_delay_format(double secs, struct buf *out);
  * agent_nexthop_text - split a next-hop text as error(8) and discard(8)
  * take it: an optional RFC 3463 code and a space ("5.1.1 no such user"),
  * then the reason.  RES gets the code, or DEFAULT_DSN when there is none;
- * a code of another class than DEFAULT_DSN's keeps its detail but takes
- * DEFAULT_DSN's class (error bounces, retry defers, discard delivers).  An
- * empty reason becomes EMPTY_TEXT.
+ * a code of another class than DEFAULT_DSN's is ignored with a warning
+ * ('ignoring dsn code "4.2.2"') and DEFAULT_DSN used, as Postfix 3.7 does
+ * (error bounces, retry defers, discard delivers).  An empty reason
+ * becomes EMPTY_TEXT.
  */
 void agent_nexthop_text(const char *nexthop, const char *default_dsn,
                         const char *empty_text, struct agent_result *res);

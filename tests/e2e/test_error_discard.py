@@ -25,10 +25,15 @@ def test_error_default_code_and_class(inst):
     start(inst)
     qid, st = deliver(inst, "error", ["a@example.test"], nexthop="go away")
     assert (st[0]["status"], st[0]["reason"]) == ("5.0.0", "go away")
-    # a 4.x.x code given to "error" still bounces (error's class is 5)
+    # a 4.x.x code given to "error" is ignored, as Postfix 3.7 does
     qid, st = deliver(inst, "error", ["a@example.test"],
-                      nexthop="4.7.1 later")
-    assert (st[0]["status"], st[0]["action"]) == ("5.7.1", "failed")
+                      nexthop="4.2.2 quota")
+    assert (st[0]["status"], st[0]["action"], st[0]["reason"]) == (
+        "5.0.0", "failed", "quota")
+    inst.wait_log(r'ulak/error\[\d+\]: warning: ignoring dsn code "4\.2\.2"')
+    qid, st = deliver(inst, "error", ["a@example.test"], nexthop="")
+    assert (st[0]["status"], st[0]["reason"]) == (
+        "5.0.0", "Address is undeliverable")
 
 
 def test_retry_defers(inst):
@@ -39,17 +44,18 @@ def test_retry_defers(inst):
     log_line(inst, qid, r"to=<a@example.test>, relay=none, " + DELAYS
              + r", dsn=4\.4\.1, status=deferred \(host down\)")
     qid, st = deliver(inst, "retry", ["a@example.test"], nexthop="")
-    assert st[0]["status"] == "4.0.0"
+    assert (st[0]["status"], st[0]["reason"]) == (
+        "4.0.0", "Address is undeliverable")
 
 
 def test_discard_reports_sent(inst):
     start(inst)
     qid, st = deliver(inst, "discard", [("x@example.test", "X@Example.test")],
-                      nexthop="spam trap")
+                      nexthop="2.1.5 spam trap")
     assert (st[0]["status"], st[0]["action"], st[0]["reason"]) == (
-        "2.0.0", "delivered", "spam trap")
+        "2.1.5", "delivered", "spam trap")
     log_line(inst, qid, r"to=<x@example.test>, orig_to=<X@Example.test>, "
-             r"relay=none, " + DELAYS + r", dsn=2\.0\.0, status=sent "
+             r"relay=none, " + DELAYS + r", dsn=2\.1\.5, status=sent "
              r"\(spam trap\)")
 
 
