@@ -30,34 +30,36 @@ void agent_result_set(struct agent_result *res, const char *status,
     va_end(ap);
 }
 
+/* round_pos - X >= 0 rounded to the nearest integer (no libm) */
+static long round_pos(double x)
+{
+    return (long) (x + 0.5);
+}
+
 /* agent_delay_format - Postfix's delay value shape */
 void agent_delay_format(double secs, struct buf *out)
 {
-    long hundredths;
-    char tmp[32];
+    long v;
 
     if (secs < 0)
         secs = 0;
-    if (secs >= 10) {
-        buf_catf(out, "%ld", (long) secs);
-        return;
+    if (secs >= 9.95) {
+        buf_catf(out, "%ld", round_pos(secs));
+    } else if (secs >= 0.995) {
+        v = round_pos(secs * 10); /* two significant digits */
+        if (v % 10 == 0)
+            buf_catf(out, "%ld", v / 10);
+        else
+            buf_catf(out, "%ld.%ld", v / 10, v % 10);
+    } else {
+        v = round_pos(secs * 100);
+        if (v == 0)
+            buf_cat(out, "0");
+        else if (v % 10 == 0)
+            buf_catf(out, "0.%ld", v / 10);
+        else
+            buf_catf(out, "0.%02ld", v);
     }
-    hundredths = (long) (secs * 100 + 1e-9);
-    if (secs >= 1)
-        hundredths -= hundredths % 10; /* two significant digits */
-    if (hundredths == 0) {
-        buf_cat(out, "0");
-        return;
-    }
-    if (hundredths % 100 == 0)
-        str_fmt(tmp, sizeof(tmp), "%ld", hundredths / 100);
-    else if (hundredths % 10 == 0)
-        str_fmt(tmp, sizeof(tmp), "%ld.%ld", hundredths / 100,
-                (hundredths / 10) % 10);
-    else
-        str_fmt(tmp, sizeof(tmp), "%ld.%02ld", hundredths / 100,
-                hundredths % 100);
-    buf_cat(out, tmp);
 }
 
 /* agent_nexthop_text - "X.Y.Z text" or "text" */

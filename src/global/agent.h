@@ -81,9 +81,9 @@ void agent_src_init(struct agent_src *as, struct agent_msg *m,
 
 /*
  * agent_delay_format - SECS as Postfix prints delay= and delays= values:
- * at most two significant digits after the point and none at or above 10
- * seconds ("47", "1.5", "0.25", "0.01"), trailing zeros removed, and "0"
- * for what is below 0.01 (delay_logging_resolution_limit = 2).
+ * rounded to two significant digits, at most two after the point, whole
+ * seconds from 10 on ("48", "1.5", "0.25", "0.01"), trailing zeros
+ * removed, and "0" below 0.005 (delay_logging_resolution_limit = 2).
  */
 void agent_delay_format(double secs, struct buf *out);
 

@@ -174,12 +174,19 @@ int local_expand_path(const char *text, const struct local_vars *v,
                      name, text);
             return -1;
         }
-        if (op == '?') {
-            if (*val)
-                buf_catn(out, alt, alen);
-        } else if (op == ':') {
-            if (*val == 0)
-                buf_catn(out, alt, alen);
+        if ((op == '?' && *val) || (op == ':' && *val == 0)) {
+            /* The text is expanded in turn (no nesting of braces). */
+            char *sub = span_dup(span_make(alt, alen));
+            struct buf tmp = BUF_INIT;
+            int rc = local_expand_path(sub, v, &tmp, why);
+
+            buf_cat(out, buf_str(&tmp));
+            buf_fini(&tmp);
+            mem_free(sub);
+            if (rc < 0)
+                return -1;
+        } else if (op) {
+            /* the condition is false: nothing */
         } else {
             buf_cat(out, val);
         }
