@@ -85,7 +85,7 @@ static void test_deliver_req(void **state)
     assert_string_equal(buf_str(&why),
                         "missing required field rcpt in deliver_req");
     buf_reset(&out);
-    ipc_enc_begin(&out, 1, 1, 0);
+    ipc_enc_begin(&out, 1, 2, 0);
     ipc_enc_field(&out, 1, "Q", 1);
     ipc_enc_field(&out, 2, "active", 6);
     ipc_enc_u64(&out, 3, 0);

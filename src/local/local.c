@@ -566,6 +566,10 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
         if (errno != 0 && errno != ENOENT && errno != ESRCH) {
             outcome(&r, "4.3.0", "user lookup failure for \"%s\": %m",
                     buf_str(&r.user));
+        } else if (*conf_str("fallback_transport")) {
+            outcome(&r, "4.3.0",
+                    "fallback_transport is set, and ulak's local cannot hand "
+                    "mail to another transport yet");
         } else if (*conf_str("luser_relay")) {
             outcome(&r, "4.3.0",
                     "luser_relay is set, and forwarding is not available "
