@@ -238,18 +238,23 @@ done:
     buf_fini(&out);
 }
 
-/* deliver_path - an mbox file or a Maildir (trailing "/"), as UID/GID */
+/* deliver_path - an mbox file or a Maildir (trailing "/"), as UID/GID;
+ * SPOOL: the mailbox is in mail_spool_directory, which the user may not be
+ * able to write: as root it is opened as root, created for the user and
+ * must belong to the user (mbox.h), as Postfix's local does it */
 static void deliver_path(struct lrcpt *r, const char *path, uid_t uid,
-                         gid_t gid, bool file_dest, const char *user)
+                         gid_t gid, bool file_dest, bool spool,
+                         const char *user)
 {
     struct buf why = BUF_INIT;
     struct agent_src as;
     struct deliver_src src;
     struct deliver_status st;
+    bool as_root = spool && lc.privileged;
 
     if (may_act_as(r, uid, user) < 0)
         return;
-    if (priv_become(uid, gid, &why) < 0) {
+    if (!as_root && priv_become(uid, gid, &why) < 0) {
         outcome(r, "4.3.0", "%s", buf_str(&why));
         goto out;
     }
@@ -265,6 +270,11 @@ static void deliver_path(struct lrcpt *r, const char *path, uid_t uid,
     } else {
         struct mbox_opts o = lc.mbox;
 
+        if (as_root) {
+            o.chown_uid = uid;
+            o.chown_gid = gid;
+            o.owner = uid;
+        }
         if (mbox_deliver(path, &o, &r->env, &src, &st, &why) == 0) {
             if (file_dest)
                 outcome(r, "2.0.0", "delivered to file: %s", path);
@@ -278,7 +288,7 @@ static void deliver_path(struct lrcpt *r, const char *path, uid_t uid,
                     user, buf_str(&why));
         }
     }
-    if (priv_restore(&why) < 0)
+    if (!as_root && priv_restore(&why) < 0)
         msg_fatal("%s", buf_str(&why));
 out:
     buf_fini(&why);
@@ -327,11 +337,11 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
     }
     if (*home_mb) {
         buf_setf(&path, "%s/%s", pw->pw_dir, home_mb);
-        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false,
+        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false, false,
                      pw->pw_name);
     } else {
         buf_setf(&path, "%s/%s", conf_str("mail_spool_directory"), pw->pw_name);
-        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false,
+        deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false, true,
                      pw->pw_name);
     }
     buf_fini(&path);
@@ -391,7 +401,8 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
                 outcome(r, "2.0.0", "delivered to file: /dev/null");
                 return;
             }
-            deliver_path(r, rest, uid, gid, true, owner ? owner->pw_name : "");
+            deliver_path(r, rest, uid, gid, true, false,
+                         owner ? owner->pw_name : "");
             return;
         case LOCAL_DEST_INCLUDE: {
             struct buf text = BUF_INIT;

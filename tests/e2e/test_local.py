@@ -3,8 +3,11 @@ active/, one deliver_req on private/local) against an unprivileged
 instance, and checks the mailbox bytes, files, command input and
 environment, the deliver_status frames and the log lines."""
 import os
+import pwd
 import re
 import subprocess
+
+import pytest
 
 from agentfix import (AS_ROOT, DELAYS, MASTER_CF, ME, USER, chown,  # noqa
                       deliver, inst, log_line)
@@ -238,3 +241,46 @@ def test_two_recipients_one_request(inst):
                                       "nosuchuser42@localhost"])
     assert [s["status"] for s in st] == ["2.0.0", "5.1.1"]
     assert "done" not in st[0] and st[1]["done"] == 1
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root for a privileged "
+                    "instance")
+def test_privileged_instance_writes_as_the_recipient(inst):
+    """As root: the spool mailbox is created for the user (who cannot
+    write the spool folder), an alias command runs as default_privs."""
+    root = inst.root
+    spool = root / "spool"
+    out = root / "out"
+    spool.mkdir()
+    out.mkdir()
+    (root / "aliases").write_text(f"idtest: \"|/usr/bin/id -un > {out}/id\"\n")
+    inst.configure(MASTER_CF, (
+        "mail_owner = postfix\n"
+        f"mail_spool_directory = {spool}\n"
+        f"alias_maps = hash:{root}/aliases\n"))
+    for p in [root, spool, root / "aliases"]:
+        os.chown(p, 0, 0)
+    os.chmod(spool, 0o755)
+    os.chmod(out, 0o777)
+    e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    r = subprocess.run([str(ULAK), "postalias", "-c", str(inst.etc),
+                        str(root / "aliases")], capture_output=True,
+                       text=True, env=e)
+    assert r.returncode == 0, r
+    r = subprocess.run([str(ULAK), "-c", str(inst.etc), "start"],
+                       capture_output=True, text=True, env=e, timeout=60)
+    if r.returncode != 0 and "unknown user: postfix" in r.stderr:
+        pytest.skip("no postfix account on this host")
+    assert r.returncode == 0, r
+    try:
+        qid, st = deliver(inst, "local", ["nobody@localhost"])
+        assert st[0]["status"] == "2.0.0", st
+        s = os.stat(spool / "nobody")
+        assert (s.st_uid, s.st_mode & 0o777) == (
+            pwd.getpwnam("nobody").pw_uid, 0o600)
+        qid, st = deliver(inst, "local", ["idtest@localhost"])
+        assert st[0]["status"] == "2.0.0", st
+        assert (out / "id").read_text() == "nobody\n"
+    finally:
+        subprocess.run([str(ULAK), "-c", str(inst.etc), "stop"], env=e,
+                       timeout=60)
