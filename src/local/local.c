@@ -307,7 +307,7 @@ static void fill_vars(struct lrcpt *r, const struct passwd *pw,
     v->recipient = r->rcpt->address;
     v->extension = buf_str(&r->ext);
     v->delimiter = r->delim;
-    v->sender = r->m->req.sender;
+    v->sender = r->env.sender;
     v->orig_rcpt = r->rcpt->orig_rcpt;
     addr_split(span_of(r->rcpt->address), &lp, &dom);
     v->local = buf_str(&r->local);
@@ -349,7 +349,19 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
 
 static void expand_items(struct lrcpt *r, const char *text, const char *self,
                          uid_t uid, gid_t gid, const struct passwd *owner,
-                         int depth);
+                         const char *from, int depth);
+
+/* allowed - whether FROM (alias, forward, include) is in list PARAM */
+static bool allowed(const char *param, const char *from)
+{
+    struct argv *list = conf_list(param);
+    bool ok = false;
+
+    for (size_t i = 0; i < list->argc && !ok; i++)
+        ok = strcasecmp(list->argv[i], from) == 0;
+    argv_free(list);
+    return ok;
+}
 
 /* read_file_as - a .forward or :include: file, read as UID; 1 read, 0 no
  * such file, -1 error (outcome set) */
@@ -382,20 +394,29 @@ static int read_file_as(struct lrcpt *r, const char *path, uid_t uid, gid_t gid,
     return rc;
 }
 
-/* expand_item - one destination of an alias, include file or .forward */
+/* expand_item - one destination of an alias, include file or .forward
+ * (FROM says which, for allow_mail_to_commands and allow_mail_to_files) */
 static void expand_item(struct lrcpt *r, const char *item, const char *self,
                         uid_t uid, gid_t gid, const struct passwd *owner,
-                        int depth)
+                        const char *from, int depth)
 {
     const char *rest;
     struct local_vars v;
 
     switch (local_dest_kind(item, &rest)) {
         case LOCAL_DEST_COMMAND:
+            if (!allowed("allow_mail_to_commands", from)) {
+                outcome(r, "5.7.1", "mail to command is restricted");
+                return;
+            }
             fill_vars(r, owner, &v);
             deliver_command(r, rest, uid, gid, &v);
             return;
         case LOCAL_DEST_FILE:
+            if (!allowed("allow_mail_to_files", from)) {
+                outcome(r, "5.7.1", "mail to file is restricted");
+                return;
+            }
             /* As in Postfix: /dev/null takes mail without locks. */
             if (strcmp(rest, "/dev/null") == 0) {
                 outcome(r, "2.0.0", "delivered to file: /dev/null");
@@ -416,7 +437,7 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
                 switch (read_file_as(r, rest, uid, gid, &text)) {
                     case 1:
                         expand_items(r, buf_str(&text), self, uid, gid, owner,
-                                     depth + 1);
+                                     "include", depth + 1);
                         break;
                     case 0:
                         outcome(r, "5.3.0",
@@ -454,7 +475,7 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
 /* expand_items - every destination of TEXT */
 static void expand_items(struct lrcpt *r, const char *text, const char *self,
                          uid_t uid, gid_t gid, const struct passwd *owner,
-                         int depth)
+                         const char *from, int depth)
 {
     struct argv *items = argv_new();
     struct buf why = BUF_INIT;
@@ -464,7 +485,7 @@ static void expand_items(struct lrcpt *r, const char *text, const char *self,
     else if (items->argc == 0)
         outcome(r, "5.3.5", "empty destination list");
     for (size_t i = 0; i < items->argc; i++)
-        expand_item(r, items->argv[i], self, uid, gid, owner, depth);
+        expand_item(r, items->argv[i], self, uid, gid, owner, from, depth);
     argv_free(items);
     buf_fini(&why);
 }
@@ -495,7 +516,7 @@ static int try_forward(struct lrcpt *r, const struct passwd *pw)
                 break;
             case 1:
                 expand_items(r, buf_str(&text), pw->pw_name, pw->pw_uid,
-                             pw->pw_gid, pw, 0);
+                             pw->pw_gid, pw, "forward", 0);
                 done = 1;
                 break;
             default:
@@ -510,6 +531,37 @@ static int try_forward(struct lrcpt *r, const struct passwd *pw)
     return done;
 }
 
+/* owner_sender - when alias NAME has an owner-NAME alias, the deliveries
+ * of its expansion get owner-NAME@$myorigin as sender (in OWNER), as
+ * Postfix's local does, so that errors go to the list owner; -1 (outcome
+ * set) when the table cannot answer */
+static int owner_sender(struct lrcpt *r, const char *name, struct buf *owner)
+{
+    struct buf key = BUF_INIT;
+    struct buf value = BUF_INIT;
+    int rc = 0;
+
+    if (strncasecmp(name, "owner-", 6) == 0)
+        return 0;
+    buf_setf(&key, "owner-%s", name);
+    switch (maps_find(lc.alias_maps, buf_str(&key), MAPS_FIND_ALL, &value)) {
+        case LK_FOUND:
+            buf_setf(owner, "%s@%s", buf_str(&key), conf_str("myorigin"));
+            r->env.sender = buf_str(owner);
+            break;
+        case LK_NOTFOUND:
+            break;
+        case LK_TEMPFAIL:
+            outcome(r, "4.3.0", "alias database unavailable: %s",
+                    maps_why(lc.alias_maps));
+            rc = -1;
+            break;
+    }
+    buf_fini(&key);
+    buf_fini(&value);
+    return rc;
+}
+
 /* local_rcpt - one recipient */
 static void local_rcpt(void *ctx, struct agent_msg *m,
                        const struct ipc_rcpt *rcpt, struct agent_result *res)
@@ -520,6 +572,8 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
     struct lrcpt r = {.m = m, .rcpt = rcpt, .res = res};
     struct span lp, dom, user, ext;
     struct buf value = BUF_INIT;
+    struct buf matched = BUF_INIT;
+    struct buf owner = BUF_INIT;
     struct buf why = BUF_INIT;
     struct agent_src as;
     struct deliver_src src;
@@ -554,12 +608,14 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
 
     /* 2. aliases */
     switch (maps_search(lc.alias_maps, MAPS_ORDER_ALIAS, buf_str(&r.local), &o,
-                        &value, NULL)) {
+                        &value, &matched)) {
         case LK_FOUND: {
             struct passwd *self = getpwnam(buf_str(&r.user));
 
+            if (owner_sender(&r, buf_str(&matched), &owner) < 0)
+                goto out;
             expand_items(&r, buf_str(&value), buf_str(&r.user), lc.privs_uid,
-                         lc.privs_gid, self, 0);
+                         lc.privs_gid, self, "alias", 0);
             goto out;
         }
         case LK_NOTFOUND:
@@ -602,6 +658,8 @@ out:
     buf_fini(&r.user);
     buf_fini(&r.ext);
     buf_fini(&value);
+    buf_fini(&matched);
+    buf_fini(&owner);
     buf_fini(&why);
 }
 

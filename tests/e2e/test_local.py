@@ -129,9 +129,10 @@ def test_alias_file_command_maildir_include(inst):
     inc = root / "inc"
     inc.write_text(f"# a comment\n{root}/out/inc.mbox\n")
     chown(inc)
-    out, spool = prepare(inst, aliases=(
-        f"team: {root}/out/file.mbox, {root}/out/Maildir/,\n"
-        f"  \"|cat > {root}/out/cmd.out\", :include:{inc}\n"))
+    out, spool = prepare(
+        inst, "allow_mail_to_files = alias, forward, include\n", aliases=(
+            f"team: {root}/out/file.mbox, {root}/out/Maildir/,\n"
+            f"  \"|cat > {root}/out/cmd.out\", :include:{inc}\n"))
     qid, st = deliver(inst, "local", ["team@localhost"], content=MSG)
     assert st[0]["status"] == "2.0.0", st
     f = (out / "file.mbox").read_bytes()
@@ -150,6 +151,34 @@ def test_alias_file_command_maildir_include(inst):
     assert (out / "inc.mbox").exists()
     log_line(inst, qid, r"to=<team@localhost>, relay=local, " + DELAYS
              + r", dsn=2\.0\.0, status=sent")
+
+
+def test_include_file_restricted_by_default(inst):
+    root = inst.root
+    inc = root / "inc"
+    inc.write_text(f"{root}/out/inc.mbox\n\"|cat > {root}/out/x\"\n")
+    chown(inc)
+    prepare(inst, "allow_mail_to_commands = alias\n",
+            aliases=f"lst: :include:{inc}\n")
+    qid, st = deliver(inst, "local", ["lst@localhost"])
+    assert (st[0]["status"], st[0]["action"]) == ("5.7.1", "failed")
+    assert st[0]["reason"] in ("mail to file is restricted",
+                               "mail to command is restricted")
+    assert not (root / "out" / "inc.mbox").exists()
+    assert not (root / "out" / "x").exists()
+
+
+def test_owner_alias_becomes_the_sender(inst):
+    root = inst.root
+    out, spool = prepare(inst, "myorigin = example.org\n", aliases=(
+        f"team: {root}/out/t.mbox, \"|env > {root}/out/env\"\n"
+        "owner-team: boss\n"))
+    qid, st = deliver(inst, "local", ["team@localhost"])
+    assert st[0]["status"] == "2.0.0", st
+    data = (out / "t.mbox").read_bytes()
+    assert data.startswith(b"From owner-team@example.org  ")
+    assert b"\nReturn-Path: <owner-team@example.org>\n" in data
+    assert "SENDER=owner-team@example.org\n" in (out / "env").read_text()
 
 
 def test_alias_to_self_reaches_the_mailbox(inst):
