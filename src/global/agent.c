@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../lib/mem.h"
@@ -207,7 +209,8 @@ static int reply(int fd, struct agent_msg *m, const char *relay,
             < 0)
             msg_panic("reply: %s", buf_str(&why));
     }
-    log_delivery(m, relay, rcpt, &d);
+    if (!res->quiet)
+        log_delivery(m, relay, rcpt, &d);
     dsn_to_status(&d, &st);
     st.offset = rcpt->offset;
     st.relay = (char *) relay;
@@ -267,6 +270,94 @@ static int open_queue_file(struct agent_msg *m, struct buf *why)
     return rc;
 }
 
+/* pass_connect - a stream connection to private/TRANSPORT; -1 (WHY) */
+static int pass_connect(const char *transport, struct buf *why)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct buf path = BUF_INIT;
+    int fd = -1;
+
+    if (strchr(transport, '/') || *transport == 0 || *transport == '.') {
+        buf_setf(why, "bad transport name \"%s\"", transport);
+        goto out;
+    }
+    buf_setf(&path, "%s/private/%s", conf_str("queue_directory"), transport);
+    if (str_copy(sun.sun_path, sizeof(sun.sun_path), buf_str(&path)) < 0) {
+        buf_setf(why, "socket path too long: %s", buf_str(&path));
+        goto out;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        buf_setf(why, "connect to transport private/%s: %m", transport);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+out:
+    buf_fini(&path);
+    return fd;
+}
+
+/* agent_pass - the request for one recipient to another agent */
+void agent_pass(struct agent_msg *m, const struct ipc_rcpt *rcpt,
+                const char *sender, const char *transport, const char *nexthop,
+                struct agent_result *res)
+{
+    struct ipc_deliver_req req = m->req;
+    struct ipc_rcpt one = *rcpt;
+    struct ipc_deliver_status st;
+    struct ipc_frame frame;
+    struct buf out = BUF_INIT;
+    struct buf in = BUF_INIT;
+    struct buf why = BUF_INIT;
+    int passed = -1;
+    int fd;
+
+    req.sender = (char *) sender;
+    req.nexthop = (char *) nexthop;
+    req.rcpt = &one;
+    req.rcpt_count = 1;
+    if ((fd = pass_connect(transport, &why)) < 0
+        || ipc_deliver_req_encode(&req, m->request_id, &out, &why) < 0
+        || ipc_send(fd, span_make(buf_str(&out), buf_len(&out)), -1,
+                    AGENT_REQ_TIMEOUT * 1000, &why)
+               < 0) {
+        agent_result_set(res, "4.3.0", "mail transport unavailable: %s",
+                         buf_str(&why));
+        goto out;
+    }
+    /* The agent's own time limits bound its work; a silent one is a
+     * temporary failure after $AGENT_PASS_TIMEOUT. */
+    if (ipc_recv(fd, &in, &frame, &passed, AGENT_PASS_TIMEOUT * 1000, &why)
+        != 1) {
+        agent_result_set(res, "4.3.0",
+                         "mail transport %s: no delivery status: %s", transport,
+                         buf_len(&why) ? buf_str(&why) : "end of file");
+        goto out;
+    }
+    if (passed >= 0)
+        close(passed);
+    if (ipc_deliver_status_decode(&frame, &st, &why) < 0) {
+        agent_result_set(res, "4.3.0", "mail transport %s: bad reply: %s",
+                         transport, buf_str(&why));
+        goto out;
+    }
+    if (dsn_status_check(span_of(st.status), &why) < 0) {
+        agent_result_set(res, "4.3.0", "mail transport %s: %s", transport,
+                         buf_str(&why));
+    } else {
+        agent_result_set(res, st.status, "%s", st.reason);
+        res->quiet = true;
+    }
+    ipc_deliver_status_fini(&st);
+out:
+    if (fd >= 0)
+        close(fd);
+    buf_fini(&out);
+    buf_fini(&in);
+    buf_fini(&why);
+}
+
 /* agent_session - one request from the qmgr */
 void agent_session(struct server *srv, int fd, const char *relay,
                    agent_rcpt_fn fn, void *ctx)
@@ -280,6 +371,7 @@ void agent_session(struct server *srv, int fd, const char *relay,
     int flags;
 
     memset(&m, 0, sizeof(m));
+    res.quiet = false;
     buf_init(&m.data, 0);
     buf_init(&res.reason, 0);
     /* A delivery agent serves one request at a time, as Postfix's do:
@@ -317,6 +409,7 @@ void agent_session(struct server *srv, int fd, const char *relay,
     } else {
         for (size_t i = 0; i < m.req.rcpt_count; i++) {
             agent_result_set(&res, "4.3.0", "internal error");
+            res.quiet = false;
             fn(ctx, &m, &m.req.rcpt[i], &res);
             if (reply(fd, &m, relay, &m.req.rcpt[i], &res,
                       i + 1 == m.req.rcpt_count)

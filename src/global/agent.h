@@ -39,7 +39,9 @@
 #include "server.h"
 
 /* Seconds to wait for the request after the connection. */
-#define AGENT_REQ_TIMEOUT 100
+#define AGENT_REQ_TIMEOUT  100
+/* Seconds agent_pass waits for the other agent's status. */
+#define AGENT_PASS_TIMEOUT 3600
 
 /* One request: the decoded frame and the parsed queue file. */
 struct agent_msg {
@@ -54,6 +56,7 @@ struct agent_msg {
 struct agent_result {
     char status[DSN_STATUS_SIZE]; /* "2.0.0"; the class picks the action */
     struct buf reason;            /* "delivered to mailbox" */
+    bool quiet; /* another agent logged this delivery (agent_pass) */
 };
 
 /* agent_rcpt_fn - deliver M to RCPT; fill RES (status and reason). */
@@ -98,6 +101,20 @@ void agent_delay_format(double secs, struct buf *out);
  */
 void agent_nexthop_text(const char *nexthop, const char *default_dsn,
                         const char *empty_text, struct agent_result *res);
+
+/*
+ * agent_pass - hand recipient RCPT of M to the delivery agent TRANSPORT
+ * (its socket private/TRANSPORT under queue_directory) with NEXTHOP, as
+ * the qmgr would: one deliver_req for the same queue file and recipient
+ * record, SENDER as the envelope sender.  RES gets the status that agent
+ * sends back, and is quiet (that agent logged the delivery line); a
+ * failure to reach it is 4.3.0 with the reason.  For local(8)'s
+ * mailbox_transport and fallback_transport, as Postfix's local passes the
+ * request on.
+ */
+void agent_pass(struct agent_msg *m, const struct ipc_rcpt *rcpt,
+                const char *sender, const char *transport, const char *nexthop,
+                struct agent_result *res);
 
 /* agent_sanitize - TEXT with bytes outside printable ASCII as '?', capped
  * at 1000 bytes, appended to OUT (for the log and the reply). */

@@ -314,6 +314,31 @@ static void fill_vars(struct lrcpt *r, const struct passwd *pw,
     v->domain = dom.p ? dom.p : "";
 }
 
+/* pass_to - hand the recipient to SPEC, "transport" or
+ * "transport:nexthop" (mailbox_transport, fallback_transport), as
+ * Postfix's local does; an empty next hop is the recipient's domain */
+static void pass_to(struct lrcpt *r, const char *spec)
+{
+    struct agent_result res;
+    const char *colon = strchr(spec, ':');
+    char *transport = colon ? span_dup(span_make(spec, (size_t) (colon - spec)))
+                            : mem_strdup(spec);
+    struct span lp, dom;
+    char *nexthop;
+
+    addr_split(span_of(r->rcpt->address), &lp, &dom);
+    nexthop = colon && colon[1] ? mem_strdup(colon + 1) : span_dup(dom);
+    buf_init(&res.reason, 0);
+    res.quiet = false;
+    agent_pass(r->m, r->rcpt, r->env.sender, transport, nexthop, &res);
+    outcome(r, res.status, "%s", buf_str(&res.reason));
+    if (res.quiet && r->res->status[0] == res.status[0])
+        r->res->quiet = true;
+    buf_fini(&res.reason);
+    mem_free(transport);
+    mem_free(nexthop);
+}
+
 /* deliver_mailbox - the user's own mailbox (step 5) */
 static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
 {
@@ -323,9 +348,7 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
     struct buf path = BUF_INIT;
 
     if (*conf_str("mailbox_transport")) {
-        outcome(r, "4.3.0",
-                "mailbox_transport is set, and ulak's local cannot hand mail "
-                "to another transport yet");
+        pass_to(r, conf_str("mailbox_transport"));
         return;
     }
     if (may_act_as(r, pw->pw_uid, pw->pw_name) < 0)
@@ -634,9 +657,7 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
             outcome(&r, "4.3.0", "user lookup failure for \"%s\": %m",
                     buf_str(&r.user));
         } else if (*conf_str("fallback_transport")) {
-            outcome(&r, "4.3.0",
-                    "fallback_transport is set, and ulak's local cannot hand "
-                    "mail to another transport yet");
+            pass_to(&r, conf_str("fallback_transport"));
         } else if (*conf_str("luser_relay")) {
             outcome(&r, "4.3.0",
                     "luser_relay is set, and forwarding is not available "

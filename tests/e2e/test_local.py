@@ -313,3 +313,29 @@ def test_privileged_instance_writes_as_the_recipient(inst):
     finally:
         subprocess.run([str(ULAK), "-c", str(inst.etc), "stop"], env=e,
                        timeout=60)
+
+
+def test_mailbox_transport_passes_the_request_on(inst):
+    out, spool = prepare(inst, "mailbox_transport = discard:kept aside\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"])
+    assert (st[0]["status"], st[0]["reason"]) == ("2.0.0", "kept aside")
+    text = inst.wait_log(re.escape(f"{qid}: to=<{USER}@localhost>, "
+                                   "relay=none, "))
+    assert re.search(r"ulak/discard\[\d+\]: " + re.escape(qid), text)
+    assert not re.search(r"ulak/local\[\d+\]: " + re.escape(qid), text)
+    assert not (spool / USER).exists()
+
+
+def test_fallback_transport_for_unknown_users(inst):
+    prepare(inst, "fallback_transport = error:5.1.1 no such mailbox\n")
+    qid, st = deliver(inst, "local", ["nosuchuser42@localhost"])
+    assert (st[0]["status"], st[0]["reason"]) == ("5.1.1", "no such mailbox")
+    inst.wait_log(r"ulak/error\[\d+\]: " + re.escape(
+        f"{qid}: to=<nosuchuser42@localhost>, relay=none, "))
+
+
+def test_unreachable_mailbox_transport_defers(inst):
+    prepare(inst, "mailbox_transport = nosuchservice\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"])
+    assert st[0]["status"] == "4.3.0"
+    assert "connect to transport private/nosuchservice" in st[0]["reason"]
