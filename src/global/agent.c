@@ -190,17 +190,15 @@ static int reply(int fd, struct agent_msg *m, const char *relay,
     enum dsn_action action;
     int rc;
 
-    switch (res->status[0]) {
-        case '2':
-            action = DSN_ACTION_DELIVERED;
-            break;
-        case '4':
-            action = DSN_ACTION_DELAYED;
-            break;
-        default:
-            action = DSN_ACTION_FAILED;
-            break;
-    }
+    if (m->req.flags & IPC_DELIVER_F_VERIFY)
+        action = res->status[0] == '2' ? DSN_ACTION_DELIVERABLE
+                                       : DSN_ACTION_UNDELIVERABLE;
+    else if (res->status[0] == '2')
+        action = DSN_ACTION_DELIVERED;
+    else if (res->status[0] == '4')
+        action = DSN_ACTION_DELAYED;
+    else
+        action = DSN_ACTION_FAILED;
     agent_sanitize(buf_str(&res->reason), &clean);
     if (dsn_init(&d, res->status, action, buf_str(&clean), &why) < 0) {
         msg_warn("%s: bad delivery status %s: %s", m->req.queue_id, res->status,

@@ -22,6 +22,11 @@
  * to corrupt/; the agent never changes the queue).  A request that does not
  * decode ends the session with a warning and no reply.
  *
+ * With IPC_DELIVER_F_VERIFY in the request's flags (sendmail -bv, address
+ * verification) the per-recipient function decides without delivering
+ * (agent_verify), and the actions are deliverable / undeliverable
+ * (status=deliverable|undeliverable in the log).
+ *
  * Ownership: struct agent_msg and everything in it belong to
  * agent_session for the duration of the calls; the per-recipient function
  * borrows it.
@@ -69,6 +74,12 @@ typedef void (*agent_rcpt_fn)(void *ctx, struct agent_msg *m,
  * server_session_done(SRV). */
 void agent_session(struct server *srv, int fd, const char *relay,
                    agent_rcpt_fn fn, void *ctx);
+
+/* agent_verify - whether M only asks how its recipients would go. */
+static inline bool agent_verify(const struct agent_msg *m)
+{
+    return (m->req.flags & IPC_DELIVER_F_VERIFY) != 0;
+}
 
 /* agent_result_set - STATUS and printf-style reason into RES. */
 void agent_result_set(struct agent_result *res, const char *status,

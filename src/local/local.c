@@ -351,6 +351,14 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
         pass_to(r, conf_str("mailbox_transport"));
         return;
     }
+    if (agent_verify(r->m)) {
+        if (*cmd)
+            outcome(r, "2.0.0", "delivers to command: %s", cmd);
+        else
+            outcome(r, "2.0.0", "delivers to %s",
+                    str_has_suffix(home_mb, "/") ? "maildir" : "mailbox");
+        return;
+    }
     if (may_act_as(r, pw->pw_uid, pw->pw_name) < 0)
         return;
     fill_vars(r, pw, &v);
@@ -637,6 +645,14 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
 
             if (owner_sender(&r, buf_str(&matched), &owner) < 0)
                 goto out;
+            if (agent_verify(m)) {
+                struct buf clean = BUF_INIT;
+
+                agent_sanitize(buf_str(&value), &clean);
+                outcome(&r, "2.0.0", "aliased to %s", buf_str(&clean));
+                buf_fini(&clean);
+                goto out;
+            }
             expand_items(&r, buf_str(&value), buf_str(&r.user), lc.privs_uid,
                          lc.privs_gid, self, "alias", 0);
             goto out;
@@ -668,8 +684,8 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
         goto out;
     }
 
-    /* 4. .forward, 5. the mailbox */
-    if (!try_forward(&r, pw))
+    /* 4. .forward, 5. the mailbox (verify: no .forward is read) */
+    if (agent_verify(m) || !try_forward(&r, pw))
         deliver_mailbox(&r, pw);
 out:
     if (!r.have)

@@ -125,6 +125,11 @@ static void virtual_rcpt(void *ctx, struct agent_msg *m,
     }
     buf_setf(&path, "%s/%s", conf_str("virtual_mailbox_base"), buf_str(&value));
     maildir = str_has_suffix(buf_str(&value), "/");
+    if (agent_verify(m)) {
+        agent_result_set(res, "2.0.0", "delivers to %s",
+                         maildir ? "maildir" : "mailbox");
+        goto out;
+    }
     env.sender = m->req.sender;
     env.recipient = buf_str(&ext_addr);
     env.orig_rcpt = rcpt->orig_rcpt;

@@ -339,3 +339,19 @@ def test_unreachable_mailbox_transport_defers(inst):
     qid, st = deliver(inst, "local", [f"{USER}@localhost"])
     assert st[0]["status"] == "4.3.0"
     assert "connect to transport private/nosuchservice" in st[0]["reason"]
+
+
+def test_verify_reports_without_delivering(inst):
+    root = inst.root
+    out, spool = prepare(inst, aliases=f"team: {root}/out/t.mbox, joe\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost", "team@localhost",
+                                      "nosuchuser42@localhost"], flags=1)
+    assert [(s["status"], s["action"]) for s in st] == [
+        ("2.0.0", "deliverable"), ("2.0.0", "deliverable"),
+        ("5.1.1", "undeliverable")]
+    assert st[0]["reason"] == "delivers to mailbox"
+    assert st[1]["reason"] == f"aliased to {root}/out/t.mbox, joe"
+    log_line(inst, qid, re.escape(f"to=<{USER}@localhost>, relay=local, ")
+             + DELAYS + r", dsn=2\.0\.0, status=deliverable \(delivers to "
+             r"mailbox\)")
+    assert not (spool / USER).exists() and not (out / "t.mbox").exists()

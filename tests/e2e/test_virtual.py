@@ -95,3 +95,13 @@ def test_size_limit(inst):
     assert [s["status"] for s in st] == ["5.2.2", "5.2.2"], st
     assert re.search("File too large", st[0]["reason"])
     assert (base / "a" / "mbox").read_bytes() == b""
+
+
+def test_verify(inst):
+    base = prepare(inst)
+    qid, st = deliver(inst, "virtual", ["b@example.test", "x@example.test"],
+                      flags=1)
+    assert [(s["status"], s["action"], s["reason"]) for s in st] == [
+        ("2.0.0", "deliverable", "delivers to maildir"),
+        ("5.1.1", "undeliverable", 'unknown user: "x@example.test"')]
+    assert not (base / "b" / "Maildir").exists()
