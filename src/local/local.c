@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,15 +95,30 @@ static int may_act_as(struct lrcpt *r, uid_t uid, const char *who)
     return -1;
 }
 
-/* write_all_pipe - write to the command; a closed pipe is not an error
- * (the exit status tells) */
-static int write_pipe(int fd, const char *p, size_t len)
+/* write_pipe - write to the command (FD non-blocking) until DEADLINE; -1
+ * when the command stopped reading (a closed pipe: its exit status tells)
+ * or the time is up (*TIMED_OUT) */
+static int write_pipe(int fd, const char *p, size_t len, time_t deadline,
+                      bool *timed_out)
 {
     while (len > 0) {
         ssize_t n = write(fd, p, len);
 
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            time_t left = deadline - time(NULL);
+
+            if (left <= 0) {
+                *timed_out = true;
+                return -1;
+            }
+            if (poll(&pfd, 1, (int) (left > 60 ? 60 : left) * 1000) < 0
+                && errno != EINTR)
+                return -1;
+            continue;
+        }
         if (n <= 0)
             return -1;
         p += n;
@@ -112,7 +128,8 @@ static int write_pipe(int fd, const char *p, size_t len)
 }
 
 /* feed_command - the From_ line, prepended headers and the content */
-static void feed_command(int fd, struct lrcpt *r)
+static void feed_command(int fd, struct lrcpt *r, time_t deadline,
+                         bool *timed_out)
 {
     struct buf hdr = BUF_INIT;
     struct agent_src as;
@@ -121,12 +138,12 @@ static void feed_command(int fd, struct lrcpt *r)
     struct buf why = BUF_INIT;
 
     deliver_hdr_format(&hdr, &r->env, DELIVER_HDR_MBOX);
-    if (write_pipe(fd, buf_str(&hdr), buf_len(&hdr)) < 0)
+    if (write_pipe(fd, buf_str(&hdr), buf_len(&hdr), deadline, timed_out) < 0)
         goto out;
     agent_src_init(&as, r->m, &src);
     while (src.next(src.ctx, &line, &why) == 1) {
-        if (write_pipe(fd, line.text.p, line.text.len) < 0
-            || (!line.more && write_pipe(fd, "\n", 1) < 0))
+        if (write_pipe(fd, line.text.p, line.text.len, deadline, timed_out) < 0
+            || (!line.more && write_pipe(fd, "\n", 1, deadline, timed_out) < 0))
             break;
     }
 out:
@@ -148,6 +165,7 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
     int status = 0;
     long limit = conf_time("command_time_limit");
     time_t deadline;
+    bool timed_out = false;
 
     if (may_act_as(r, uid, "the command's user") < 0)
         return;
@@ -185,9 +203,10 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
                 buf_str(&why));
         goto done;
     }
-    feed_command(pfd[1], r);
-    close(pfd[1]);
     deadline = time(NULL) + (limit > 0 ? limit : 1000);
+    (void) fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+    feed_command(pfd[1], r, deadline, &timed_out);
+    close(pfd[1]);
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);
 
@@ -197,7 +216,7 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
             status = -1;
             break;
         }
-        if (time(NULL) >= deadline) {
+        if (timed_out || time(NULL) >= deadline) {
             kill(-pid, SIGKILL);
             (void) waitpid(pid, &status, 0);
             outcome(r, "5.3.0", "Command time limit exceeded: \"%s\"", text);

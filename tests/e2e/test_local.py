@@ -6,6 +6,7 @@ import os
 import pwd
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -355,3 +356,15 @@ def test_verify_reports_without_delivering(inst):
              + DELAYS + r", dsn=2\.0\.0, status=deliverable \(delivers to "
              r"mailbox\)")
     assert not (spool / USER).exists() and not (out / "t.mbox").exists()
+
+
+def test_command_time_limit(inst):
+    """A command that neither reads nor exits is killed at the limit,
+    also while the message is still being written to it."""
+    prepare(inst, "command_time_limit = 2s\n", aliases="slow: \"|sleep 30\"\n")
+    big = b"Subject: big\n\n" + (b"z" * 1000 + b"\n") * 300
+    t0 = time.time()
+    qid, st = deliver(inst, "local", ["slow@localhost"], content=big)
+    assert time.time() - t0 < 15
+    assert (st[0]["status"], st[0]["action"]) == ("5.3.0", "failed")
+    assert st[0]["reason"] == 'Command time limit exceeded: "sleep 30"'
