@@ -368,3 +368,17 @@ def test_command_time_limit(inst):
     assert time.time() - t0 < 15
     assert (st[0]["status"], st[0]["action"]) == ("5.3.0", "failed")
     assert st[0]["reason"] == 'Command time limit exceeded: "sleep 30"'
+
+
+def test_home_mailbox_paths(inst):
+    """home_mailbox is $HOME/NAME; a trailing / makes it a Maildir.  The
+    instance user's home does not exist here, so the attempt fails with
+    the path in the reason."""
+    if os.path.exists(ME.pw_dir):
+        pytest.skip(f"{ME.pw_dir} exists: no delivery into a real home")
+    prepare(inst, "home_mailbox = Maildir/\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"])
+    assert st[0]["status"][0] in "45", st
+    assert st[0]["reason"].startswith(
+        f"maildir delivery failed: create maildir file {ME.pw_dir}/Maildir/"
+    ), st
