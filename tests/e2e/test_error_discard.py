@@ -79,3 +79,28 @@ def test_corrupt_queue_file_defers_with_reason(inst):
                       write=False)
     assert st[0]["status"] == "4.3.0"
     assert re.search(r"queue file .*" + qid, st[0]["reason"]), st
+
+
+def test_bad_request_is_refused_and_the_agent_goes_on(inst):
+    import socket
+    import struct
+
+    import ipcframe
+    start(inst)
+    bad = [
+        struct.pack(">IHHI", 12, 2, 1, 5),             # a status, not a req
+        ipcframe.frame((1, 2), 5, ipcframe.field(99, "str", "x")),
+        ipcframe.frame((1, 1), 5, b""),                # old version
+        b"\x00\x00\x00\x05junk",                       # too short a length
+    ]
+    for data in bad:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(inst.sock("discard"))
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(100) == b""
+    inst.wait_log(r"ulak/discard\[\d+\]: warning: (bad delivery request|"
+                  r"read request): ", count=len(bad))
+    qid, st = deliver(inst, "discard", ["a@example.test"], nexthop="fine")
+    assert st[0]["status"] == "2.0.0"
