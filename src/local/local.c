@@ -231,16 +231,15 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
         if (n > 0) {
             chunk[n] = 0;
             buf_cat(&out, ". Command output: ");
+            /* Line breaks become spaces, a trailing one too (Postfix). */
             for (ssize_t i = 0; i < n; i++)
                 buf_catc(&out, chunk[i] == '\n' ? ' ' : chunk[i]);
-            while (buf_len(&out) && buf_str(&out)[buf_len(&out) - 1] == ' ')
-                buf_truncate(&out, buf_len(&out) - 1);
         }
     }
     if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         outcome(r, "2.0.0", "delivered to command: %s", text);
     else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 75)
-        outcome(r, "4.3.0", "temporary failure: \"%s\"%s", text, buf_str(&out));
+        outcome(r, "4.3.0", "temporary failure%s", buf_str(&out));
     else if (status >= 0 && WIFEXITED(status))
         outcome(r, "5.3.0", "Command died with status %d: \"%s\"%s",
                 WEXITSTATUS(status), text, buf_str(&out));

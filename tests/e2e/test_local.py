@@ -205,9 +205,12 @@ def test_command_exit_codes(inst):
     assert (st[0]["status"], st[0]["action"]) == ("5.3.0", "failed")
     assert st[0]["reason"] == ('Command died with status 1: "echo no such '
                                'thing; exit 1". Command output: no such '
-                               'thing')
+                               'thing ')
     qid, st = deliver(inst, "local", ["tmp@localhost"])
-    assert (st[0]["status"], st[0]["action"]) == ("4.3.0", "delayed")
+    assert (st[0]["status"], st[0]["action"], st[0]["reason"]) == (
+        "4.3.0", "delayed", "temporary failure")
+    log_line(inst, qid, r"to=<tmp@localhost>, relay=local, " + DELAYS
+             + r", dsn=4\.3\.0, status=deferred \(temporary failure\)")
 
 
 def test_mailbox_command_environment(inst):
