@@ -161,6 +161,13 @@ void qmgr_sched_add(struct qmgr_sched *s, const char *transport,
     d->len++;
 }
 
+/* qmgr_sched_limits - the limits of a transport */
+void qmgr_sched_limits(struct qmgr_sched *s, const char *transport,
+                       struct qmgr_limits *out)
+{
+    *out = transport_get(s, transport)->limits;
+}
+
 /* under - COUNT is below LIMIT (0: none) */
 static bool under(int count, int limit)
 {

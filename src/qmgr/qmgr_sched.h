@@ -56,6 +56,10 @@ void qmgr_sched_free(struct qmgr_sched *s);
 /* qmgr_sched_add - queue recipient RCPT of MSG for TRANSPORT:NEXTHOP. */
 void qmgr_sched_add(struct qmgr_sched *s, const char *transport,
                     const char *nexthop, void *msg, size_t rcpt);
+/* qmgr_sched_limits - the limits of TRANSPORT (asked of the limits
+ * function once, then kept). */
+void qmgr_sched_limits(struct qmgr_sched *s, const char *transport,
+                       struct qmgr_limits *out);
 /* qmgr_sched_next - the next delivery to start, or NULL when every
  * destination with work is at a limit (or there is no work). */
 struct qmgr_job *qmgr_sched_next(struct qmgr_sched *s);

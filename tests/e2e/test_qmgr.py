@@ -1,0 +1,253 @@
+"""The queue manager: messages put into incoming/ (or left in active/ by a
+crash) are resolved, scheduled and handed to delivery agents; delivered
+recipients are marked done and the file removed; failed ones come back to
+the sender as a non-delivery notification queued in incoming/; deferred
+ones wait in deferred/ with the retry time in the file's mtime, until a
+flush; expired messages bounce; damaged files go to corrupt/.
+
+The delivery agent is tests/e2e/qmgr_agent.py under spawn(8): the
+recipient's local part decides what it answers, and its journal records
+every request it got.
+"""
+import json
+import os
+import pathlib
+import pwd
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN
+from queuefile import place_by_inode, queue_file
+from test_master import AS_ROOT, USER, inst, pytestmark  # noqa: F401
+
+AGENT = pathlib.Path(__file__).resolve().parent / "qmgr_agent.py"
+
+
+def start_qmgr(inst, main="", maxproc=4, extra=""):
+    shutil.copy(AGENT, inst.root / "agent.py")
+    journal = inst.root / "journal"
+    journal.write_text("")
+    master = ("qmgr unix n - n 300 1 qmgr\n"
+              f"fake unix - n n - {maxproc} spawn user={USER or 'nobody'} "
+              f"argv=/usr/bin/python3 {inst.root}/agent.py {journal}\n"
+              + extra)
+    inst.configure(master, "default_transport = fake\n"
+                   "myhostname = mx.example.test\n" + main)
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+    inst.wait_log(r"ulak/master\[\d+\]: daemon started")
+    return journal
+
+
+def own(path):
+    if AS_ROOT:
+        pw = pwd.getpwnam(USER)
+        os.lchown(path, pw.pw_uid, pw.pw_gid)
+
+
+def wakeup(inst, queue_name="incoming"):
+    """A wakeup frame (ipc_msgs.def type 3) to public/qmgr; the reply."""
+    body = struct.pack(">HI", 1, len(queue_name)) + queue_name.encode()
+    frame = struct.pack(">IHHI", 12 + len(body), 3, 1, 7) + body
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(inst.sock("qmgr", private=False))
+        s.sendall(frame)
+        hdr = s.recv(12)
+        ln, typ, ver, reqid = struct.unpack(">IHHI", hdr)
+        rest = s.recv(ln - 12)
+    assert (typ, reqid) == (6, 7)
+    return rest
+
+
+def put(inst, folder="incoming", **kw):
+    kw.setdefault("arrival", int(time.time()))
+    qid, path = place_by_inode(inst.queue, folder, queue_file(**kw))
+    own(path)
+    return qid, path
+
+
+def journal(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def files(inst, folder):
+    return sorted(p.name for p in (inst.queue / folder).rglob("*")
+                  if p.is_file())
+
+
+def postcat(inst, qid):
+    r = subprocess.run([str(BIN / "postcat"), "-c", str(inst.etc), "-q",
+                        qid], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_deliver_and_remove(inst):
+    j = start_qmgr(inst)
+    qid, _ = put(inst, rcpts=[{"addr": "one@example.test"},
+                              {"addr": "two@example.test"}])
+    assert wakeup(inst) == struct.pack(">HIi", 1, 4, 0)  # status ok
+    log = inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+    assert re.search(rf"qmgr\[\d+\]: {qid}: from=<alice@example.test>, "
+                     r"size=41, nrcpt=2 \(queue active\)\n", log), log
+    reqs = journal(j)
+    assert len(reqs) == 1, reqs
+    assert reqs[0]["queue_id"] == qid
+    assert reqs[0]["queue_name"] == "active"
+    assert reqs[0]["sender"] == "alice@example.test"
+    assert reqs[0]["nexthop"] == "example.test"
+    assert [r["address"] for r in reqs[0]["rcpts"]] == \
+        ["one@example.test", "two@example.test"]
+    for d in ("incoming", "active", "deferred"):
+        assert files(inst, d) == [], d
+
+
+def test_bounce_defer_and_flush(inst):
+    j = start_qmgr(inst)
+    qid, _ = put(inst, sender="defer-sender@example.test",
+                 rcpts=[{"addr": "ok@example.test"},
+                        {"addr": "fail@example.test"},
+                        {"addr": "defer@example.test"}])
+    wakeup(inst)
+    log = inst.wait_log(rf"{qid}: sender non-delivery notification: (\w+)\n")
+    bid = re.search(rf"{qid}: sender non-delivery notification: (\w+)\n",
+                    log).group(1)
+    # The notification is a message of its own, from <> to the sender; the
+    # agent defers it (the sender's local part), so it stays in deferred/.
+    log = inst.wait_log(rf"{bid}: from=<>, size=\d+, nrcpt=1 "
+                        r"\(queue active\)\n")
+    assert re.search(rf"qmgr\[\d+\]: {bid}: message-id="
+                     rf"<\d{{14}}\.{bid}@mx\.example\.test>\n", log), log
+    end = time.time() + 10
+    while sorted(files(inst, "deferred")) != sorted([qid, bid]):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    out = postcat(inst, qid)
+    assert "done_recipient: ok@example.test\n" in out, out
+    assert "done_recipient: fail@example.test\n" in out, out
+    assert "\nrecipient: defer@example.test\n" in out, out
+    # The retry time is the mtime: minimal_backoff_time ahead.
+    st = next((inst.queue / "deferred").rglob(qid)).stat()
+    assert 250 < st.st_mtime - time.time() <= 300, st.st_mtime - time.time()
+
+    bounce = postcat(inst, bid)
+    assert "sender: \n" in bounce, bounce
+    assert "recipient: defer-sender@example.test\n" in bounce, bounce
+    assert re.search(r"Received: by mx\.example\.test \(ulak\)\n"
+                     rf"\tid {bid}; ", bounce), bounce
+    assert "Subject: Undelivered Mail Returned to Sender\n" in bounce
+    assert "<fail@example.test>: user unknown (test)" in bounce, bounce
+    assert "ok@example.test" not in bounce.split("MESSAGE CONTENTS")[1] \
+        .split("Content-Description: Undelivered Message")[0], bounce
+    assert re.search(rf"Message-Id: <\d{{14}}\.{bid}@mx\.example\.test>\n",
+                     bounce), bounce
+    reqs = journal(j)
+    breq = [r for r in reqs if r["queue_id"] == bid]
+    assert breq and breq[0]["sender"] == "" and breq[0]["flags"] == 2, reqs
+
+    # Flush: both go back and are tried again now.
+    n = len(reqs)
+    r = inst.ulak("flush")
+    assert r.returncode == 0, r
+    inst.wait_log(rf"{qid}: from=<defer-sender@example.test>, size=41, "
+                  r"nrcpt=3 \(queue active\)\n", count=2)
+    end = time.time() + 10
+    while len(journal(j)) < n + 2:
+        assert time.time() < end, journal(j)
+        time.sleep(0.1)
+    again = [x for x in journal(j)[n:] if x["queue_id"] == qid]
+    assert [x["address"] for x in again[0]["rcpts"]] == \
+        ["defer@example.test"]
+
+
+def test_recovery_skips_done(inst):
+    j = start_qmgr(inst)
+    r = inst.ulak("stop")
+    assert r.returncode == 0, r
+    qid, _ = put(inst, folder="active",
+                 rcpts=[{"addr": "done@example.test", "done": True},
+                        {"addr": "left@example.test"}])
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+    inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+    reqs = journal(j)
+    assert [x["address"] for x in reqs[0]["rcpts"]] == ["left@example.test"]
+    assert len(reqs) == 1
+
+
+def test_concurrency_and_recipient_limit(inst):
+    j = start_qmgr(inst, "fake_destination_concurrency_limit = 2\n"
+                    "fake_destination_recipient_limit = 2\n")
+    qid, _ = put(inst, rcpts=[{"addr": f"slow{i}@example.test"}
+                              for i in range(6)]
+                 + [{"addr": "quick@other.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{qid}: removed\n", timeout=20)
+    reqs = journal(j)
+    slow = [r for r in reqs if r["nexthop"] == "example.test"]
+    assert sorted(len(r["rcpts"]) for r in slow) == [2, 2, 2], reqs
+    # never more than 2 at once to example.test
+    for r in slow:
+        overlap = [x for x in slow
+                   if x["start"] < r["end"] and r["start"] < x["end"]]
+        assert len(overlap) <= 2, slow
+    assert any(len([x for x in slow if x["start"] < r["end"]
+                    and r["start"] < x["end"]]) == 2 for r in slow), slow
+    # the other destination is not held up behind the slow one
+    other = [r for r in reqs if r["nexthop"] == "other.test"]
+    assert other and other[0]["start"] < max(r["end"] for r in slow)
+
+
+def test_expired_and_null_sender(inst):
+    start_qmgr(inst, "maximal_queue_lifetime = 0\nbounce_queue_lifetime = 0\n")
+    qid, _ = put(inst, rcpts=[{"addr": "defer@example.test"}])
+    nid, _ = put(inst, sender="", rcpts=[{"addr": "fail@example.test"}])
+    wakeup(inst)
+    log = inst.wait_log(rf"{qid}: removed\n")
+    assert f"{qid}: from=<alice@example.test>, status=expired, returned " \
+        "to sender\n" in log, log
+    assert re.search(rf"{qid}: sender non-delivery notification: \w+\n", log)
+    # A bounce of a bounce is never sent: logged and dropped.
+    log = inst.wait_log(rf"{nid}: removed\n")
+    assert not re.search(rf"{nid}: \w+ non-delivery notification", log), log
+
+
+def test_delay_warning(inst):
+    start_qmgr(inst)
+    qid, _ = put(inst, sender="defer-me@example.test",
+                 rcpts=[{"addr": "defer@example.test"}],
+                 warn=int(time.time()) - 1)
+    wakeup(inst)
+    log = inst.wait_log(rf"{qid}: sender delay notification: (\w+)\n")
+    end = time.time() + 10
+    while qid not in files(inst, "deferred"):
+        assert time.time() < end
+        time.sleep(0.1)
+    assert "warning_message_time: 0\n" in postcat(inst, qid)
+    did = re.search(rf"{qid}: sender delay notification: (\w+)\n",
+                    log).group(1)
+    inst.wait_log(rf"{did}: from=<>")
+
+
+def test_corrupt_and_unavailable(inst):
+    start_qmgr(inst, "transport_maps = inline:{nowhere.test=nosuch:}\n")
+    bad, path = put(inst)
+    with open(path, "r+b") as f:
+        f.seek(90)
+        f.write(b"\xff\xff")
+    qid, _ = put(inst, rcpts=[{"addr": "x@nowhere.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"warning: saving corrupt file \"{bad}\" from queue "
+                  r"\"active\" to queue \"corrupt\"\n")
+    assert files(inst, "corrupt") == [bad]
+    log = inst.wait_log(rf"{qid}: to=<x@nowhere.test>, relay=none, "
+                        r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
+                        r"status=deferred \(mail transport unavailable\)\n")
+    assert "warning: connect to transport private/nosuch: " in log, log
