@@ -74,6 +74,7 @@ struct qmsg {
     struct qrcpt *r; /* env.nrcpt of them */
     int jobs;        /* deliveries in progress */
     bool expired;    /* older than its lifetime: deferrals bounce */
+    size_t nexpired; /* deferrals that became bounces in this pass */
     bool finishing;  /* finish is queued */
 };
 
@@ -195,6 +196,8 @@ static void defer_rcpt(struct qmsg *m, size_t i, const char *relay,
                        const char *status, const char *reason)
 {
     log_rcpt(m, i, relay, status, "deferred", reason);
+    if (m->expired)
+        m->nexpired++;
     set_result(m, i, m->expired ? RCPT_BOUNCE : RCPT_DEFER, status, reason,
                NULL, NULL);
 }
@@ -454,7 +457,7 @@ static void msg_finish(struct qmsg *m)
     if (nbounce > 0) {
         int ok = 0;
 
-        if (m->expired)
+        if (m->nexpired > 0)
             msg_info("%s: from=<%s>, status=expired, returned to sender", m->id,
                      m->env.sender);
         if (m->env.sender[0] != 0) {
@@ -612,6 +615,8 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
                        d.remote_mta, d.diag_code);
             break;
         case DSN_ACTION_DELAYED:
+            if (m->expired)
+                m->nexpired++;
             set_result(m, dv->job->rcpts[k],
                        m->expired ? RCPT_BOUNCE : RCPT_DEFER, d.status,
                        d.reason, d.remote_mta, d.diag_code);
