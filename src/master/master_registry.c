@@ -25,8 +25,8 @@ static const struct master_prog progs[] = {
     /* Postfix programs whose work ulak does inside another process.  None
      * of those processes exists yet, so each is NOTYET until it does. */
     {"cleanup", MASTER_PROG_NOTYET, NULL, 0, "pickup and smtpd"},
-    {"trivial-rewrite", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
-    {"bounce", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
+    {"trivial-rewrite", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
+    {"bounce", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
     {"verify", MASTER_PROG_NOTYET, NULL, 0, "smtpd"},
     {"flush", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
     {"proxymap", MASTER_PROG_NOTYET, NULL, 0, "lookup"},
