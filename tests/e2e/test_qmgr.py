@@ -29,11 +29,11 @@ from test_master import AS_ROOT, USER, inst, pytestmark  # noqa: F401
 AGENT = pathlib.Path(__file__).resolve().parent / "qmgr_agent.py"
 
 
-def start_qmgr(inst, main="", maxproc=4, extra=""):
+def start_qmgr(inst, main="", maxproc=4, extra="", wakeup=300):
     shutil.copy(AGENT, inst.root / "agent.py")
     journal = inst.root / "journal"
     journal.write_text("")
-    master = ("qmgr unix n - n 300 1 qmgr\n"
+    master = (f"qmgr unix n - n {wakeup} 1 qmgr\n"
               f"fake unix - n n - {maxproc} spawn user={USER or 'nobody'} "
               f"argv=/usr/bin/python3 {inst.root}/agent.py {journal}\n"
               + extra)
@@ -253,3 +253,21 @@ def test_corrupt_and_unavailable(inst):
                         r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
                         r"status=deferred \(mail transport unavailable\)\n")
     assert "warning: connect to transport private/nosuch: " in log, log
+
+
+def test_master_wakeup_agent_crash_and_retry(inst):
+    """No wakeup frame: the master's "W" (wakeup column 1) starts the run;
+    an agent that dies defers; queue_run_delay and the back-off bring the
+    message back on their own."""
+    start_qmgr(inst, "queue_run_delay = 1s\nminimal_backoff_time = 1s\n"
+               "maximal_backoff_time = 1s\n", wakeup=1)
+    time.sleep(0.5)
+    qid, _ = put(inst, rcpts=[{"addr": "crash@example.test"}])
+    log = inst.wait_log(rf"{qid}: to=<crash@example.test>, relay=fake, "
+                        r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
+                        r"status=deferred \(unknown mail transport error\)\n")
+    assert re.search(rf"warning: {qid}: private/fake: unexpected end of "
+                     "file\n", log), log
+    inst.wait_log(rf"{qid}: from=<alice@example.test>, size=41, nrcpt=1 "
+                  r"\(queue active\)\n", count=3, timeout=15)
+    assert f"{qid}: removed" not in inst.logtext()
