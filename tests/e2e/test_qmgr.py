@@ -271,3 +271,35 @@ def test_master_wakeup_agent_crash_and_retry(inst):
     inst.wait_log(rf"{qid}: from=<alice@example.test>, size=41, nrcpt=1 "
                   r"\(queue active\)\n", count=3, timeout=15)
     assert f"{qid}: removed" not in inst.logtext()
+
+
+def test_hostile_public_socket(inst):
+    """Garbage and unknown frames on public/qmgr close that connection and
+    nothing else; a flush frame is answered."""
+    start_qmgr(inst)
+    for junk in [b"\x00\x00\x00\x05abcdefgh",
+                 struct.pack(">IHHI", 12, 99, 1, 5),
+                 struct.pack(">IHHI", 18, 3, 1, 5) + b"\x00\x09\x00\x00"
+                 b"\x00\x00"]:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(inst.sock("qmgr", private=False))
+            s.sendall(junk)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
+    log = inst.wait_log(r"qmgr\[\d+\]: warning: public socket: "
+                        r"unexpected message type 99\n")
+    assert "bad wakeup" in log, log
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(inst.sock("qmgr", private=False))
+        s.sendall(struct.pack(">IHHI", 12, 5, 1, 9))
+        ln, typ, ver, reqid = struct.unpack(">IHHI", s.recv(12))
+        assert (typ, reqid) == (6, 9)
+        assert s.recv(ln - 12) == struct.pack(">HIi", 1, 4, 0)
+    qid, _ = put(inst, rcpts=[{"addr": "after@example.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{qid}: removed\n")
+    assert len(re.findall(r"ulak/qmgr\[(\d+)\]", inst.logtext())) >= 1
+    assert len(set(re.findall(r"ulak/qmgr\[(\d+)\]", inst.logtext()))) == 1
