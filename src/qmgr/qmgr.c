@@ -36,6 +36,7 @@
 #include "../global/dsn.h"
 #include "../global/ipc_msgs.h"
 #include "../global/master_cf.h"
+#include "../global/msg_log.h"
 #include "../global/queue_dir.h"
 #include "../global/queue_file.h"
 #include "../global/resolve.h"
@@ -173,12 +174,29 @@ static void log_rcpt(const struct qmsg *m, size_t i, const char *relay,
     buf_fini(&line);
 }
 
-/* set_result - record the outcome of recipient I */
+/* set_result - record the outcome of recipient I; a deferral or failure
+ * also goes into the message's defer or bounce log (docs/QUEUE.md), for
+ * mailq and postqueue */
 static void set_result(struct qmsg *m, size_t i, enum rcpt_state st,
                        const char *status, const char *reason,
                        const char *remote_mta, const char *diag_code)
 {
     struct qrcpt *r = &m->r[i];
+    const struct queue_rcpt *qr = &m->env.rcpts[i];
+    struct msg_log_entry e = {
+        .recipient = qr->address,
+        .offset = (long long) qr->offset,
+        .orig_rcpt = qr->orig,
+        .dsn_orig_rcpt = qr->orcpt,
+        .notify = qr->notify,
+        .status = (char *) status,
+        .action = (char *) dsn_action_name(
+            st == RCPT_DEFER ? DSN_ACTION_DELAYED : DSN_ACTION_FAILED),
+        .reason = (char *) reason,
+        .remote_mta = (char *) remote_mta,
+        .diag_code = (char *) diag_code,
+    };
+    struct buf why = BUF_INIT;
 
     r->state = st;
     str_copy(r->status, sizeof(r->status), status);
@@ -188,6 +206,11 @@ static void set_result(struct qmsg *m, size_t i, enum rcpt_state st,
     r->reason = mem_strdup(reason);
     r->remote_mta = remote_mta ? mem_strdup(remote_mta) : NULL;
     r->diag_code = diag_code ? mem_strdup(diag_code) : NULL;
+    if (msg_log_append(&q.qd, st == RCPT_DEFER ? QUEUE_DEFER : QUEUE_BOUNCE,
+                       m->id, &e, &why)
+        < 0)
+        msg_warn("%s: %s", m->id, buf_str(&why));
+    buf_fini(&why);
 }
 
 /* defer_rcpt - qmgr's own deferral of recipient I, logged; bounced instead
@@ -421,19 +444,13 @@ static bool has_class(const char *name)
     return yes;
 }
 
-/* remove_logs - the per-message logs of ID (no file: fine) */
-static void remove_logs(const char *id)
+/* remove_log - the per-message log of ID in folder F (none: fine) */
+static void remove_log(const char *id, enum queue_folder f)
 {
-    static const enum queue_folder logs[] = {QUEUE_BOUNCE, QUEUE_DEFER,
-                                             QUEUE_TRACE};
-    struct buf path = BUF_INIT;
     struct buf why = BUF_INIT;
 
-    for (size_t i = 0; i < NELEM(logs); i++)
-        if (queue_dir_path(&q.qd, logs[i], id, &path, &why) == 0
-            && unlink(buf_str(&path)) < 0 && errno != ENOENT)
-            msg_warn("%s: remove %s: %m", id, buf_str(&path));
-    buf_fini(&path);
+    if (msg_log_remove(&q.qd, f, id, &why) < 0)
+        msg_warn("%s: %s", id, buf_str(&why));
     buf_fini(&why);
 }
 
@@ -500,6 +517,8 @@ static void msg_finish(struct qmsg *m)
                     msg_warn("%s: %s", m->id, buf_str(&why));
                     buf_reset(&why);
                 }
+            /* The report is queued: the failures are told. */
+            remove_log(m->id, QUEUE_BOUNCE);
         }
     }
 
@@ -540,7 +559,9 @@ static void msg_finish(struct qmsg *m)
         if (unlink(buf_str(&path)) < 0 && errno != ENOENT) {
             msg_warn("%s: remove %s: %m", m->id, buf_str(&path));
         } else {
-            remove_logs(m->id);
+            remove_log(m->id, QUEUE_BOUNCE);
+            remove_log(m->id, QUEUE_DEFER);
+            remove_log(m->id, QUEUE_TRACE);
             msg_info("%s: removed", m->id);
         }
     }
@@ -892,6 +913,8 @@ static void msg_load(const char *id)
             goto drop;
     }
     m->fd = fd;
+    /* A new attempt: the defer log will hold this attempt's reasons. */
+    remove_log(id, QUEUE_DEFER);
     m->r = mem_calloc(m->env.nrcpt + 1, sizeof(*m->r));
     life = m->env.sender[0] == 0 ? q.bounce_life : q.max_life;
     m->expired = qmgr_expired(m->env.arrival.tv_sec, time(NULL), life);

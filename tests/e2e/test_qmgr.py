@@ -137,6 +137,19 @@ def test_bounce_defer_and_flush(inst):
     st = next((inst.queue / "deferred").rglob(qid)).stat()
     assert 250 < st.st_mtime - time.time() <= 300, st.st_mtime - time.time()
 
+    # The defer log holds the deferred recipient's reason; the bounce log
+    # is gone once the report is queued.
+    dlog = next((inst.queue / "defer").rglob(qid)).read_text()
+    assert "recipient=defer@example.test\n" in dlog, dlog
+    assert "status=4.4.1\naction=delayed\nreason=connection refused " \
+        "(test)\n" in dlog, dlog
+    assert "fail@" not in dlog and "ok@" not in dlog, dlog
+    assert list((inst.queue / "bounce").rglob(qid)) == []
+    r = subprocess.run([str(BIN / "postqueue"), "-c", str(inst.etc), "-p"],
+                       capture_output=True, text=True, timeout=30)
+    assert "(connection refused (test))" in r.stdout, r
+    assert "defer@example.test" in r.stdout, r
+
     bounce = postcat(inst, bid)
     assert "sender: \n" in bounce, bounce
     assert "recipient: defer-sender@example.test\n" in bounce, bounce
