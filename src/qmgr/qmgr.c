@@ -62,9 +62,10 @@ struct qrcpt {
     char *address; /* resolved: what the agent delivers to (owned) */
     char *nexthop; /* owned */
     char status[DSN_STATUS_SIZE];
-    char *reason;     /* owned: the last result */
-    char *remote_mta; /* owned, or NULL */
-    char *diag_code;  /* owned, or NULL */
+    char *reason;           /* owned: the last result */
+    char *remote_mta;       /* owned, or NULL */
+    char *diag_code;        /* owned, or NULL */
+    enum dsn_action action; /* RCPT_DONE: delivered, relayed, expanded */
 };
 
 /* One message in active/. */
@@ -324,13 +325,18 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
             continue;
         if (!postmaster && qr->notify != 0 && !(qr->notify & notify_bit))
             continue;
+        /* Success reports only for NOTIFY=SUCCESS (RFC 3461). */
+        if (kind == BOUNCE_REPORT_SUCCESS && !(qr->notify & notify_bit))
+            continue;
         rc[nrc].address = qr->address;
         rc[nrc].orig_rcpt = qr->orig;
         rc[nrc].orcpt = qr->orcpt;
         str_copy(rc[nrc].dsn.status, sizeof(rc[nrc].dsn.status),
                  m->r[i].status);
         rc[nrc].dsn.action = kind == BOUNCE_REPORT_DELAY ? DSN_ACTION_DELAYED
-                                                         : DSN_ACTION_FAILED;
+                             : kind == BOUNCE_REPORT_SUCCESS
+                                 ? m->r[i].action
+                                 : DSN_ACTION_FAILED;
         rc[nrc].dsn.reason = m->r[i].reason;
         rc[nrc].dsn.remote_mta = m->r[i].remote_mta;
         rc[nrc].dsn.diag_code = m->r[i].diag_code;
@@ -522,6 +528,19 @@ static void msg_finish(struct qmsg *m)
         }
     }
 
+    /* Delivered recipients that asked for it: a success report (DSN). */
+    if (m->env.sender[0] != 0) {
+        if (send_notice(m, BOUNCE_REPORT_SUCCESS, RCPT_DONE,
+                        QUEUE_NOTIFY_SUCCESS, NULL, false, newid, sizeof(newid),
+                        &why)
+            < 0)
+            msg_warn("%s: cannot queue the delivery status notification: %s",
+                     m->id, buf_str(&why));
+        else if (newid[0])
+            msg_info("%s: sender delivery status notification: %s", m->id,
+                     newid);
+    }
+
     if (queue_dir_path(&q.qd, QUEUE_ACTIVE, m->id, &path, &why) < 0)
         msg_panic("%s: %s", m->id, buf_str(&why));
     if (ndefer > 0) {
@@ -542,6 +561,14 @@ static void msg_finish(struct qmsg *m)
             } else {
                 if (m->env.sender[0] != 0 && newid[0])
                     msg_info("%s: sender delay notification: %s", m->id, newid);
+                if (has_class("delay")
+                    && send_notice(m, BOUNCE_REPORT_DELAY, RCPT_DEFER, 0,
+                                   conf_str("delay_notice_recipient"), true,
+                                   newid, sizeof(newid), &why)
+                           == 0
+                    && newid[0])
+                    msg_info("%s: postmaster delay notification: %s", m->id,
+                             newid);
                 if (queue_file_set_warn(m->fd, m->env.warn_offset, 0, &why) < 0)
                     msg_warn("%s: %s", m->id, buf_str(&why));
             }
@@ -630,6 +657,15 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
                 buf_reset(why);
             }
             m->r[dv->job->rcpts[k]].state = RCPT_DONE;
+            if (m->env.rcpts[dv->job->rcpts[k]].notify & QUEUE_NOTIFY_SUCCESS) {
+                struct qrcpt *r = &m->r[dv->job->rcpts[k]];
+
+                /* kept for the success report (NOTIFY=SUCCESS) */
+                str_copy(r->status, sizeof(r->status), d.status);
+                mem_free(r->reason);
+                r->reason = mem_strdup(d.reason);
+                r->action = d.action;
+            }
             break;
         case DSN_ACTION_FAILED:
             set_result(m, dv->job->rcpts[k], RCPT_BOUNCE, d.status, d.reason,

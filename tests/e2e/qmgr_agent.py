@@ -7,6 +7,7 @@ the last with done=1.  The recipient's local part decides the outcome:
   defer...  delayed, 4.4.1
   slow...   delivered after a second (for concurrency)
   crash...  the agent exits without an answer
+  hang...   no answer for five seconds
   anything else delivered, 2.0.0
 """
 import json
@@ -72,6 +73,8 @@ def main():
     local = [r["address"].split("@")[0] for r in req["rcpts"]]
     if any(x.startswith("slow") for x in local):
         time.sleep(1)
+    if any(x.startswith("hang") for x in local):
+        time.sleep(5)
     req["end"] = time.time()
     with open(journal, "a") as j:
         j.write(json.dumps(req) + "\n")

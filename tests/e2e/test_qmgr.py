@@ -316,3 +316,32 @@ def test_hostile_public_socket(inst):
     inst.wait_log(rf"{qid}: removed\n")
     assert len(re.findall(r"ulak/qmgr\[(\d+)\]", inst.logtext())) >= 1
     assert len(set(re.findall(r"ulak/qmgr\[(\d+)\]", inst.logtext()))) == 1
+
+
+def test_success_notice_and_timeout(inst):
+    """NOTIFY=SUCCESS gets a delivery report; an agent that does not answer
+    within qmgr_daemon_timeout is given up and its recipient deferred."""
+    start_qmgr(inst, "qmgr_daemon_timeout = 1s\n")
+    qid, _ = put(inst, sender="defer-s@example.test",
+                 rcpts=[{"addr": "yes@example.test", "notify": 2},
+                        {"addr": "no@example.test"}])
+    hid, _ = put(inst, rcpts=[{"addr": "hang@example.test"}])
+    wakeup(inst)
+    log = inst.wait_log(rf"{qid}: sender delivery status notification: "
+                        r"(\w+)\n")
+    sid = re.search(rf"{qid}: sender delivery status notification: (\w+)",
+                    log).group(1)
+    inst.wait_log(rf"{qid}: removed\n")
+    end = time.time() + 10
+    while sid not in files(inst, "deferred"):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    out = postcat(inst, sid)
+    assert "Subject: Successful Mail Delivery Report\n" in out, out
+    assert "<yes@example.test>: delivered (test)" in out, out
+    assert "no@example.test" not in out, out
+    log = inst.wait_log(rf"{hid}: to=<hang@example.test>, relay=fake, "
+                        r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
+                        r"status=deferred \(mail transport timed out\)\n")
+    assert f"warning: {hid}: private/fake: delivery timed out after 1s\n" \
+        in log, log
