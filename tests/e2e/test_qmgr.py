@@ -207,13 +207,7 @@ def test_concurrency_and_recipient_limit(inst):
     slow = [r for r in reqs if r["nexthop"] == "example.test"]
     assert sorted(len(r["rcpts"]) for r in slow) == [2, 2, 2], reqs
     # never more than 2 at once to example.test, and 2 at some point
-    events = sorted([(r["start"], 1) for r in slow]
-                    + [(r["end"], -1) for r in slow])
-    now = peak = 0
-    for _, step in events:
-        now += step
-        peak = max(peak, now)
-    assert peak == 2, [(x["start"], x["end"]) for x in slow]
+    assert peak(slow) == 2, [(x["start"], x["end"]) for x in slow]
     # the other destination is not held up behind the slow one
     other = [r for r in reqs if r["nexthop"] == "other.test"]
     assert other and other[0]["start"] < max(r["end"] for r in slow)
@@ -345,3 +339,33 @@ def test_success_notice_and_timeout(inst):
                         r"status=deferred \(mail transport timed out\)\n")
     assert f"warning: {hid}: private/fake: delivery timed out after 1s\n" \
         in log, log
+
+
+def peak(reqs):
+    events = sorted([(r["start"], 1) for r in reqs]
+                    + [(r["end"], -1) for r in reqs])
+    now = top = 0
+    for _, step in events:
+        now += step
+        top = max(top, now)
+    return top
+
+
+def test_one_recipient_per_delivery_limits_per_recipient(inst):
+    """With a recipient limit of 1 the concurrency limit is per recipient
+    (as Postfix's local transport): two recipients of one domain go at
+    once even with a limit of 1; one recipient twice does not."""
+    j = start_qmgr(inst, "fake_destination_concurrency_limit = 1\n"
+                         "fake_destination_recipient_limit = 1\n")
+    qid, _ = put(inst, rcpts=[{"addr": "slow1@example.test"},
+                              {"addr": "slow2@example.test"}])
+    rid, _ = put(inst, rcpts=[{"addr": "slow3@example.test"}])
+    sid, _ = put(inst, rcpts=[{"addr": "slow3@example.test"}])
+    wakeup(inst)
+    for x in (qid, rid, sid):
+        inst.wait_log(rf"{x}: removed\n", timeout=20)
+    reqs = journal(j)
+    assert sorted(len(r["rcpts"]) for r in reqs) == [1, 1, 1, 1], reqs
+    assert peak([r for r in reqs if r["queue_id"] == qid]) == 2, reqs
+    assert peak([r for r in reqs
+                 if r["rcpts"][0]["address"] == "slow3@example.test"]) == 1
