@@ -476,6 +476,13 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     return status;
 }
 
+/* server_session_begin - one session more, started by the daemon */
+void server_session_begin(struct server *srv)
+{
+    srv->sessions++;
+    update(srv);
+}
+
 /* server_session_done - one session fewer */
 void server_session_done(struct server *srv)
 {

@@ -89,7 +89,12 @@ struct server_spec {
 /* server_run - run the daemon; returns the process exit status. */
 int server_run(const struct server_spec *spec, int argc, char **argv);
 
-/* server_session_done - a session handed over by on_accept has ended. */
+/* server_session_begin - a session that the daemon starts itself (a qmgr
+ * delivery): like an accepted one, it keeps a draining process alive
+ * until its server_session_done. */
+void server_session_begin(struct server *srv);
+/* server_session_done - a session handed over by on_accept (or begun
+ * with server_session_begin) has ended. */
 void server_session_done(struct server *srv);
 /* server_loop - the process's event loop (borrowed). */
 struct loop *server_loop(struct server *srv);

@@ -622,9 +622,15 @@ static void deliv_end(struct qdeliv *dv, const char *reason)
     m->jobs--;
     if (m->jobs == 0 && qmgr_sched_pending(q.sched, m) == 0 && !m->finishing) {
         m->finishing = true;
-        argv_add(q.finish, m->id);
+        /* While draining no kick runs again: finish the message now. */
+        if (server_draining(q.srv))
+            msg_finish(m);
+        else
+            argv_add(q.finish, m->id);
     }
     kick();
+    /* Last: when draining, the end of the last session ends the loop. */
+    server_session_done(q.srv);
 }
 
 /* deliv_status - apply one deliver_status of the session; -1: protocol
@@ -806,6 +812,7 @@ static void deliv_start(struct qmgr_job *job)
     struct buf why = BUF_INIT;
     const char *nexthop = m->r[job->rcpts[0]].nexthop;
 
+    server_session_begin(q.srv); /* a stop waits for the delivery */
     dv->job = job;
     dv->m = m;
     dv->got = mem_calloc(job->nrcpt, sizeof(bool));
@@ -1334,9 +1341,9 @@ static void on_exit_qmgr(struct server *srv)
     loop_ev_free(q.kick);
     loop_ev_free(q.scan_ev);
     q.kick = q.scan_ev = NULL;
-    /* Deliveries in progress are abandoned: their recipients are not
-     * marked, so the next qmgr delivers them again (files stay in
-     * active/). */
+    /* Deliveries are sessions (server_session_begin): a stop waits for
+     * them.  Messages with recipients still queued stay in active/ and
+     * the next qmgr takes them up. */
     if (q.msgs)
         htable_free(q.msgs, msg_free_ent);
     q.msgs = NULL;

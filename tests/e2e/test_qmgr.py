@@ -369,3 +369,20 @@ def test_one_recipient_per_delivery_limits_per_recipient(inst):
     assert peak([r for r in reqs if r["queue_id"] == qid]) == 2, reqs
     assert peak([r for r in reqs
                  if r["rcpts"][0]["address"] == "slow3@example.test"]) == 1
+
+
+def test_stop_waits_for_deliveries(inst):
+    """ulak stop: the qmgr takes no new work but waits for the deliveries
+    in progress, marks them and removes finished messages, so that a
+    restart repeats nothing."""
+    j = start_qmgr(inst)
+    qid, _ = put(inst, rcpts=[{"addr": "slow@example.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{qid}: from=<alice@example.test>")
+    time.sleep(0.3)
+    r = inst.ulak("stop")
+    assert r.returncode == 0, r
+    log = inst.logtext()
+    assert re.search(rf"qmgr\[\d+\]: {qid}: removed\n", log), log
+    assert files(inst, "active") == []
+    assert len(journal(j)) == 1
