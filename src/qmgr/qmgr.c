@@ -1153,11 +1153,25 @@ static int conn_frame(struct qconn *c, const struct ipc_frame *frame)
             conn_reply(c, frame->request_id, IPC_REPLY_FAIL, "bad request");
             ret = -1;
         } else {
-            /* Every deferred message goes back into the queue now (a
-             * per-domain or per-message flush is the whole queue too: a
-             * superset of what was asked, as Postfix's flush daemon falls
-             * back to a full queue run). */
-            scan_folder(QUEUE_DEFERRED, true);
+            /* One message (postqueue -i), or every deferred message: a
+             * per-domain flush is the whole queue too, a superset of what
+             * was asked, as Postfix's flush daemon falls back to a full
+             * queue run. */
+            if (fl.queue_id != NULL) {
+                struct buf path = BUF_INIT;
+
+                if (!queue_id_valid(fl.queue_id)) {
+                    msg_warn("public socket: flush: bad queue ID");
+                } else if (queue_dir_path(&q.qd, QUEUE_DEFERRED, fl.queue_id,
+                                          &path, &why)
+                               == 0
+                           && access(buf_str(&path), F_OK) == 0) {
+                    take(QUEUE_DEFERRED, fl.queue_id, buf_str(&path));
+                }
+                buf_fini(&path);
+            } else {
+                scan_folder(QUEUE_DEFERRED, true);
+            }
             q.scan_incoming = true;
             kick();
             conn_reply(c, frame->request_id, IPC_REPLY_OK, NULL);

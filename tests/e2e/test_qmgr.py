@@ -386,3 +386,37 @@ def test_stop_waits_for_deliveries(inst):
     assert re.search(rf"qmgr\[\d+\]: {qid}: removed\n", log), log
     assert files(inst, "active") == []
     assert len(journal(j)) == 1
+
+
+def flush_frame(inst, qid=None):
+    body = b""
+    if qid:
+        body = struct.pack(">HI", 2, len(qid)) + qid.encode()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(inst.sock("qmgr", private=False))
+        s.sendall(struct.pack(">IHHI", 12 + len(body), 5, 1, 3) + body)
+        ln, typ, ver, reqid = struct.unpack(">IHHI", s.recv(12))
+        assert (typ, reqid) == (6, 3)
+        return s.recv(ln - 12)
+
+
+def test_flush_one_message(inst):
+    """A flush frame with a queue ID brings back that message only."""
+    start_qmgr(inst)
+    a, _ = put(inst, rcpts=[{"addr": "defer-a@example.test"}])
+    b, _ = put(inst, rcpts=[{"addr": "defer-b@example.test"}])
+    wakeup(inst)
+    end = time.time() + 10
+    while sorted(files(inst, "deferred")) != sorted([a, b]):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    assert flush_frame(inst, a) == struct.pack(">HIi", 1, 4, 0)
+    inst.wait_log(rf"{a}: from=<alice@example.test>", count=2)
+    end = time.time() + 10
+    while sorted(files(inst, "deferred")) != sorted([a, b]):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    assert len(re.findall(rf"{b}: from=<", inst.logtext())) == 1
+    flush_frame(inst)
+    inst.wait_log(rf"{b}: from=<alice@example.test>", count=2)
