@@ -60,6 +60,48 @@ static const struct server_spec session_spec = {
     .on_accept = on_accept,
 };
 
+static struct loop_ev *own_ev[2]; /* the begin and end timers */
+
+/* own_end - the daemon's own session ends */
+static void own_end(int fd, int what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    loop_ev_free(own_ev[1]);
+    assert_true(write(out_pipe[1], "E", 1) == 1);
+    server_session_done(arg);
+}
+
+/* own_begin - the daemon starts a session of its own, for 300 ms */
+static void own_begin(int fd, int what, void *arg)
+{
+    struct server *srv = arg;
+
+    (void) fd;
+    (void) what;
+    loop_ev_free(own_ev[0]);
+    own_ev[1] = loop_timer(server_loop(srv), own_end, srv);
+    server_session_begin(srv);
+    assert_true(write(out_pipe[1], "B", 1) == 1);
+    loop_ev_arm(own_ev[1], 300);
+}
+
+/* own_post_jail - begin the session from the loop */
+static int own_post_jail(struct server *srv, struct buf *why)
+{
+    (void) why;
+    own_ev[0] = loop_timer(server_loop(srv), own_begin, srv);
+    loop_ev_arm(own_ev[0], 0);
+    return 0;
+}
+
+static const struct server_spec own_spec = {
+    .name = "test",
+    .long_running = true,
+    .post_jail = own_post_jail,
+    .on_accept = on_accept,
+};
+
 /* start - fork a daemon with STATUS at 3 and LISTENER at 4 (-1: none) */
 static pid_t start(const struct server_spec *spec, int status, int listener,
                    const char *extra)
@@ -276,6 +318,32 @@ static void test_sessions(void **state)
     close(l);
 }
 
+/* test_own_session - a session the daemon began itself keeps a draining
+ * process alive until it ends (qmgr's deliveries) */
+static void test_own_session(void **state)
+{
+    struct sockaddr_un sun;
+    int sv[2];
+    int l = listener("t4", &sun);
+    char got[2];
+    pid_t pid;
+
+    (void) state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pid = start(&own_spec, sv[1], l, NULL);
+    close(sv[1]);
+    read_out(got, 1);
+    assert_string_equal(got, "B");
+    kill(pid, SIGTERM);
+    usleep(100 * 1000);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still working */
+    read_out(got, 1);
+    assert_string_equal(got, "E");
+    assert_int_equal(exit_status(pid), 0);
+    close(sv[0]);
+    close(l);
+}
+
 /* test_standalone - -S: standard input is the one session */
 static void test_standalone(void **state)
 {
@@ -339,7 +407,7 @@ static int teardown(void **state)
     snprintf(cmd, sizeof(cmd), "%s/main.cf", dir);
     unlink(cmd);
     for (const char *const *n =
-             (const char *const[]){"t1", "t2", "t3", "fifo", NULL};
+             (const char *const[]){"t1", "t2", "t3", "t4", "fifo", NULL};
          *n; n++) {
         snprintf(cmd, sizeof(cmd), "%s/%s", dir, *n);
         unlink(cmd);
@@ -351,9 +419,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trigger_stream), cmocka_unit_test(test_max_use),
-        cmocka_unit_test(test_fifo),           cmocka_unit_test(test_sessions),
-        cmocka_unit_test(test_standalone),     cmocka_unit_test(test_no_master),
+        cmocka_unit_test(test_trigger_stream),
+        cmocka_unit_test(test_max_use),
+        cmocka_unit_test(test_fifo),
+        cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_own_session),
+        cmocka_unit_test(test_standalone),
+        cmocka_unit_test(test_no_master),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
