@@ -811,11 +811,12 @@ static void deliv_start(struct qmgr_job *job)
     struct buf out = BUF_INIT;
     struct buf why = BUF_INIT;
     const char *nexthop = m->r[job->rcpts[0]].nexthop;
+    int enc;
 
     server_session_begin(q.srv); /* a stop waits for the delivery */
+    dv->fd = -1;
     dv->job = job;
     dv->m = m;
-    dv->got = mem_calloc(job->nrcpt, sizeof(bool));
     dv->reqid = ++q.reqid;
     ipc_reader_init(&dv->rd);
     m->jobs++;
@@ -841,17 +842,31 @@ static void deliv_start(struct qmgr_job *job)
     req.nexthop = (char *) nexthop;
     req.flags = m->env.sender[0] == 0 ? IPC_DELIVER_F_BOUNCE : 0;
     req.rcpt = rr;
-    req.rcpt_count = job->nrcpt;
+    /* A request must fit in one frame (IPC_FRAME_MAX): with many long
+     * addresses, half of the recipients go back to the queue for a
+     * delivery of their own, until it fits. */
+    for (;;) {
+        req.rcpt_count = job->nrcpt;
+        if ((enc = ipc_deliver_req_encode(&req, dv->reqid, &out, &why)) == 0
+            || job->nrcpt == 1)
+            break;
+        for (size_t k = job->nrcpt / 2; k < job->nrcpt; k++)
+            qmgr_sched_add(q.sched, job->transport, job->nexthop, m,
+                           job->rcpts[k]);
+        job->nrcpt /= 2;
+        buf_reset(&why);
+    }
+    dv->got = mem_calloc(job->nrcpt, sizeof(bool));
 
-    dv->fd = agent_connect(job->transport, &why);
-    if (dv->fd < 0) {
-        msg_warn("%s", buf_str(&why));
-        dv->fd = -1;
+    if (enc < 0) {
+        msg_warn("%s: private/%s: %s", m->id, job->transport, buf_str(&why));
         deliv_end(dv, "mail transport unavailable");
-    } else if (ipc_deliver_req_encode(&req, dv->reqid, &out, &why) < 0
-               || ipc_send(dv->fd, span_make(buf_str(&out), buf_len(&out)), -1,
-                           (int) q.ipc_timeout * 1000, &why)
-                      < 0) {
+    } else if ((dv->fd = agent_connect(job->transport, &why)) < 0) {
+        msg_warn("%s", buf_str(&why));
+        deliv_end(dv, "mail transport unavailable");
+    } else if (ipc_send(dv->fd, span_make(buf_str(&out), buf_len(&out)), -1,
+                        (int) q.ipc_timeout * 1000, &why)
+               < 0) {
         msg_warn("%s: private/%s: %s", m->id, job->transport, buf_str(&why));
         deliv_end(dv, "mail transport unavailable");
     } else {

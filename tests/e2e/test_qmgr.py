@@ -420,3 +420,21 @@ def test_flush_one_message(inst):
     assert len(re.findall(rf"{b}: from=<", inst.logtext())) == 1
     flush_frame(inst)
     inst.wait_log(rf"{b}: from=<alice@example.test>", count=2)
+
+
+def test_request_larger_than_a_frame_is_split(inst):
+    """Without a recipient limit, a request that would exceed the 1 MB
+    frame limit goes out as several smaller ones; every recipient is
+    delivered once."""
+    j = start_qmgr(inst, "fake_destination_recipient_limit = 0\n")
+    rcpts = [{"addr": "u%03d@example.test" % i,
+              "orig": "o%03d%s@example.test" % (i, "x" * 4000),
+              "orcpt": "rfc822;p%03d%s@example.test" % (i, "x" * 4000)}
+             for i in range(200)]
+    qid, _ = put(inst, rcpts=rcpts)
+    wakeup(inst)
+    inst.wait_log(rf"{qid}: removed\n", timeout=30)
+    reqs = journal(j)
+    assert len(reqs) > 1, len(reqs)
+    got = sorted(r["address"] for x in reqs for r in x["rcpts"])
+    assert got == sorted(r["addr"] for r in rcpts)
