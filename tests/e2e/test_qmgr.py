@@ -438,3 +438,49 @@ def test_request_larger_than_a_frame_is_split(inst):
     assert len(reqs) > 1, len(reqs)
     got = sorted(r["address"] for x in reqs for r in x["rcpts"])
     assert got == sorted(r["addr"] for r in rcpts)
+
+
+def test_real_error_and_discard_agents(inst):
+    """error: and discard: destinations reach the error(8) and discard(8)
+    agents: the failure comes back to the sender, the discard counts as
+    delivered."""
+    start_qmgr(inst, "transport_maps = inline:{ {err.test=error:5.1.1 "
+                     "nobody here}, {gone.test=discard:spam trap} }\n",
+               extra="error unix - - n - - error\n"
+                     "discard unix - - n - - discard\n")
+    qid, _ = put(inst, sender="defer-x@example.test",
+                 rcpts=[{"addr": "a@err.test"}, {"addr": "b@gone.test"},
+                        {"addr": "c@example.test"}])
+    wakeup(inst)
+    log = inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+    assert re.search(rf"ulak/error\[\d+\]: {qid}: to=<a@err.test>, "
+                     r"relay=none, .*dsn=5\.1\.1, status=bounced "
+                     r"\(nobody here\)\n", log), log
+    assert re.search(rf"ulak/discard\[\d+\]: {qid}: to=<b@gone.test>, "
+                     r"relay=none, .*status=sent \(spam trap\)\n", log), log
+    bid = re.search(rf"{qid}: sender non-delivery notification: (\w+)\n",
+                    log).group(1)
+    end = time.time() + 10
+    while bid not in files(inst, "deferred"):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    bounce = postcat(inst, bid)
+    assert "<a@err.test>: nobody here" in bounce, bounce
+    assert "gone.test" not in bounce.split("Content-Description: "
+                                           "Undelivered Message")[0], bounce
+
+
+def test_resolver_failure_defers(inst):
+    """A transport table that cannot answer defers (4.3.0), never bounces."""
+    start_qmgr(inst, "transport_maps = inline:{broken\n")
+    qid, _ = put(inst, rcpts=[{"addr": "x@example.test"}])
+    wakeup(inst)
+    log = inst.wait_log(rf"{qid}: to=<x@example.test>, relay=none, "
+                        r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4\.3\.0, "
+                        r"status=deferred \(address resolver failure\)\n")
+    assert re.search(rf"warning: {qid}: resolve <x@example.test>: ", log)
+    end = time.time() + 10
+    while qid not in files(inst, "deferred"):
+        assert time.time() < end, files(inst, "deferred")
+        time.sleep(0.1)
+    assert "non-delivery" not in inst.logtext()
