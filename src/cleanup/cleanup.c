@@ -59,10 +59,10 @@ struct cleanup {
     long long size;
     long long body_checked;
     int actions;
-    char *redirect;      /* REDIRECT target */
-    struct argv *bcc;    /* BCC action targets */
-    char *filter;        /* FILTER target */
-    struct buf reason;   /* REJECT text or a TEMPFAIL reason */
+    char *redirect;    /* REDIRECT target */
+    struct argv *bcc;  /* BCC action targets */
+    char *filter;      /* FILTER target */
+    struct buf reason; /* REJECT text or a TEMPFAIL reason */
     bool tempfail;
     bool too_big;
 };
@@ -325,8 +325,8 @@ static void act_log(const struct cleanup *c, const char *action,
 }
 
 enum act_result {
-    ACT_KEEP,    /* keep the line (possibly replaced) */
-    ACT_DROP,    /* drop the line */
+    ACT_KEEP, /* keep the line (possibly replaced) */
+    ACT_DROP, /* drop the line */
 };
 
 /* apply_action - the result VALUE of a check on TEXT (WHERE: "header" or
@@ -522,8 +522,8 @@ static void flush_header(struct cleanup *c)
         char name[64];
         const char *h = buf_str(&c->hdr);
         const char *colon = strchr(h, ':');
-        struct span value = span_make(colon + 1, buf_len(&c->hdr)
-                                                     - (size_t) (colon + 1 - h));
+        struct span value =
+            span_make(colon + 1, buf_len(&c->hdr) - (size_t) (colon + 1 - h));
 
         if (nlen >= sizeof(name))
             goto write;
@@ -704,8 +704,9 @@ void cleanup_line(struct cleanup *c, const char *p, size_t len)
 
 /* add_final - one final recipient, unless it is a duplicate; 1 when
  * written */
-static size_t add_final(struct cleanup *c, struct htable *seen, const char *addr,
-                      const char *orig, const char *orcpt, int notify)
+static size_t add_final(struct cleanup *c, struct htable *seen,
+                        const char *addr, const char *orig, const char *orcpt,
+                        int notify)
 {
     struct queue_rcpt_in r = {
         .address = addr, .orig = orig, .orcpt = orcpt, .notify = notify};
@@ -769,8 +770,7 @@ static void write_rcpts(struct cleanup *c, size_t *count)
         argv_truncate(targets, 0);
         if (c->cf->override & CLEANUP_NO_ADDR_MAPPINGS)
             argv_add(targets, buf_str(&std));
-        else if (cleanup_map_virtual(c->cf, buf_str(&std), targets, &why)
-                 < 0) {
+        else if (cleanup_map_virtual(c->cf, buf_str(&std), targets, &why) < 0) {
             fail(c, buf_str(&why));
             buf_fini(&orig);
             break;

@@ -113,8 +113,8 @@ struct cleanup_conf *cleanup_conf_new(struct buf *why)
         return NULL;
     }
     if (cleanup_parse_classes("canonical_classes",
-                              conf_str("canonical_classes"),
-                              &cf->canon_classes, why)
+                              conf_str("canonical_classes"), &cf->canon_classes,
+                              why)
             < 0
         || cleanup_parse_classes("sender_canonical_classes",
                                  conf_str("sender_canonical_classes"),
@@ -153,10 +153,9 @@ struct cleanup_conf *cleanup_conf_new(struct buf *why)
     cf->qmgr_service = mem_strdup(conf_str("queue_service_name"));
     cf->double_bounce = mem_strdup(conf_str("double_bounce_sender"));
     cf->owner_request_special = conf_bool("owner_request_special");
-    cf->propagate_canon = has_word("propagate_unmatched_extensions",
-                                   "canonical");
-    cf->propagate_virt = has_word("propagate_unmatched_extensions",
-                                  "virtual");
+    cf->propagate_canon =
+        has_word("propagate_unmatched_extensions", "canonical");
+    cf->propagate_virt = has_word("propagate_unmatched_extensions", "virtual");
     cf->always_add = conf_bool("always_add_missing_headers");
     cf->recursion_limit = conf_int("virtual_alias_recursion_limit");
     cf->expansion_limit = conf_int("virtual_alias_expansion_limit");
@@ -241,8 +240,7 @@ static void propagate_ext(struct cleanup_conf *cf, const char *addr,
     if (strncasecmp(matched, local.p, local.len) == 0
         && (matched[local.len] == '@' || matched[local.len] == 0))
         return;
-    bool at = addr_split(span_make(buf_str(result), buf_len(result)), &rl,
-                         &rd);
+    bool at = addr_split(span_make(buf_str(result), buf_len(result)), &rl, &rd);
     buf_catspan(&out, rl);
     buf_catc(&out, delim);
     buf_catspan(&out, ext);
@@ -292,8 +290,7 @@ static int map_one(struct cleanup_conf *cf, struct maps *m, const char *addr,
             buf_set(out, addr);
             break;
         case LK_TEMPFAIL:
-            buf_setf(why, "4.3.0 %s map lookup problem for %s", m->title,
-                     addr);
+            buf_setf(why, "4.3.0 %s map lookup problem for %s", m->title, addr);
             ret = -1;
             break;
     }
@@ -377,8 +374,8 @@ int cleanup_rewrite_env(struct cleanup_conf *cf, int cls, const char *addr,
     rewrite_addr(cf->rc, REWRITE_LOCAL, span_of(addr), &std);
     if (buf_len(&std) == 0 || (cf->override & CLEANUP_NO_ADDR_MAPPINGS)) {
         buf_set(out, buf_str(&std));
-    } else if ((ret = cleanup_map_canonical(cf, cls, buf_str(&std), &canon,
-                                            why))
+    } else if ((ret =
+                    cleanup_map_canonical(cf, cls, buf_str(&std), &canon, why))
                == 0) {
         cleanup_masquerade(cf, cls, buf_str(&canon), out);
     }
@@ -387,9 +384,10 @@ int cleanup_rewrite_env(struct cleanup_conf *cf, int cls, const char *addr,
     return ret;
 }
 
-/* expand - ADDR at DEPTH into OUT, counting against *COUNT */
-static int expand(struct cleanup_conf *cf, const char *addr, long depth,
-                  long *count, struct argv *out, struct buf *why)
+/* expand - ADDR at DEPTH into OUT, counting against *COUNT; warnings
+ * name TOP, the recipient whose expansion it is */
+static int expand(struct cleanup_conf *cf, const char *top, const char *addr,
+                  long depth, long *count, struct argv *out, struct buf *why)
 {
     struct maps_opts o;
     struct buf value = BUF_INIT;
@@ -402,18 +400,18 @@ static int expand(struct cleanup_conf *cf, const char *addr, long depth,
     if (depth > cf->recursion_limit) {
         msg_warn("unreasonable virtual_alias_maps map nesting for %s -- "
                  "message not accepted, try again later",
-                 addr);
+                 top);
         buf_setf(why, "4.6.0 Alias expansion error");
         return -1;
     }
     search_opts(cf, addr, &o);
-    switch (maps_search(cf->virt, MAPS_ORDER_VIRTUAL, addr, &o, &value,
-                        &matched)) {
+    switch (
+        maps_search(cf->virt, MAPS_ORDER_VIRTUAL, addr, &o, &value, &matched)) {
         case LK_NOTFOUND:
             if (++*count > cf->expansion_limit) {
                 msg_warn("unreasonable virtual_alias_maps map expansion size "
                          "for %s -- message not accepted, try again later",
-                         addr);
+                         top);
                 buf_setf(why, "4.6.0 Alias expansion error");
                 ret = -1;
             } else {
@@ -430,14 +428,14 @@ static int expand(struct cleanup_conf *cf, const char *addr, long depth,
             if (addr_parse_header(span_of(buf_str(&value)), &l, why) < 0) {
                 msg_warn("virtual_alias_maps: bad result for %s: %s", addr,
                          buf_str(why));
-                buf_setf(why, "4.3.0 virtual_alias_maps map lookup problem "
-                              "for %s",
+                buf_setf(why,
+                         "4.3.0 virtual_alias_maps map lookup problem "
+                         "for %s",
                          addr);
                 ret = -1;
             }
             for (size_t i = 0; ret == 0 && i < l.n; i++) {
-                rewrite_addr(cf->rc, REWRITE_LOCAL, span_of(l.v[i].addr),
-                             &std);
+                rewrite_addr(cf->rc, REWRITE_LOCAL, span_of(l.v[i].addr), &std);
                 buf_set(&one, buf_str(&std));
                 if (cf->propagate_virt && buf_str(&matched)[0] != '@')
                     propagate_ext(cf, addr, buf_str(&matched), &one);
@@ -448,14 +446,14 @@ static int expand(struct cleanup_conf *cf, const char *addr, long depth,
                         msg_warn("unreasonable virtual_alias_maps map "
                                  "expansion size for %s -- message not "
                                  "accepted, try again later",
-                                 addr);
+                                 top);
                         buf_setf(why, "4.6.0 Alias expansion error");
                         ret = -1;
                     } else {
                         argv_add(out, buf_str(&one));
                     }
                 } else {
-                    ret = expand(cf, buf_str(&one), depth + 1, count, out,
+                    ret = expand(cf, top, buf_str(&one), depth + 1, count, out,
                                  why);
                 }
             }
@@ -479,5 +477,5 @@ int cleanup_map_virtual(struct cleanup_conf *cf, const char *addr,
         argv_add(out, addr);
         return 0;
     }
-    return expand(cf, addr, 0, &count, out, why);
+    return expand(cf, addr, addr, 0, &count, out, why);
 }
