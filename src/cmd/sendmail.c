@@ -181,6 +181,7 @@ struct input {
     bool eof;
     long long total;
     long long limit; /* 0: none */
+    bool too_big;    /* the input passed LIMIT: the rest is not read */
 };
 
 /* input_line - the next line without its LF into LINE: 1, or 0 at the end */
@@ -193,8 +194,12 @@ static int input_line(struct input *in, struct buf *line)
         return 0;
     while ((c = getc_unlocked(in->fp)) != EOF && c != '\n') {
         buf_catc(line, c);
-        if (in->limit > 0 && in->total + (long long) buf_len(line) > in->limit)
-            msg_fatal("message file too big");
+        if (in->limit > 0
+            && in->total + (long long) buf_len(line) > in->limit) {
+            in->too_big = true;
+            in->eof = true;
+            return 0;
+        }
     }
     if (c == EOF) {
         if (ferror(in->fp))
@@ -288,8 +293,9 @@ static void flush_header(struct queue_writer *w, const struct buf *hdr)
 }
 
 /* copy_content - standard input into W: headers (for -t), the body mark,
- * the body; W NULL: read the headers for -t only */
-static void copy_content(struct sendmail *sm, struct queue_writer *w)
+ * the body; W NULL: read the headers for -t only.  -1 when the input is
+ * larger than message_size_limit. */
+static int copy_content(struct sendmail *sm, struct queue_writer *w)
 {
     struct input in = {.fp = stdin, .dot = sm->dot};
     struct buf line = BUF_INIT;
@@ -336,6 +342,7 @@ static void copy_content(struct sendmail *sm, struct queue_writer *w)
         (void) queue_writer_content_end(w);
     buf_fini(&line);
     buf_fini(&hdr);
+    return in.too_big ? -1 : 0;
 }
 
 /* write_rcpts - the recipient records of LIST */
@@ -387,7 +394,11 @@ static int enqueue(struct sendmail *sm)
     if (sm->ret)
         (void) queue_writer_ret(w, sm->ret);
     write_rcpts(sm, w, sm->rcpts);
-    copy_content(sm, w);
+    if (copy_content(sm, w) < 0) {
+        queue_writer_abort(w);
+        msg_fatal("%s(%lu): message file too big", buf_str(&login),
+                  (unsigned long) getuid());
+    }
     if (sm->extract) {
         if (sm->xrcpts->argc == 0 && sm->rcpts->argc == 0) {
             queue_writer_abort(w);
@@ -430,8 +441,8 @@ static int verify_addrs(struct sendmail *sm)
     struct buf ext = BUF_INIT;
     int status = EX_OK_;
 
-    if (sm->extract)
-        copy_content(sm, NULL);
+    if (sm->extract && copy_content(sm, NULL) < 0)
+        msg_fatal("message file too big");
     for (int pass = 0; pass < 2; pass++) {
         const struct argv *list = pass == 0 ? sm->rcpts : sm->xrcpts;
 
@@ -523,7 +534,7 @@ int sendmail_main(int argc, char **argv)
      * ("+" keeps GNU getopt from permuting). */
     opterr = 1;
     while ((ch = getopt(argc, argv,
-                        "+B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx"))
+                        "+B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q::tvx"))
            != -1) {
         switch (ch) {
             case 'B': /* body type: ignored (as Postfix) */
@@ -619,7 +630,7 @@ int sendmail_main(int argc, char **argv)
             case 'q':
                 /* -q, -qR site, -qI id: Postfix flushes; -q with a time
                  * ("-q15m") is ignored, as Postfix ignores it. */
-                if (optarg[0] == 0 || optarg[0] == 'R' || optarg[0] == 'S'
+                if (optarg == NULL || optarg[0] == 'R' || optarg[0] == 'S'
                     || optarg[0] == 'I')
                     sm.mode = SM_MODE_FLUSH;
                 break;
