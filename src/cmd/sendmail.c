@@ -6,7 +6,9 @@
  * not in this release), -bs (SMTP on standard input: needs smtpd, not in
  * this release), -bv (address verification: see verify_addrs), -q (flush,
  * as postqueue -f: not in this release), -bd / -bl / -bh / -bH (refused,
- * as Postfix refuses what it does not support).
+ * as Postfix refuses what it does not support).  sendmail uses cleanup's
+ * address mapping for -bv (cleanup.h, the one daemon header a command
+ * may include).
  *
  * Submission reads the message from standard input (a line "." ends it
  * unless -i / -oi; CR before LF is removed; a missing final newline is
@@ -40,8 +42,8 @@
 #include "../global/queue_dir.h"
 #include "../global/queue_file.h"
 #include "../global/resolve.h"
-#include "../global/rewrite.h"
 #include "../global/trigger.h"
+#include "../cleanup/cleanup.h"
 #include "cmd.h"
 
 /* sysexits.h values (Postfix's sendmail uses them) */
@@ -426,64 +428,90 @@ static int enqueue(struct sendmail *sm)
 /*
  * verify_addrs - -bv.  Postfix sends the verification request through the
  * queue and mails a delivery report to the sender.  ulak has no delivery
- * agents yet, so it prints, for each recipient, what the queue manager
- * would do with it: the address rewritten in the local context, then its
- * address class, transport and next hop (trivial-rewrite's answer).
- * Canonical and virtual alias mapping and alias expansion are not applied
- * here: the report says "(before canonical and virtual alias mapping)".
+ * agents yet, so it prints on stdout, for each recipient, what the queue
+ * would do with it: the address after cleanup's rewriting, canonical
+ * mapping, masquerading and virtual alias expansion (one line per result),
+ * with its address class, transport and next hop (trivial-rewrite's
+ * answer).  Local aliases and .forward files are not expanded: the line
+ * says "(before local alias expansion)" for the local class.
  */
 static int verify_addrs(struct sendmail *sm)
 {
-    struct rewrite_conf *rc = rewrite_conf_new();
+    struct buf why = BUF_INIT;
+    struct cleanup_conf *cf = cleanup_conf_new(&why);
     struct resolve *r = resolve_open();
     struct resolve_reply reply;
     struct buf addr = BUF_INIT;
     struct buf ext = BUF_INIT;
+    struct buf fin = BUF_INIT;
+    struct argv *targets = argv_new();
     int status = EX_OK_;
 
+    if (cf == NULL)
+        msg_fatal("%s", buf_str(&why));
     if (sm->extract && copy_content(sm, NULL) < 0)
         msg_fatal("message file too big");
+    if (sm->rcpts->argc + sm->xrcpts->argc == 0)
+        msg_fatal("Recipient addresses must be specified on the command line "
+                  "or via the -t option");
     for (int pass = 0; pass < 2; pass++) {
         const struct argv *list = pass == 0 ? sm->rcpts : sm->xrcpts;
 
         for (size_t i = 0; i < list->argc; i++) {
-            rewrite_addr(rc, REWRITE_LOCAL, span_of(list->argv[i]), &addr);
-            resolve_reply_init(&reply);
-            addr_externalize(span_make(buf_str(&addr), buf_len(&addr)), &ext);
-            switch (resolve_addr(r, span_make(buf_str(&addr), buf_len(&addr)),
-                                 &reply)) {
-                case LK_FOUND:
-                case LK_NOTFOUND:
-                    if (reply.flags & RESOLVE_FLAG_ERROR) {
-                        printf("<%s>: undeliverable: bad address syntax\n",
-                               buf_str(&ext));
-                        status = EX_NOUSER_;
-                    } else {
-                        printf("<%s>: deliverable: class=%s, transport=%s, "
-                               "nexthop=%s, recipient=<%s> (before "
-                               "canonical and virtual alias mapping)\n",
-                               buf_str(&ext), resolve_class_name(reply.rclass),
-                               buf_str(&reply.transport),
-                               buf_str(&reply.nexthop),
-                               buf_str(&reply.recipient));
-                    }
-                    break;
-                case LK_TEMPFAIL:
-                    printf("<%s>: undeliverable now: %s\n", buf_str(&ext),
-                           buf_str(&reply.why));
-                    status = EX_TEMPFAIL_;
-                    break;
+            addr_externalize(span_of(list->argv[i]), &ext);
+            argv_truncate(targets, 0);
+            if (cleanup_rewrite_env(cf, CLEANUP_CLASS_ENV_RCPT, list->argv[i],
+                                    &addr, &why)
+                    < 0
+                || cleanup_map_virtual(cf, buf_str(&addr), targets, &why) < 0) {
+                printf("<%s>: undeliverable now: %s\n", buf_str(&ext),
+                       buf_str(&why));
+                status = EX_TEMPFAIL_;
+                continue;
             }
-            resolve_reply_fini(&reply);
+            for (size_t k = 0; k < targets->argc; k++) {
+                struct span t = span_of(targets->argv[k]);
+
+                addr_externalize(t, &fin);
+                resolve_reply_init(&reply);
+                switch (resolve_addr(r, t, &reply)) {
+                    case LK_FOUND:
+                    case LK_NOTFOUND:
+                        if (reply.flags & RESOLVE_FLAG_ERROR) {
+                            printf("<%s> -> <%s>: undeliverable: bad address "
+                                   "syntax\n",
+                                   buf_str(&ext), buf_str(&fin));
+                            status = EX_NOUSER_;
+                        } else {
+                            printf("<%s> -> <%s>: deliverable: class=%s, "
+                                   "transport=%s, nexthop=%s%s\n",
+                                   buf_str(&ext), buf_str(&fin),
+                                   resolve_class_name(reply.rclass),
+                                   buf_str(&reply.transport),
+                                   buf_str(&reply.nexthop),
+                                   reply.rclass == RESOLVE_CLASS_LOCAL
+                                       ? " (before local alias expansion)"
+                                       : "");
+                        }
+                        break;
+                    case LK_TEMPFAIL:
+                        printf("<%s> -> <%s>: undeliverable now: %s\n",
+                               buf_str(&ext), buf_str(&fin),
+                               buf_str(&reply.why));
+                        status = EX_TEMPFAIL_;
+                        break;
+                }
+                resolve_reply_fini(&reply);
+            }
         }
     }
-    if (sm->rcpts->argc + sm->xrcpts->argc == 0)
-        msg_fatal("Recipient addresses must be specified on the command line "
-                  "or via the -t option");
+    argv_free(targets);
     buf_fini(&addr);
     buf_fini(&ext);
+    buf_fini(&fin);
+    buf_fini(&why);
     resolve_free(r);
-    rewrite_conf_free(rc);
+    cleanup_conf_free(cf);
     return status;
 }
 

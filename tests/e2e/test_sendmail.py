@@ -211,13 +211,33 @@ def test_unavailable_modes(inst):
 
 def test_verify_report(inst):
     etc, q = inst
-    r = send(etc, "-bv", "root", "joe@remote.test", stdin="")
+    with open(etc / "main.cf", "a") as f:
+        f.write("virtual_alias_maps = inline:{ list@example.test=a@x.test, "
+                "{ two@example.test = b@y.test, root } }\n")
+    r = send(etc, "-bv", "root", "joe@remote.test", "list@example.test",
+             "two@example.test", stdin="")
     assert r.rc == 0, r
-    assert ("<root@mx.example.test>: deliverable: class=local, "
-            "transport=local, nexthop=mx.example.test") in r.out
-    assert ("<joe@remote.test>: deliverable: class=default, transport=smtp, "
-            "nexthop=remote.test") in r.out
+    assert r.out == (
+        "<root> -> <root@mx.example.test>: deliverable: class=local, "
+        "transport=local, nexthop=mx.example.test (before local alias "
+        "expansion)\n"
+        "<joe@remote.test> -> <joe@remote.test>: deliverable: "
+        "class=default, transport=smtp, nexthop=remote.test\n"
+        "<list@example.test> -> <a@x.test>: deliverable: class=default, "
+        "transport=smtp, nexthop=x.test\n"
+        "<two@example.test> -> <b@y.test>: deliverable: class=default, "
+        "transport=smtp, nexthop=y.test\n"
+        "<two@example.test> -> <root@mx.example.test>: deliverable: "
+        "class=local, transport=local, nexthop=mx.example.test (before "
+        "local alias expansion)\n")
     assert maildrop(q) == []
+
+
+def test_verify_extract(inst):
+    etc, q = inst
+    r = send(etc, "-bv", "-t", stdin="To: a@x.test\nSubject: s\n\nb\n")
+    assert r.rc == 0, r
+    assert r.out.startswith("<a@x.test> -> <a@x.test>: deliverable")
 
 
 def test_newaliases(inst, tmp_path):
