@@ -55,6 +55,8 @@ struct cleanup {
     bool have_hdr;
     bool hdr_truncated;
     bool seen_msgid, seen_date, seen_from;
+    bool seen_resent; /* any Resent- header: the Resent- ones are added */
+    bool seen_rmsgid, seen_rdate, seen_rfrom;
     long hops;
     long long size;
     long long body_checked;
@@ -491,13 +493,13 @@ static void rewrite_hdr_addr(void *ctx, struct span addr, struct buf *out)
     buf_fini(&why);
 }
 
-/* log_msgid - "QUEUEID: message-id=<...>" */
-static void log_msgid(const struct cleanup *c, struct span value)
+/* log_msgid - "QUEUEID: message-id=<...>" (or resent-message-id=) */
+static void log_msgid(const struct cleanup *c, const char *key,
+                      struct span value)
 {
     struct span v = span_trim(value);
 
-    msg_info("%s: message-id=%.*s", c->id, (int) (v.len > 200 ? 200 : v.len),
-             v.p);
+    msg_info("%s: %s=%.*s", c->id, key, (int) (v.len > 200 ? 200 : v.len), v.p);
 }
 
 /* flush_header - the collected logical header through the checks, the
@@ -530,9 +532,18 @@ static void flush_header(struct cleanup *c)
         memcpy(name, h, nlen);
         name[nlen] = 0;
         str_lower(name);
+        if (str_has_prefix(name, "resent-"))
+            c->seen_resent = true;
         if (strcmp(name, "message-id") == 0) {
             c->seen_msgid = true;
-            log_msgid(c, value);
+            log_msgid(c, "message-id", value);
+        } else if (strcmp(name, "resent-message-id") == 0) {
+            c->seen_rmsgid = true;
+            log_msgid(c, "resent-message-id", value);
+        } else if (strcmp(name, "resent-date") == 0) {
+            c->seen_rdate = true;
+        } else if (strcmp(name, "resent-from") == 0) {
+            c->seen_rfrom = true;
         } else if (strcmp(name, "date") == 0) {
             c->seen_date = true;
         } else if (strcmp(name, "from") == 0) {
@@ -598,7 +609,14 @@ static void end_headers(struct cleanup *c)
     if (c->have_hdr)
         flush_header(c);
     if (local || c->cf->always_add) {
-        if (!c->seen_msgid) {
+        /* With Resent- headers, the Resent- forms are the missing ones
+         * (as Postfix: the original headers stay as they are). */
+        const char *pfx = c->seen_resent ? "Resent-" : "";
+        bool msgid = c->seen_resent ? c->seen_rmsgid : c->seen_msgid;
+        bool date = c->seen_resent ? c->seen_rdate : c->seen_date;
+        bool from = c->seen_resent ? c->seen_rfrom : c->seen_from;
+
+        if (!msgid) {
             struct tm tm;
             time_t now = time(NULL);
             char stamp[32];
@@ -606,18 +624,19 @@ static void end_headers(struct cleanup *c)
             if (localtime_r(&now, &tm) == NULL
                 || strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm) == 0)
                 str_copy(stamp, sizeof(stamp), "0");
-            buf_setf(&line, "Message-Id: <%s.%s@%s>", stamp, c->id,
+            buf_setf(&line, "%sMessage-Id: <%s.%s@%s>", pfx, stamp, c->id,
                      c->cf->myhostname);
             (void) queue_writer_line(c->w, buf_str(&line), buf_len(&line));
-            log_msgid(c, span_of(strchr(buf_str(&line), '<')));
+            log_msgid(c, c->seen_resent ? "resent-message-id" : "message-id",
+                      span_of(strchr(buf_str(&line), '<')));
         }
-        if (!c->seen_date) {
+        if (!date) {
             format_date(c->arrival.tv_sec, &ext);
-            buf_setf(&line, "Date: %s", buf_str(&ext));
+            buf_setf(&line, "%sDate: %s", pfx, buf_str(&ext));
             (void) queue_writer_line(c->w, buf_str(&line), buf_len(&line));
         }
-        if (!c->seen_from) {
-            buf_set(&line, "From: ");
+        if (!from) {
+            buf_setf(&line, "%sFrom: ", pfx);
             if (c->sender[0] == 0) {
                 buf_cat(&line, "MAILER-DAEMON");
             } else {

@@ -183,16 +183,16 @@ static void read_result(const char *id, enum queue_folder f, struct buf *rcpts,
     buf_fini(&line);
 }
 
-/* subst_id - TEXT with "ID" replaced by the queue ID into OUT */
+/* subst_id - TEXT with "%ID%" replaced by the queue ID into OUT */
 static const char *subst_id(const char *text, const char *id, struct buf *out)
 {
     buf_reset(out);
     if (text == NULL)
         return NULL;
     for (const char *p = text; *p; p++) {
-        if (strncmp(p, "ID", 2) == 0) {
+        if (strncmp(p, "%ID%", 4) == 0) {
             buf_cat(out, id);
-            p++;
+            p += 3;
         } else {
             buf_catc(out, *p);
         }
@@ -288,11 +288,11 @@ static const struct msg_case cases[] = {
         .want_rcpt = "bob@example.test>bob@example.test",
         .want_hdr = "sender=<joe@mx.example.test>\n"
                     "|\nReceived: by mx.example.test (ulak, from userid "
-                    "1000)\n\tid ID"
+                    "1000)\n\tid %ID%"
                     "|\nSubject: hi\nMessage-Id: <"
                     "|@mx.example.test>\nDate: "
                     "|\nFrom: joe@mx.example.test\nB:\nB:body\n",
-        .want_log = "ID: message-id=<",
+        .want_log = "%ID%: message-id=<",
     },
     {
         .title = "existing headers kept, From with full name not added",
@@ -304,7 +304,21 @@ static const struct msg_case cases[] = {
         .status = CLEANUP_OK,
         .want_rcpt = "bob@mx.example.test>bob@mx.example.test",
         .no_hdr = "Message-Id:|\nDate: Mon, 30",
-        .want_log = "ID: message-id=<abc@x>",
+        .want_log = "%ID%: message-id=<abc@x>",
+    },
+    {
+        .title = "Resent- headers: the Resent- forms are added (postfix)",
+        .sender = "root",
+        .rcpts = "u9@example.test",
+        .uid = "0",
+        .content = "Resent-To: x@example.test\nSubject: resent\nFrom: "
+                   "a@b.test\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n"
+                   "Message-ID: <m@x>\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nMessage-ID: <m@x>\nResent-Message-Id: <"
+                    "|>\nResent-Date: "
+                    "|\nResent-From: root@mx.example.test\nB:",
+        .want_log = "%ID%: message-id=<m@x>\n|%ID%: resent-message-id=<",
     },
     {
         .title = "null sender: From: MAILER-DAEMON",
@@ -465,11 +479,11 @@ static const struct msg_case cases[] = {
                     "X-Replaced: yes\nMessage-Id:",
         .no_hdr = "X-Ign|X-Rep: 2",
         .want_log =
-            "ID: warning: header Subject: warnme from local; "
+            "%ID%: warning: header Subject: warnme from local; "
             "from=<a.b@mx.example.test> to=<u1@example.test>: watch out\n"
-            "|ID: prepend: header X-Pre: 1 from local; "
+            "|%ID%: prepend: header X-Pre: 1 from local; "
             "from=<a.b@mx.example.test> to=<u1@example.test>: X-Added: yes\n"
-            "|ID: replace: header X-Rep: 2 from local; "
+            "|%ID%: replace: header X-Rep: 2 from local; "
             "from=<a.b@mx.example.test> to=<u1@example.test>: X-Replaced: "
             "yes\n",
     },
@@ -483,7 +497,7 @@ static const struct msg_case cases[] = {
         .content = "Subject: rej\n\nx",
         .status = CLEANUP_REJECTED,
         .reason = "5.7.1 message content rejected",
-        .want_log = "ID: reject: header Subject: rej from local; "
+        .want_log = "%ID%: reject: header Subject: rej from local; "
                     "from=<root@mx.example.test> to=<u3@example.test>: 5.7.1 "
                     "message content rejected\n",
     },
@@ -497,7 +511,7 @@ static const struct msg_case cases[] = {
         .content = "Subject: holdme\n\nx",
         .status = CLEANUP_OK,
         .folder = "hold",
-        .want_log = "ID: hold: header Subject: holdme from local; from=<> "
+        .want_log = "%ID%: hold: header Subject: holdme from local; from=<> "
                     "to=<u2@example.test>\n",
     },
     {
@@ -509,7 +523,7 @@ static const struct msg_case cases[] = {
         .uid = "0",
         .content = "Subject: spam\n\nx",
         .status = CLEANUP_DISCARDED,
-        .want_log = "ID: discard: header Subject: spam from local; "
+        .want_log = "%ID%: discard: header Subject: spam from local; "
                     "from=<joe@mx.example.test> to=<u@example.test>: gone\n",
     },
     {
@@ -525,10 +539,10 @@ static const struct msg_case cases[] = {
         .status = CLEANUP_OK,
         .want_rcpt = "other@example.test>other@example.test,"
                      "copy@example.test>copy@example.test",
-        .want_log = "ID: redirect: header Subject: r from local; "
+        .want_log = "%ID%: redirect: header Subject: r from local; "
                     "from=<joe@mx.example.test> to=<u@example.test>: "
                     "other@example.test\n"
-                    "|ID: filter: header X-Filter: 1",
+                    "|%ID%: filter: header X-Filter: 1",
     },
     {
         .title = "body_checks REJECT and WARN",
@@ -540,9 +554,9 @@ static const struct msg_case cases[] = {
         .content = "Subject: ok\n\nwarnbody\nbadbody",
         .status = CLEANUP_REJECTED,
         .reason = "5.7.1 no body",
-        .want_log = "ID: warning: body warnbody from local; "
+        .want_log = "%ID%: warning: body warnbody from local; "
                     "from=<root@mx.example.test> to=<u4@example.test>\n"
-                    "|ID: reject: body badbody from local; "
+                    "|%ID%: reject: body badbody from local; "
                     "from=<root@mx.example.test> to=<u4@example.test>: 5.7.1 "
                     "no body\n",
     },
