@@ -474,10 +474,7 @@ static void rewrite_hdr_addr(void *ctx, struct span addr, struct buf *out)
         buf_reset(out);
         return;
     }
-    if (rewrite_header_wanted(c->cf->rc, rctx))
-        rewrite_addr(c->cf->rc, rctx, addr, &std);
-    else
-        buf_catspan(&std, addr);
+    rewrite_addr(c->cf->rc, rctx, addr, &std);
     if (c->cf->override & CLEANUP_NO_ADDR_MAPPINGS) {
         buf_set(out, buf_str(&std));
     } else if (cleanup_map_canonical(c->cf, hr->cls, buf_str(&std), &canon,
@@ -552,7 +549,13 @@ static void flush_header(struct cleanup *c)
                    || strcmp(name, "delivered-to") == 0) {
             c->hops++;
         }
-        for (size_t i = 0; i < NELEM(addr_headers); i++) {
+        /* remote_header_rewrite_domain empty: headers from remote
+         * clients are not rewritten at all (postconf(5)). */
+        for (size_t i = 0;
+             rewrite_header_wanted(c->cf->rc,
+                                   c->remote ? REWRITE_REMOTE : REWRITE_LOCAL)
+             && i < NELEM(addr_headers);
+             i++) {
             struct hdr_rewrite hr = {c, addr_headers[i].cls};
 
             if (strcmp(name, addr_headers[i].name) != 0)

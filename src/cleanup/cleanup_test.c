@@ -339,6 +339,27 @@ static const struct msg_case cases[] = {
         .no_hdr = "Received:|Message-Id:|Date:|From:",
     },
     {
+        .title = "remote, remote_header_rewrite_domain empty: headers as "
+                 "they are, also for canonical_maps",
+        .main = "canonical_maps = inline:{ bob=robert@x.test }\n",
+        .sender = "a@remote.test",
+        .rcpts = "bob@example.test",
+        .context = "remote",
+        .content = "To: bob\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nTo: bob\n",
+    },
+    {
+        .title = "remote with remote_header_rewrite_domain",
+        .main = "remote_header_rewrite_domain = domain.invalid\n",
+        .sender = "a@remote.test",
+        .rcpts = "bob@example.test",
+        .context = "remote",
+        .content = "To: bob, c@d.test\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nTo: bob@domain.invalid, c@d.test\n",
+    },
+    {
         .title = "header addresses rewritten in the local context",
         .sender = "joe",
         .rcpts = "bob",
