@@ -734,7 +734,14 @@ static size_t add_final(struct cleanup *c, struct htable *seen,
         .address = addr, .orig = orig, .orcpt = orcpt, .notify = notify};
     struct buf key = BUF_INIT;
 
+    /* As Postfix: with enable_original_recipient, one final address for
+     * two original recipients stays two recipients (the original
+     * recipient and the DSN fields are part of the key). */
     addr_lower_domain(span_of(addr), &key);
+    if (c->cf->orig_rcpt)
+        buf_catf(&key, "\n%s\n%d\n%s", orcpt, notify, orig);
+    else
+        r.orig = NULL;
     if (htable_find(seen, buf_str(&key)) != NULL) {
         buf_fini(&key);
         return 0;

@@ -157,6 +157,7 @@ struct cleanup_conf *cleanup_conf_new(struct buf *why)
         has_word("propagate_unmatched_extensions", "canonical");
     cf->propagate_virt = has_word("propagate_unmatched_extensions", "virtual");
     cf->always_add = conf_bool("always_add_missing_headers");
+    cf->orig_rcpt = conf_bool("enable_original_recipient");
     cf->recursion_limit = conf_int("virtual_alias_recursion_limit");
     cf->expansion_limit = conf_int("virtual_alias_expansion_limit");
     cf->size_limit = conf_size("message_size_limit");

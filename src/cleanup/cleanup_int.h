@@ -28,6 +28,7 @@ struct cleanup_conf {
     bool owner_request_special;
     bool propagate_canon, propagate_virt;
     bool always_add;
+    bool orig_rcpt; /* enable_original_recipient */
     long recursion_limit, expansion_limit;
     long size_limit, hdr_size_limit, hopcount, body_checks_size;
     long dup_limit;

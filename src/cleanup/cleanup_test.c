@@ -430,7 +430,19 @@ static const struct msg_case cases[] = {
                      "list@example.test>c@example.test,"
                      "self@example.test>self@example.test,"
                      "self@example.test>d@example.test,"
-                     "x@catch.test>caught@example.test",
+                     "x@catch.test>caught@example.test,"
+                     "a@example.test>a@example.test",
+    },
+    {
+        .title = "enable_original_recipient = no: one recipient per address",
+        .main = "virtual_alias_maps = inline:{ l@example.test=a@example.test "
+                "}\nenable_original_recipient = no\n",
+        .sender = "joe",
+        .rcpts = "l@example.test,a@example.test",
+        .uid = "0",
+        .content = "Subject: x\n\nb",
+        .status = CLEANUP_OK,
+        .want_rcpt = ">a@example.test",
     },
     {
         .title = "virtual alias extension propagated",
