@@ -707,8 +707,11 @@ void cleanup_line(struct cleanup *c, const char *p, size_t len)
             }
             return;
         }
-        if (c->have_hdr)
+        if (c->have_hdr) {
             flush_header(c);
+            if (c->actions & ACT_DISCARD)
+                return;
+        }
         if (len > 0 && header_name_len(p, len) > 0) {
             buf_reset(&c->hdr);
             buf_catn(&c->hdr, p,
@@ -739,7 +742,7 @@ static size_t add_final(struct cleanup *c, struct htable *seen,
      * recipient and the DSN fields are part of the key). */
     addr_lower_domain(span_of(addr), &key);
     if (c->cf->orig_rcpt)
-        buf_catf(&key, "\n%s\n%d\n%s", orcpt, notify, orig);
+        buf_catf(&key, "\n%s\n%d\n%s", orcpt ? orcpt : "", notify, orig);
     else
         r.orig = NULL;
     if (htable_find(seen, buf_str(&key)) != NULL) {
@@ -767,29 +770,26 @@ static void write_rcpts(struct cleanup *c, size_t *count)
     struct argv *targets = argv_new();
 
     *count = 0;
-    /* REDIRECT replaces every recipient; BCC adds some. */
-    if (c->redirect) {
-        for (size_t i = 0; i < c->nrcpt; i++) {
-            mem_free(c->rcpts[i].addr);
-            mem_free(c->rcpts[i].orcpt);
-        }
-        c->nrcpt = 0;
-        cleanup_rcpt(c, c->redirect, NULL, 0);
-    }
+    size_t given = c->nrcpt;
+
+    /* BCC adds recipients (without DSN ORCPT, as Postfix); REDIRECT sends
+     * the message for every recipient to one address, each keeping its
+     * original recipient (Postfix's delivery log shows orig_to=). */
     for (size_t i = 0; i < c->bcc->argc; i++)
-        cleanup_rcpt(c, c->bcc->argv[i], NULL, 0);
+        cleanup_rcpt(c, c->bcc->argv[i], "", 0);
     for (size_t i = 0; i < c->nrcpt && !c->tempfail; i++) {
         const struct rcpt_in *r = &c->rcpts[i];
+        const char *target = c->redirect && i < given ? c->redirect : r->addr;
         struct buf orig = BUF_INIT;
 
         rewrite_addr(c->cf->rc, REWRITE_LOCAL, span_of(r->addr), &orig);
         if (r->orcpt) {
-            buf_set(&orcpt, r->orcpt);
+            buf_set(&orcpt, r->orcpt); /* "" (a BCC action): none */
         } else {
             addr_externalize(span_of(buf_str(&orig)), &ext);
             buf_setf(&orcpt, "rfc822;%s", buf_str(&ext));
         }
-        if (cleanup_rewrite_env(c->cf, CLEANUP_CLASS_ENV_RCPT, r->addr, &std,
+        if (cleanup_rewrite_env(c->cf, CLEANUP_CLASS_ENV_RCPT, target, &std,
                                 &why)
             < 0) {
             fail(c, buf_str(&why));
@@ -807,8 +807,9 @@ static void write_rcpts(struct cleanup *c, size_t *count)
         for (size_t k = 0; k < targets->argc; k++) {
             if (targets->argv[k][0] == 0)
                 continue;
-            *count += add_final(c, seen, targets->argv[k], buf_str(&orig),
-                                buf_str(&orcpt), r->notify);
+            *count +=
+                add_final(c, seen, targets->argv[k], buf_str(&orig),
+                          buf_len(&orcpt) ? buf_str(&orcpt) : NULL, r->notify);
         }
         buf_fini(&orig);
     }
@@ -855,7 +856,9 @@ enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason)
     buf_reset(reason);
     if (c->state == STATE_ENV)
         begin_content(c);
-    if (c->state == STATE_HEADER)
+    /* After DISCARD nothing more is done (Postfix logs no message-id
+     * then); after REJECT the header section is still completed. */
+    if (c->state == STATE_HEADER && !(c->actions & ACT_DISCARD))
         end_headers(c);
     if (c->too_big) {
         c->actions |= ACT_REJECT;
