@@ -145,6 +145,18 @@ void cleanup_sender(struct cleanup *c, const char *sender)
 void cleanup_attr(struct cleanup *c, const char *name, const char *value)
 {
     struct buf a = BUF_INIT;
+    struct buf clean = BUF_INIT;
+
+    /* A bad name would fail the whole queue file: drop it.  A line break
+     * in a value (a sender_fullname from outside) becomes a space. */
+    if (name[0] == 0
+        || name[strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_")] != 0) {
+        msg_warn("%s: bad attribute name \"%.100s\" -- ignored", c->id, name);
+        return;
+    }
+    for (const char *p = value; *p; p++)
+        buf_catc(&clean, *p == '\r' || *p == '\n' ? ' ' : *p);
+    value = buf_str(&clean);
 
     if (strcmp(name, "sender_fullname") == 0) {
         mem_free(c->fullname);
@@ -165,19 +177,24 @@ void cleanup_attr(struct cleanup *c, const char *name, const char *value)
             mem_free(c->attrs->argv[i]);
             c->attrs->argv[i] = buf_steal(&a);
             buf_fini(&a);
+            buf_fini(&clean);
             return;
         }
     }
     buf_setf(&a, "%s=%s", name, value);
     argv_add(c->attrs, buf_str(&a));
     buf_fini(&a);
+    buf_fini(&clean);
 }
 
 /* cleanup_envid - DSN ENVID */
 void cleanup_envid(struct cleanup *c, const char *envid)
 {
     mem_free(c->envid);
-    c->envid = mem_strdup(envid);
+    c->envid = NULL;
+    /* An ENVID the queue cannot hold is dropped (DSN is best effort). */
+    if (envid[0] && strlen(envid) <= 100 && !strpbrk(envid, "\r\n"))
+        c->envid = mem_strdup(envid);
 }
 
 /* cleanup_ret - DSN RET */
@@ -205,6 +222,16 @@ static void fail(struct cleanup *c, const char *reason)
 {
     if (!c->tempfail && !(c->actions & ACT_REJECT)) {
         c->tempfail = true;
+        buf_set(&c->reason, reason);
+    }
+}
+
+/* reject - a permanent failure: the message is not accepted */
+static void reject(struct cleanup *c, const char *reason)
+{
+    if (!(c->actions & ACT_REJECT)) {
+        c->actions |= ACT_REJECT;
+        c->tempfail = false;
         buf_set(&c->reason, reason);
     }
 }
@@ -244,6 +271,12 @@ static void begin_content(struct cleanup *c)
     }
     c->sender = buf_steal(&text);
     buf_init(&text, 0);
+    /* What a queue record cannot hold is a bad address, not a reason to
+     * try again forever. */
+    if (strlen(c->sender) > ADDR_MAX_LEN || strpbrk(c->sender, "\r\n")) {
+        reject(c, "5.1.7 Bad sender address syntax");
+        c->sender[0] = 0;
+    }
     (void) queue_writer_sender(c->w, c->sender);
     if (c->envid)
         (void) queue_writer_envid(c->w, c->envid);
@@ -586,20 +619,23 @@ done:
 }
 
 /* quote_phrase - the full name as a header phrase: quoted when it holds a
- * special (RFC 5322) */
+ * special (RFC 5322); control bytes become spaces, so that a name can never
+ * start a new header line */
 static void quote_phrase(const char *name, struct buf *out)
 {
-    if (strpbrk(name, "()<>@,;:\\\".[]") == NULL) {
-        buf_cat(out, name);
-        return;
-    }
-    buf_catc(out, '"');
+    bool quote = strpbrk(name, "()<>@,;:\\\".[]") != NULL;
+
+    if (quote)
+        buf_catc(out, '"');
     for (const char *p = name; *p; p++) {
-        if (*p == '"' || *p == '\\')
+        unsigned char ch = (unsigned char) *p;
+
+        if (quote && (ch == '"' || ch == '\\'))
             buf_catc(out, '\\');
-        buf_catc(out, *p);
+        buf_catc(out, ch < ' ' || ch == 127 ? ' ' : ch);
     }
-    buf_catc(out, '"');
+    if (quote)
+        buf_catc(out, '"');
 }
 
 /* end_headers - the missing headers, then the body mark */
@@ -737,6 +773,13 @@ static size_t add_final(struct cleanup *c, struct htable *seen,
         .address = addr, .orig = orig, .orcpt = orcpt, .notify = notify};
     struct buf key = BUF_INIT;
 
+    if (strlen(addr) > ADDR_MAX_LEN || strlen(orig) > ADDR_MAX_LEN
+        || strpbrk(addr, "\r\n") || strpbrk(orig, "\r\n")
+        || (orcpt
+            && (strlen(orcpt) > ADDR_MAX_LEN || strpbrk(orcpt, "\r\n")))) {
+        reject(c, "5.1.3 Bad recipient address syntax");
+        return 0;
+    }
     /* As Postfix: with enable_original_recipient, one final address for
      * two original recipients stays two recipients (the original
      * recipient and the DSN fields are part of the key). */
@@ -869,7 +912,7 @@ enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason)
         if (c->filter)
             (void) queue_writer_attr(c->w, "content_filter", c->filter);
         write_rcpts(c, &count);
-        if (count == 0 && !c->tempfail) {
+        if (count == 0 && !c->tempfail && !(c->actions & ACT_REJECT)) {
             c->actions |= ACT_REJECT;
             buf_set(&c->reason, "5.1.3 no recipients specified");
         }

@@ -92,10 +92,11 @@ struct msg_case {
     const char *main;   /* main.cf additions */
     const char *tables; /* "name\n--\ntext\n==\n" ... */
     const char *sender;
-    const char *rcpts;   /* comma separated */
-    const char *uid;     /* NULL: no uid attribute (not a local submission) */
-    const char *context; /* rewrite_context, NULL: none */
-    const char *content; /* lines separated by \n */
+    const char *rcpts;    /* comma separated */
+    const char *uid;      /* NULL: no uid attribute (not a local submission) */
+    const char *context;  /* rewrite_context, NULL: none */
+    const char *fullname; /* sender_fullname, NULL: none */
+    const char *content;  /* lines separated by \n */
     enum cleanup_status status;
     const char *reason;    /* for REJECTED/TEMPFAIL: prefix */
     const char *want_rcpt; /* "orig>final,..." */
@@ -223,6 +224,8 @@ static void run_case(const struct msg_case *k)
     if (k->uid)
         cleanup_attr(c, "uid", k->uid);
     cleanup_sender(c, k->sender);
+    if (k->fullname)
+        cleanup_attr(c, "sender_fullname", k->fullname);
     if (k->rcpts) {
         char *copy = strdup(k->rcpts);
         char *save = NULL;
@@ -321,6 +324,17 @@ static const struct msg_case cases[] = {
                     "|>\nResent-Date: "
                     "|\nResent-From: root@mx.example.test\nB:",
         .want_log = "%ID%: message-id=<m@x>\n|%ID%: resent-message-id=<",
+    },
+    {
+        .title = "a full name with specials is quoted, control bytes blanked",
+        .sender = "joe",
+        .fullname = "J. \"Q\" Doe\nBcc: x",
+        .rcpts = "bob@example.test",
+        .uid = "0",
+        .content = "Subject: x\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nFrom: \"J. \\\"Q\\\" Doe Bcc: x\" "
+                    "<joe@mx.example.test>\nB:",
     },
     {
         .title = "null sender: From: MAILER-DAEMON",
@@ -626,6 +640,49 @@ static const struct msg_case cases[] = {
         .content = "Received: a\nReceived: b\n\nx",
         .status = CLEANUP_REJECTED,
         .reason = "5.4.6 too many hops",
+    },
+    {
+        .title = "a recipient too long for the queue is bad syntax",
+        .sender = "joe",
+        .rcpts =
+            "bob@example.test,"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "@example.test",
+        .uid = "0",
+        .content = "Subject: x\n\nb",
+        .status = CLEANUP_REJECTED,
+        .reason = "5.1.3 Bad recipient address syntax",
     },
     {
         .title = "no recipients",

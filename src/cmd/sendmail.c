@@ -372,6 +372,16 @@ static int enqueue(struct sendmail *sm)
     char id[64];
 
     login_name(&login, &gecos);
+    /* Envelope records hold no line breaks: refuse them here, with a
+     * clear reason, rather than fail at commit. */
+    if (sm->sender && strpbrk(sm->sender, "\r\n"))
+        msg_fatal("bad sender address: line break in \"%s\"", sm->sender);
+    if (sm->fullname && strpbrk(sm->fullname, "\r\n"))
+        msg_fatal("bad full name: line break in -F argument");
+    for (size_t i = 0; i < sm->rcpts->argc; i++)
+        if (strpbrk(sm->rcpts->argv[i], "\r\n"))
+            msg_fatal("bad recipient address: line break in \"%s\"",
+                      sm->rcpts->argv[i]);
     if (!sm->extract && sm->rcpts->argc == 0)
         msg_fatal("%s(%lu): Recipient addresses must be specified on the "
                   "command line or via the -t option",

@@ -299,3 +299,19 @@ def test_no_pickup_listening_is_fine(inst):
     r = send(etc, "a@example.test")
     assert r.rc == 0, r
     assert len(maildrop(q)) == 1
+
+
+def test_line_breaks_in_envelope_arguments_refused(inst):
+    etc, q = inst
+    r = send(etc, "-f", "a@x\nR evil@x", "b@example.test")
+    assert r.rc == 75 and "bad sender address: line break" in r.err, r
+    r = send(etc, "-F", "Joe\nBcc: evil@x", "b@example.test")
+    assert r.rc == 75 and "bad full name: line break" in r.err, r
+    assert maildrop(q) == []
+    # In a recipient argument a line break is white space between
+    # addresses, as Postfix's tokenizer reads it: no record is forged.
+    r = send(etc, "b@example.test\nR evil@x")
+    assert r.rc == 0, r
+    out = one_file(etc, q)
+    assert ("recipient: b@example.test\nrecipient: R\n"
+            "recipient: evil@x\n") in out
