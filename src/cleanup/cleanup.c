@@ -582,6 +582,10 @@ static void flush_header(struct cleanup *c)
                    || strcmp(name, "delivered-to") == 0) {
             c->hops++;
         }
+        /* message_drop_headers (after header_checks, as Postfix). */
+        for (size_t i = 0; i < c->cf->drop_headers->argc; i++)
+            if (strcasecmp(name, c->cf->drop_headers->argv[i]) == 0)
+                goto done;
         /* remote_header_rewrite_domain empty: headers from remote
          * clients are not rewritten at all (postconf(5)). */
         for (size_t i = 0;

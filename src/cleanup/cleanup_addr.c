@@ -146,6 +146,7 @@ struct cleanup_conf *cleanup_conf_new(struct buf *why)
                                  DOMAIN_LIST_STRING);
     cf->masq_domains = conf_list("masquerade_domains");
     cf->masq_except = conf_list("masquerade_exceptions");
+    cf->drop_headers = conf_list("message_drop_headers");
     cf->myorigin = mem_strdup(conf_str("myorigin"));
     cf->myhostname = mem_strdup(conf_str("myhostname"));
     cf->mail_name = mem_strdup(conf_str("mail_name"));
@@ -184,6 +185,7 @@ void cleanup_conf_free(struct cleanup_conf *cf)
     domain_list_free(cf->mydest);
     argv_free(cf->masq_domains);
     argv_free(cf->masq_except);
+    argv_free(cf->drop_headers);
     mem_free(cf->myorigin);
     mem_free(cf->myhostname);
     mem_free(cf->mail_name);

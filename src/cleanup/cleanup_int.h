@@ -23,6 +23,7 @@ struct cleanup_conf {
     int canon_classes, send_classes, rcpt_classes, masq_classes;
     struct argv *masq_domains;
     struct argv *masq_except;
+    struct argv *drop_headers; /* message_drop_headers */
     char *myorigin, *myhostname, *mail_name, *delim, *qmgr_service;
     char *double_bounce;
     bool owner_request_special;

@@ -337,6 +337,30 @@ static const struct msg_case cases[] = {
                     "<joe@mx.example.test>\nB:",
     },
     {
+        .title = "message_drop_headers; a dropped Resent-Bcc still means "
+                 "resent (postfix)",
+        .sender = "root",
+        .rcpts = "u@example.test",
+        .uid = "0",
+        .content = "Return-Path: <x@y>\nBcc: hidden@example.test\n"
+                   "Content-Length: 5\nResent-Bcc: z@example.test\n"
+                   "Subject: drop\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nSubject: drop\nResent-Message-Id: <|\nResent-Date: "
+                    "|\nResent-From: root@mx.example.test\nB:",
+        .no_hdr = "Return-Path|Bcc|Content-Length|\nMessage-Id",
+    },
+    {
+        .title = "message_drop_headers can be emptied",
+        .main = "message_drop_headers =\n",
+        .sender = "root",
+        .rcpts = "u@example.test",
+        .uid = "0",
+        .content = "Bcc: hidden@example.test\nSubject: keep\n\nb",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nBcc: hidden@example.test\n",
+    },
+    {
         .title = "null sender: From: MAILER-DAEMON",
         .sender = "",
         .rcpts = "bob@example.test",
