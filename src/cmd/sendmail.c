@@ -79,7 +79,9 @@ struct sendmail {
     bool extract;         /* -t */
     int verbose;
     struct argv *rcpts;  /* internal forms, from the arguments */
-    struct argv *xrcpts; /* from the headers (-t) */
+    struct argv *xrcpts; /* from To/Cc/Bcc (-t) */
+    struct argv *rrcpts; /* from Resent-To/Cc/Bcc (-t) */
+    bool resent;         /* the message has Resent- headers */
 };
 
 /* tempfail_exit - Postfix's sendmail fatal errors exit with EX_TEMPFAIL */
@@ -254,23 +256,29 @@ static struct span header_value(const char *hdr, size_t len)
     return span_make(colon + 1, len - (size_t) (colon + 1 - hdr));
 }
 
-/* extract_header - with -t: the recipients of one logical header HDR;
- * true when the header is to be dropped (Bcc) */
+/* extract_header - with -t: the recipients of one logical header HDR
+ * (To, Cc, Bcc into xrcpts; Resent-To, -Cc, -Bcc into rrcpts: when the
+ * message has Resent- headers, only those count, as in Postfix); true
+ * when the header is to be dropped (Bcc, Resent-Bcc) */
 static bool extract_header(struct sendmail *sm, const struct buf *hdr)
 {
-    static const char *const names[] = {"to", "cc", "bcc"};
+    static const char *const names[] = {"to",        "cc",        "bcc",
+                                        "resent-to", "resent-cc", "resent-bcc"};
     struct buf why = BUF_INIT;
+    size_t n = header_name_len(buf_str(hdr), buf_len(hdr));
 
+    if (n > 7 && strncasecmp(buf_str(hdr), "resent-", 7) == 0)
+        sm->resent = true;
     for (size_t i = 0; i < NELEM(names); i++) {
         if (!header_is(buf_str(hdr), buf_len(hdr), names[i]))
             continue;
-        if (add_addrs(header_value(buf_str(hdr), buf_len(hdr)), sm->xrcpts,
-                      &why)
+        if (add_addrs(header_value(buf_str(hdr), buf_len(hdr)),
+                      i < 3 ? sm->xrcpts : sm->rrcpts, &why)
             < 0)
             msg_warn("%s: header %s: %s", msg_progname(), names[i],
                      buf_str(&why));
         buf_fini(&why);
-        return i == 2;
+        return i == 2 || i == 5;
     }
     buf_fini(&why);
     return false;
@@ -342,6 +350,12 @@ static int copy_content(struct sendmail *sm, struct queue_writer *w)
         flush_header(w, &hdr);
     if (w)
         (void) queue_writer_content_end(w);
+    if (sm->resent) {
+        struct argv *t = sm->xrcpts;
+
+        sm->xrcpts = sm->rrcpts;
+        sm->rrcpts = t;
+    }
     buf_fini(&line);
     buf_fini(&hdr);
     return in.too_big ? -1 : 0;
@@ -563,6 +577,7 @@ int sendmail_main(int argc, char **argv)
     msg_set_exit_hook(tempfail_exit);
     sm.rcpts = argv_new();
     sm.xrcpts = argv_new();
+    sm.rrcpts = argv_new();
     if (strcmp(base, "mailq") == 0)
         sm.mode = SM_MODE_MAILQ;
     else if (strcmp(base, "newaliases") == 0)
@@ -721,6 +736,7 @@ int sendmail_main(int argc, char **argv)
     }
     argv_free(sm.rcpts);
     argv_free(sm.xrcpts);
+    argv_free(sm.rrcpts);
     buf_fini(&why);
     return status;
 }

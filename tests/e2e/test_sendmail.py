@@ -315,3 +315,19 @@ def test_line_breaks_in_envelope_arguments_refused(inst):
     out = one_file(etc, q)
     assert ("recipient: b@example.test\nrecipient: R\n"
             "recipient: evil@x\n") in out
+
+
+def test_extract_resent_headers_win(inst):
+    """With Resent- headers, -t takes Resent-To/Cc/Bcc only (Postfix)."""
+    etc, q = inst
+    msg = ("To: to@example.test\nResent-To: rto@example.test\n"
+           "Resent-Cc: rcc@example.test\nResent-Bcc: rbcc@example.test\n"
+           "Subject: rs\n\nb\n")
+    r = send(etc, "-t", stdin=msg)
+    assert r.rc == 0, r
+    out = one_file(etc, q)
+    extracted = out.split("*** HEADER EXTRACTED")[1]
+    assert extracted.count("recipient:") == 3
+    for a in ("rto@example.test", "rcc@example.test", "rbcc@example.test"):
+        assert f"recipient: {a}\n" in extracted
+    assert "Resent-Bcc" not in out
