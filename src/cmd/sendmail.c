@@ -174,6 +174,11 @@ static void login_name(struct buf *login, struct buf *gecos)
     }
 }
 
+/* sendmail_fix_line_endings */
+#define FIX_ALWAYS 0
+#define FIX_STRICT 1
+#define FIX_NEVER  2
+
 /*
  * The input: lines from standard input, CR LF folded to LF, a lone "."
  * ending it unless -i.  Long lines are kept whole (the queue writer splits
@@ -185,6 +190,8 @@ struct input {
     bool eof;
     long long total;
     long long limit; /* 0: none */
+    int crlf;        /* sendmail_fix_line_endings: FIX_* */
+    bool first;      /* the next line is the first one */
     bool too_big;    /* the input passed LIMIT: the rest is not read */
 };
 
@@ -213,8 +220,16 @@ static int input_line(struct input *in, struct buf *line)
             return 0;
         /* A missing final newline is added. */
     }
-    if (buf_len(line) > 0 && buf_str(line)[buf_len(line) - 1] == '\r')
-        buf_truncate(line, buf_len(line) - 1);
+    if (buf_len(line) > 0 && buf_str(line)[buf_len(line) - 1] == '\r') {
+        /* strict: only when the first line ended in CR LF. */
+        if (in->first && in->crlf == FIX_STRICT)
+            in->crlf = FIX_ALWAYS;
+        if (in->crlf == FIX_ALWAYS)
+            buf_truncate(line, buf_len(line) - 1);
+    }
+    if (in->first && in->crlf == FIX_STRICT)
+        in->crlf = FIX_NEVER;
+    in->first = false;
     if (in->dot && buf_len(line) == 1 && buf_str(line)[0] == '.') {
         in->eof = true;
         return 0;
@@ -307,7 +322,8 @@ static void flush_header(struct queue_writer *w, const struct buf *hdr)
  * larger than message_size_limit. */
 static int copy_content(struct sendmail *sm, struct queue_writer *w)
 {
-    struct input in = {.fp = stdin, .dot = sm->dot};
+    struct input in = {.fp = stdin, .dot = sm->dot, .first = true};
+    const char *fix = conf_str("sendmail_fix_line_endings");
     struct buf line = BUF_INIT;
     struct buf hdr = BUF_INIT;
     bool in_headers = true;
@@ -315,6 +331,14 @@ static int copy_content(struct sendmail *sm, struct queue_writer *w)
     int more;
 
     in.limit = conf_size("message_size_limit");
+    if (strcasecmp(fix, "strict") == 0)
+        in.crlf = FIX_STRICT;
+    else if (strcasecmp(fix, "never") == 0)
+        in.crlf = FIX_NEVER;
+    else if (strcasecmp(fix, "always") != 0)
+        msg_warn("bad sendmail_fix_line_endings value \"%s\" -- using "
+                 "\"always\"",
+                 fix);
     if (w)
         (void) queue_writer_content_begin(w);
     while ((more = input_line(&in, &line)) == 1) {

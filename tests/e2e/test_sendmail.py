@@ -331,3 +331,23 @@ def test_extract_resent_headers_win(inst):
     for a in ("rto@example.test", "rcc@example.test", "rbcc@example.test"):
         assert f"recipient: {a}\n" in extracted
     assert "Resent-Bcc" not in out
+
+
+def test_fix_line_endings(inst):
+    """The CRs kept, read from the maildrop file's bytes (postcat's text
+    output would go through Python's newline translation)."""
+    etc, q = inst
+    cases = [("never", "Subject: x\r\n\r\na\r\n", 3),
+             ("strict", "Subject: x\n\na\r\n", 1),
+             ("strict", "Subject: x\r\n\r\na\r\n", 0),
+             ("always", "Subject: x\n\na\r\n", 0)]
+    base = (etc / "main.cf").read_text()
+    for value, stdin, crs in cases:
+        (etc / "main.cf").write_text(
+            base + f"sendmail_fix_line_endings = {value}\n")
+        r = send(etc, "a@example.test", stdin=stdin)
+        assert r.rc == 0, r
+        (name,) = maildrop(q)
+        data = (q / "maildrop" / name).read_bytes()
+        assert data.count(b"\r") == crs, (value, data)
+        os.unlink(q / "maildrop" / name)
