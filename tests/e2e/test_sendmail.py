@@ -351,3 +351,22 @@ def test_fix_line_endings(inst):
         data = (q / "maildrop" / name).read_bytes()
         assert data.count(b"\r") == crs, (value, data)
         os.unlink(q / "maildrop" / name)
+
+
+def test_authorized_submit_users(inst):
+    etc, q = inst
+    me = pwd.getpwuid(os.getuid()).pw_name
+    base = (etc / "main.cf").read_text()
+    for value, ok in ((f"bob, !{me}", False), (f"!bob, {me}", True),
+                      ("bob", False), ("static:anyone", True),
+                      (f"inline:{{ {me}=x }}", True), ("inline:{ x=y }", False)):
+        (etc / "main.cf").write_text(
+            base + f"authorized_submit_users = {value}\n")
+        r = send(etc, "a@example.test")
+        if ok:
+            assert r.rc == 0, (value, r)
+        else:
+            assert r.rc == 75, (value, r)
+            assert (f"sendmail: fatal: User {me}({os.getuid()}) is not "
+                    "allowed to submit mail") in r.err
+    assert len(maildrop(q)) == 3
