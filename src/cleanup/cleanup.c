@@ -763,6 +763,10 @@ void cleanup_line(struct cleanup *c, const char *p, size_t len)
         }
         end_headers(c);
         (void) queue_writer_body_begin(c->w);
+        /* A body that does not start with the empty line gets one, as
+         * Postfix's cleanup writes it. */
+        if (len > 0)
+            (void) queue_writer_line(c->w, "", 0);
     }
     body_line(c, p, len);
 }

@@ -717,6 +717,16 @@ static const struct msg_case cases[] = {
         .reason = "5.1.3",
     },
     {
+        .title = "a body without the empty line gets one (postfix)",
+        .sender = "root",
+        .rcpts = "u@example.test",
+        .uid = "0",
+        .content = "Subject: nb\nthis is not a header\nmore",
+        .status = CLEANUP_OK,
+        .want_hdr = "\nFrom: root@mx.example.test\nB:\nB:this is not a "
+                    "header\nB:more\n",
+    },
+    {
         .title = "a continued header and no body",
         .sender = "root",
         .rcpts = "u@example.test",
@@ -724,6 +734,7 @@ static const struct msg_case cases[] = {
         .content = "Subject: one\n two",
         .status = CLEANUP_OK,
         .want_hdr = "\nSubject: one\n two\nMessage-Id:",
+        .no_hdr = "B:",
     },
 };
 
