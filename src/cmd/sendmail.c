@@ -36,6 +36,7 @@
 #include "../lib/argv.h"
 #include "../lib/buf.h"
 #include "../lib/dict.h"
+#include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/str.h"
 #include "../global/addr.h"
@@ -71,7 +72,7 @@ enum sm_mode {
 
 struct sendmail {
     enum sm_mode mode;
-    const char *sender;   /* -f / -r, or NULL */
+    const char *sender;   /* -f / -r as given, or NULL */
     const char *fullname; /* -F / -oF, or NULL */
     const char *envid;    /* -V */
     const char *oa;       /* -oA alias database */
@@ -150,6 +151,26 @@ static int add_addrs(struct span text, struct argv *out, struct buf *why)
     return ret;
 }
 
+/* parse_sender - the -f argument in internal form, as Postfix's sendmail
+ * reads it: "<>" is the null sender, "Name <a@b>" is a@b, quotes are
+ * removed; more than one address or a parse error is fatal */
+static char *parse_sender(const char *arg)
+{
+    struct addr_hdr_list l;
+    struct buf why = BUF_INIT;
+    char *out;
+
+    addr_hdr_init(&l);
+    if (addr_parse_header(span_of(arg), &l, &why) < 0)
+        msg_fatal("bad sender address \"%s\": %s", arg, buf_str(&why));
+    if (l.n > 1)
+        msg_fatal("bad sender address \"%s\": more than one address", arg);
+    out = mem_strdup(l.n ? l.v[0].addr : "");
+    addr_hdr_free(&l);
+    buf_fini(&why);
+    return out;
+}
+
 /* login_name - the invoking user's login name and GECOS full name */
 static void login_name(struct buf *login, struct buf *gecos)
 {
@@ -195,6 +216,7 @@ struct input {
     int crlf;        /* sendmail_fix_line_endings: FIX_* */
     bool first;      /* the next line is the first one */
     bool too_big;    /* the input passed LIMIT: the rest is not read */
+    bool read_error; /* reading standard input failed */
 };
 
 /* input_line - the next line without its LF into LINE: 1, or 0 at the end */
@@ -215,8 +237,10 @@ static int input_line(struct input *in, struct buf *line)
         }
     }
     if (c == EOF) {
-        if (ferror(in->fp))
-            msg_fatal("error reading input: %m");
+        if (ferror(in->fp)) {
+            in->read_error = true;
+            return 0;
+        }
         in->eof = true;
         if (buf_len(line) == 0)
             return 0;
@@ -321,7 +345,7 @@ static void flush_header(struct queue_writer *w, const struct buf *hdr)
 
 /* copy_content - standard input into W: headers (for -t), the body mark,
  * the body; W NULL: read the headers for -t only.  -1 when the input is
- * larger than message_size_limit. */
+ * larger than message_size_limit, -2 on a read error (errno). */
 static int copy_content(struct sendmail *sm, struct queue_writer *w)
 {
     struct input in = {.fp = stdin, .dot = sm->dot, .first = true};
@@ -384,7 +408,7 @@ static int copy_content(struct sendmail *sm, struct queue_writer *w)
     }
     buf_fini(&line);
     buf_fini(&hdr);
-    return in.too_big ? -1 : 0;
+    return in.read_error ? -2 : in.too_big ? -1 : 0;
 }
 
 /* write_rcpts - the recipient records of LIST */
@@ -453,6 +477,7 @@ static int enqueue(struct sendmail *sm)
     struct buf gecos = BUF_INIT;
     struct buf text = BUF_INIT;
     struct timeval now;
+    char *sender;
     char id[64];
 
     login_name(&login, &gecos);
@@ -473,6 +498,10 @@ static int enqueue(struct sendmail *sm)
         msg_fatal("%s(%lu): Recipient addresses must be specified on the "
                   "command line or via the -t option",
                   buf_str(&login), (unsigned long) getuid());
+    /* Everything that can fail on the input is checked before the queue
+     * file exists. */
+    sender =
+        sm->sender ? parse_sender(sm->sender) : mem_strdup(buf_str(&login));
     if (queue_dir_init_conf(&qd, &why) < 0)
         msg_fatal("%s", buf_str(&why));
     if ((w = queue_writer_open(&qd, QUEUE_MAILDROP, &why)) == NULL)
@@ -481,7 +510,8 @@ static int enqueue(struct sendmail *sm)
     str_copy(id, sizeof(id), queue_writer_id(w));
     gettimeofday(&now, NULL);
     (void) queue_writer_time(w, &now);
-    (void) queue_writer_sender(w, sm->sender ? sm->sender : buf_str(&login));
+    (void) queue_writer_sender(w, sender);
+    mem_free(sender);
     (void) queue_writer_attr(w, "rewrite_context", "local");
     if (sm->fullname ? sm->fullname[0] != 0 : buf_len(&gecos) > 0)
         (void) queue_writer_attr(w, "sender_fullname",
@@ -493,10 +523,17 @@ static int enqueue(struct sendmail *sm)
     if (sm->ret)
         (void) queue_writer_ret(w, sm->ret);
     write_rcpts(sm, w, sm->rcpts);
-    if (copy_content(sm, w) < 0) {
-        queue_writer_abort(w);
-        msg_fatal("%s(%lu): message file too big", buf_str(&login),
-                  (unsigned long) getuid());
+    switch (copy_content(sm, w)) {
+        case -1:
+            queue_writer_abort(w);
+            msg_fatal("%s(%lu): message file too big", buf_str(&login),
+                      (unsigned long) getuid());
+        case -2:
+            queue_writer_abort(w);
+            msg_fatal("%s(%lu): error reading input: %m", buf_str(&login),
+                      (unsigned long) getuid());
+        default:
+            break;
     }
     if (sm->extract) {
         if (sm->xrcpts->argc == 0 && sm->rcpts->argc == 0) {
@@ -547,7 +584,7 @@ static int verify_addrs(struct sendmail *sm)
     if (cf == NULL)
         msg_fatal("%s", buf_str(&why));
     if (sm->extract && copy_content(sm, NULL) < 0)
-        msg_fatal("message file too big");
+        msg_fatal("message file too big, or an input error");
     if (sm->rcpts->argc + sm->xrcpts->argc == 0)
         msg_fatal("Recipient addresses must be specified on the command line "
                   "or via the -t option");

@@ -370,3 +370,19 @@ def test_authorized_submit_users(inst):
             assert (f"sendmail: fatal: User {me}({os.getuid()}) is not "
                     "allowed to submit mail") in r.err
     assert len(maildrop(q)) == 3
+
+
+def test_sender_forms(inst):
+    """-f as Postfix's sendmail reads it (postfix-ref's maildrop)."""
+    etc, q = inst
+    for arg, want in (("<>", ""), ("<a@b.test>", "a@b.test"),
+                      ("Joe <j@x.test>", "j@x.test"),
+                      ('"a b"@x.test', "a b@x.test")):
+        r = send(etc, "-f", arg, "u@example.test")
+        assert r.rc == 0, r
+        out = one_file(etc, q)
+        assert f"sender: {want}\n" in out, (arg, out)
+        for name in maildrop(q):
+            os.unlink(q / "maildrop" / name)
+    r = send(etc, "-f", "a@x, b@y", "u@example.test")
+    assert r.rc == 75 and "more than one address" in r.err, r
