@@ -33,6 +33,9 @@ enum pickup_result {
 enum pickup_result pickup_file(struct cleanup_conf *cf,
                                const struct queue_dir *qd, const char *id,
                                const char *path);
+/* pickup_main - the pickup daemon (master.cf command "pickup"). */
+int pickup_main(int argc, char **argv);
+
 /* pickup_scan - every file in maildrop/; the number processed (done or
  * corrupt), or -1 when the folder cannot be read (logged). */
 int pickup_scan(struct cleanup_conf *cf, const struct queue_dir *qd);
