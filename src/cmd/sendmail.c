@@ -2,11 +2,11 @@
  * sendmail - the Sendmail-compatible way in for locally submitted mail
  * (sendmail(1) of Postfix 3.7, with postdrop's work done in-process).
  *
- * Modes: -bm (the default: submit), -bi / -I (newaliases), -bp (mailq:
- * not in this release), -bs (SMTP on standard input: needs smtpd, not in
- * this release), -bv (address verification: see verify_addrs), -q (flush,
- * as postqueue -f: not in this release), -bd / -bl / -bh / -bH (refused,
- * as Postfix refuses what it does not support).  sendmail uses cleanup's
+ * Modes: -bm (the default: submit), -bi / -I (newaliases), -bp and the
+ * name mailq (postqueue -p), -bs (SMTP on standard input: needs smtpd, not
+ * in this release), -bv (address verification: see verify_addrs), -q,
+ * -qRsite, -qIid (postqueue -f, -s site, -i id), -bd / -bl / -bh / -bH
+ * (refused, as Postfix refuses what it does not support).  sendmail uses cleanup's
  * address mapping for -bv (cleanup.h, the one daemon header a command
  * may include).
  *
@@ -81,6 +81,8 @@ struct sendmail {
     bool dot;             /* a lone "." ends the input (no -i) */
     bool extract;         /* -t */
     int verbose;
+    const char *qflag;   /* -q: the postqueue flag (-f, -s, -i) */
+    const char *qarg;    /* and its argument */
     struct argv *rcpts;  /* internal forms, from the arguments */
     struct argv *xrcpts; /* from To/Cc/Bcc (-t) */
     struct argv *rrcpts; /* from Resent-To/Cc/Bcc (-t) */
@@ -673,6 +675,25 @@ static int run_newaliases(struct sendmail *sm)
     return status;
 }
 
+/* run_postqueue - -bp and -q as Postfix's sendmail runs them: postqueue
+ * with -c and FLAG (and ARG), in this process */
+static int run_postqueue(const char *flag, const char *arg)
+{
+    struct argv *args = argv_new();
+    int status;
+
+    argv_add(args, "postqueue");
+    argv_add(args, "-c");
+    argv_add(args, conf_dir());
+    argv_add(args, flag);
+    if (arg)
+        argv_add(args, arg);
+    optind = 0; /* postqueue parses its own options afresh */
+    status = postqueue_main((int) args->argc, args->argv);
+    argv_free(args);
+    return status;
+}
+
 /* sendmail_main - parse the options, then do what the mode says */
 int sendmail_main(int argc, char **argv)
 {
@@ -791,11 +812,21 @@ int sendmail_main(int argc, char **argv)
                 }
                 break;
             case 'q':
-                /* -q, -qR site, -qI id: Postfix flushes; -q with a time
-                 * ("-q15m") is ignored, as Postfix ignores it. */
-                if (optarg == NULL || optarg[0] == 'R' || optarg[0] == 'S'
-                    || optarg[0] == 'I')
+                /* -q: postqueue -f; -qRsite: postqueue -s site; -qIid:
+                 * postqueue -i id; -q with a time ("-q15m") is ignored,
+                 * as Postfix ignores it. */
+                if (optarg == NULL) {
                     sm.mode = SM_MODE_FLUSH;
+                    sm.qflag = "-f";
+                } else if (optarg[0] == 'R' && optarg[1]) {
+                    sm.mode = SM_MODE_FLUSH;
+                    sm.qflag = "-s";
+                    sm.qarg = optarg + 1;
+                } else if (optarg[0] == 'I' && optarg[1]) {
+                    sm.mode = SM_MODE_FLUSH;
+                    sm.qflag = "-i";
+                    sm.qarg = optarg + 1;
+                }
                 break;
             case 't':
                 sm.extract = true;
@@ -832,13 +863,11 @@ int sendmail_main(int argc, char **argv)
             status = run_newaliases(&sm);
             break;
         case SM_MODE_MAILQ:
-            msg_fatal("-bp (mailq): the queue listing (postqueue) is not in "
-                      "this ulak release (%s)",
-                      ULAK_VERSION);
+            status = run_postqueue("-p", NULL);
+            break;
         case SM_MODE_FLUSH:
-            msg_fatal("-q (flush): the queue flush (postqueue -f) is not in "
-                      "this ulak release (%s)",
-                      ULAK_VERSION);
+            status = run_postqueue(sm.qflag, sm.qarg);
+            break;
         case SM_MODE_STREAM:
             msg_fatal("-bs (SMTP on standard input) needs smtpd, which is "
                       "not in this ulak release (%s)",

@@ -22,8 +22,8 @@ static const struct master_prog progs[] = {
     {"discard", MASTER_PROG_RUN, discard_main, 0, NULL},
     {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
 
-    /* Postfix programs whose work ulak does inside another process.  None
-     * of those processes exists yet, so each is NOTYET until it does. */
+    /* Postfix programs whose work ulak does inside another process: each
+     * is NOTYET until the process that hosts it exists. */
     {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup"},
     {"trivial-rewrite", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
     {"bounce", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},

@@ -199,10 +199,6 @@ def test_unavailable_modes(inst):
     etc, q = inst
     r = send(etc, "-bs", stdin="")
     assert r.rc == 75 and "-bs (SMTP on standard input) needs smtpd" in r.err
-    r = send(etc, "-bp", stdin="")
-    assert r.rc == 75 and "-bp (mailq)" in r.err
-    r = send(etc, "-q", stdin="")
-    assert r.rc == 75 and "-q (flush)" in r.err
     r = send(etc, "-bz", stdin="")
     assert r.rc == 75 and "sendmail: fatal: unsupported: -bz" in r.err
     r = send(etc, "-Z", stdin="")
@@ -386,3 +382,27 @@ def test_sender_forms(inst):
             os.unlink(q / "maildrop" / name)
     r = send(etc, "-f", "a@x, b@y", "u@example.test")
     assert r.rc == 75 and "more than one address" in r.err, r
+
+
+def test_bp_lists_the_queue(inst):
+    """-bp is postqueue -p (Postfix's sendmail runs it)."""
+    etc, q = inst
+    r = send(etc, "-f", "joe@example.test", "bob@example.test")
+    assert r.rc == 0, r
+    (qid,) = maildrop(q)
+    r = send(etc, "-bp", stdin="")
+    want = run("postqueue", "-c", etc, "-p")
+    assert (r.rc, r.out, r.err) == (want.rc, want.out, want.err), (r, want)
+    assert qid in r.out and "joe@example.test" in r.out
+
+
+def test_q_is_postqueue_flush(inst):
+    """-q, -qRsite, -qIid answer as postqueue -f, -s, -i do."""
+    etc, q = inst
+    for args, pq in ((["-q"], ["-f"]), (["-qRexample.test"], ["-s", "example.test"]),
+                     (["-qIABCDE12345"], ["-i", "ABCDE12345"])):
+        r = send(etc, *args, stdin="")
+        want = run("postqueue", "-c", etc, *pq)
+        assert (r.rc, r.err) == (want.rc, want.err), (args, r, want)
+    r = send(etc, "-q30m", "a@example.test")
+    assert r.rc == 0, r
