@@ -22,7 +22,7 @@ static const struct prog progs[] = {
     {"postmap", postmap_main},       {"postalias", postalias_main},
     {"newaliases", newaliases_main}, {"postqueue", postqueue_main},
     {"mailq", mailq_main},           {"postsuper", postsuper_main},
-    {"postcat", postcat_main},       {"sendmail", notyet_main},
+    {"postcat", postcat_main},       {"sendmail", sendmail_main},
 };
 
 /* find - the program called NAME, or NULL */

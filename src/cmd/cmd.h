@@ -22,6 +22,7 @@ int postsuper_main(int argc, char **argv);
  * (postqueue -p, or -j when JSON), for mailq and sendmail -bp; 0, or 1
  * when stdout failed. */
 int postqueue_list(bool json);
+int sendmail_main(int argc, char **argv);
 int notyet_main(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "../discard/discard.h"
 #include "../error/error.h"
 #include "../local/local.h"
+#include "../pickup/pickup.h"
 #include "../qmgr/qmgr.h"
 #include "../spawnd/spawnd.h"
 #include "../virtual/virtual.h"
@@ -21,10 +22,10 @@ static const struct master_prog progs[] = {
     {"error", MASTER_PROG_RUN, error_main, 0, NULL},
     {"discard", MASTER_PROG_RUN, discard_main, 0, NULL},
     {"qmgr", MASTER_PROG_RUN, qmgr_main, MASTER_PROG_ALWAYS, NULL},
+    {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
 
-    /* Postfix programs whose work ulak does inside another process.  None
-     * of those processes exists yet, so each is NOTYET until it does. */
-    {"cleanup", MASTER_PROG_NOTYET, NULL, 0, "pickup and smtpd"},
+    /* Postfix programs whose work ulak does inside another process. */
+    {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup"},
     {"trivial-rewrite", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
     {"bounce", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
     {"verify", MASTER_PROG_NOTYET, NULL, 0, "smtpd"},
@@ -38,7 +39,6 @@ static const struct master_prog progs[] = {
 
     /* Postfix programs that ulak will run as processes of their own. */
     {"smtpd", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"pickup", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"smtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"lmtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"pipe", MASTER_PROG_NOTYET, NULL, 0, NULL},

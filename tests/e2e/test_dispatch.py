@@ -14,15 +14,6 @@ def test_links_point_to_ulak():
         assert os.path.realpath(link) == os.path.realpath(ULAK), p
 
 
-def test_queue_commands_say_they_need_the_queue():
-    for p in ["sendmail"]:
-        r = run(p, "-p")
-        assert r.rc == 1, r
-        assert r.err == (f"{p}: error: {p} is not implemented in ulak 0.1.0 "
-                         "yet: it needs the mail queue, which comes in a "
-                         "later release\n"), r
-
-
 def test_ulak_name_runs_the_named_program(confdir):
     via_link = run("postconf", "-c", confdir, "-d", "mail_name")
     via_ulak = run("ulak", "postconf", "-c", confdir, "-d", "mail_name")
