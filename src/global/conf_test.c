@@ -351,7 +351,7 @@ static void test_check(void **state)
              "warning: %s/main.cf:19: myorigin: undefined parameter: "
              "mydomain_typo\n",
              dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir,
-             dir, dir, dir, dir);
+             dir, dir, dir);
     if (strcmp(buf_str(&logged), buf_str(&want)) != 0) {
         fprintf(stderr, "got:\n%swant:\n%s", buf_str(&logged), buf_str(&want));
         fail();
