@@ -1,0 +1,133 @@
+"""The whole local mail path of issue 3 under a started instance:
+sendmail -> maildrop -> pickup/cleanup -> incoming -> qmgr -> local or
+virtual -> the mailbox, and a bounce for an unknown user back to the
+sender's mailbox, parsed with Python's email package."""
+import email
+import email.policy
+import re
+import time
+
+from agentfix import ME, USER, chown, inst  # noqa: F401
+from test_pickup import sendmail
+
+MASTER = (
+    "pickup unix n - n 60 1 pickup\n"
+    "qmgr unix n - n 300 1 qmgr\n"
+    "local unix - n n - - local\n"
+    "virtual unix - n n - - virtual\n"
+    "error unix - - n - - error\n"
+    "discard unix - - n - - discard\n")
+
+
+def prepare(inst, main=""):
+    spool = inst.root / "spool"
+    spool.mkdir()
+    chown(spool)
+    inst.configure(MASTER,
+                   "myhostname = mx.example.test\n"
+                   "mydomain = example.test\n"
+                   "mydestination = $myhostname, localhost\n"
+                   f"mail_spool_directory = {spool}\n"
+                   "alias_maps =\n"
+                   "queue_run_delay = 1s\n"
+                   "minimal_backoff_time = 1s\n" + main)
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+    return spool
+
+
+def wait_for(inst, path, pattern, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if path.exists() and re.search(pattern, path.read_bytes()):
+            return path.read_bytes()
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} not in {path}; log:\n"
+                         f"{inst.logtext()}")
+
+
+def test_sendmail_to_local_mbox(inst):
+    spool = prepare(inst)
+    r = sendmail(inst, "-f", "alice@example.test", f"{USER}@mx.example.test",
+                 stdin="Subject: path test\n\nFrom here to there\nbye\n")
+    assert r.returncode == 0, r
+    data = wait_for(inst, spool / USER, rb"\nbye\n\n$")
+    assert re.match(rb"From alice@example\.test  \w{3} \w{3} [ \d]\d "
+                    rb"\d\d:\d\d:\d\d \d{4}\n"
+                    rb"Return-Path: <alice@example\.test>\n"
+                    rb"X-Original-To: " + USER.encode() + rb"@mx\.example\.test\n"
+                    rb"Delivered-To: " + USER.encode() + rb"@mx.example.test\n"
+                    rb"Received: by mx\.example\.test \(ulak, from userid "
+                    rb"\d+\)\n\tid [0-9A-F]+; ", data), data
+    assert b"\nSubject: path test\n" in data
+    assert b"\n>From here to there\nbye\n\n" in data
+    qid = re.search(rb"\tid ([0-9A-F]+);", data).group(1).decode()
+    log = inst.wait_log(rf"{qid}: removed")
+    assert re.search(rf"ulak/pickup\[\d+\]: {qid}: uid=\d+ "
+                     r"from=<alice@example\.test>", log), log
+    assert re.search(rf"ulak/qmgr\[\d+\]: {qid}: from=<alice@example\.test>,"
+                     r" size=\d+, nrcpt=1 \(queue active\)", log), log
+    assert re.search(rf"ulak/local\[\d+\]: {qid}: to=<{USER}@mx.example.test>, "
+                     r"relay=local, delay=[\d.]+, delays=[\d./]+, "
+                     r"dsn=2\.0\.0, status=sent \(delivered to mailbox\)",
+                     log), log
+    for folder in ("maildrop", "incoming", "active", "deferred"):
+        assert [p for p in (inst.queue / folder).rglob("*")
+                if p.is_file()] == [], folder
+
+
+def test_unknown_user_bounces_to_sender(inst):
+    spool = prepare(inst)
+    r = sendmail(inst, "-f", f"{USER}@mx.example.test", "nosuchuser@mx.example.test",
+                 stdin="Subject: to nobody\n\nhello\n")
+    assert r.returncode == 0, r
+    data = wait_for(inst, spool / USER, rb"\n\n$")
+    # The bounce comes from the null sender.
+    assert data.startswith(b"From MAILER-DAEMON  "), data
+    raw = data.split(b"\n", 1)[1]
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert msg["Return-Path"] == "<>"
+    assert msg.get_content_type() == "multipart/report"
+    assert msg.get_param("report-type") == "delivery-status"
+    parts = msg.get_payload()
+    assert parts[1].get_content_type() == "message/delivery-status"
+    blocks = parts[1].get_payload()
+    rcpt = blocks[1]
+    assert rcpt["Final-Recipient"] == "rfc822; nosuchuser@mx.example.test"
+    assert rcpt["Action"] == "failed"
+    assert rcpt["Status"] == "5.1.1"
+    assert "nosuchuser" in parts[0].get_payload()
+    log = inst.logtext()
+    assert re.search(r"to=<nosuchuser@mx.example.test>, relay=local, .*dsn=5\.1\.1,"
+                     r" status=bounced \(unknown user: \"nosuchuser\"\)", log)
+    assert re.search(r"sender non-delivery notification: [0-9A-F]+", log)
+
+
+def test_virtual_maildir(inst):
+    base = inst.root / "vmail"
+    base.mkdir()
+    chown(base)
+    (inst.root / "vmailbox").write_text("joe@virt.test joe/\n")
+    spool = prepare(inst,
+                  "virtual_mailbox_domains = virt.test\n"
+                  f"virtual_mailbox_base = {base}\n"
+                  f"virtual_mailbox_maps = texthash:{inst.root}/vmailbox\n"
+                  f"virtual_uid_maps = static:{ME.pw_uid}\n"
+                  f"virtual_gid_maps = static:{ME.pw_gid}\n"
+                  "virtual_minimum_uid = 1\n")
+    assert spool.exists()
+    r = sendmail(inst, "-f", "alice@example.test", "joe@virt.test",
+                 stdin="Subject: v\n\nvirtual body\n")
+    assert r.returncode == 0, r
+    end = time.time() + 20
+    files = []
+    while time.time() < end and not files:
+        files = list((base / "joe" / "new").glob("*")) if (
+            base / "joe" / "new").exists() else []
+        time.sleep(0.1)
+    assert len(files) == 1, files
+    data = files[0].read_bytes()
+    assert data.startswith(b"Return-Path: <alice@example.test>\n"
+                           b"X-Original-To: joe@virt.test\n"
+                           b"Delivered-To: joe@virt.test\n"), data
+    assert data.endswith(b"\nvirtual body\n"), data
