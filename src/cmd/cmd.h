@@ -23,6 +23,5 @@ int postsuper_main(int argc, char **argv);
  * when stdout failed. */
 int postqueue_list(bool json);
 int sendmail_main(int argc, char **argv);
-int notyet_main(int argc, char **argv);
 
 #endif

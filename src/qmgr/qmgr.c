@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../global/agent.h"
 #include "../global/bounce_report.h"
 #include "../global/conf.h"
 #include "../global/dsn.h"
@@ -127,19 +128,6 @@ static struct qmgr {
 static void kick(void);
 static void scan_folder(enum queue_folder f, bool all);
 
-/* fmt_delay - Postfix's delay numbers: 0, 0.05, 1.2, 12 */
-static void fmt_delay(double d, struct buf *out)
-{
-    if (d < 0.005)
-        buf_cat(out, "0");
-    else if (d < 1)
-        buf_catf(out, "%.2f", d);
-    else if (d < 10)
-        buf_catf(out, "%.1f", d);
-    else
-        buf_catf(out, "%.0f", d);
-}
-
 /* sanitize - REASON with control characters as '?' into OUT (appended) */
 static void sanitize(const char *s, struct buf *out)
 {
@@ -165,9 +153,9 @@ static void log_rcpt(const struct qmsg *m, size_t i, const char *relay,
     if (qr->orig && strcmp(qr->orig, qr->address) != 0)
         buf_catf(&line, ", orig_to=<%s>", qr->orig);
     buf_catf(&line, ", relay=%s, delay=", relay);
-    fmt_delay(d, &line);
+    agent_delay_format(d, &line);
     buf_cat(&line, ", delays=");
-    fmt_delay(d, &line);
+    agent_delay_format(d, &line);
     buf_catf(&line, "/0/0/0, dsn=%s, status=%s (", status, word);
     sanitize(reason, &line);
     buf_cat(&line, ")");
