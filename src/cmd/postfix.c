@@ -30,6 +30,7 @@
 #include "lib/msg.h"
 #include "lib/spawn.h"
 #include "global/conf.h"
+#include "global/flush_clnt.h"
 #include "global/ipc_msgs.h"
 #include "global/mail_log.h"
 #include "global/master_cf.h"
@@ -294,60 +295,12 @@ static pid_t signal_master(int sig, const char *doing)
     return pid;
 }
 
-/* flush_request - a flush message to the queue manager's socket at
- * PATH, and its reply (ipc_msgs.def) */
-static int flush_request(const char *path, struct buf *why)
-{
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct ipc_flush req = {0};
-    struct ipc_reply rep;
-    struct ipc_frame frame;
-    struct buf out = BUF_INIT;
-    int passed = -1;
-    int ret = -1;
-    int fd;
-
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        buf_setf(why, "%s: path too long", path);
-        return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
-        || connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
-        buf_setf(why, "%s: %m", path);
-    } else if (ipc_flush_encode(&req, 1, &out, why) == 0
-               && ipc_send(fd, span_make(buf_str(&out), buf_len(&out)), -1,
-                           POSTFIX_WAIT_MS, why)
-                      == 0) {
-        buf_reset(&out);
-        if (ipc_recv(fd, &out, &frame, &passed, POSTFIX_WAIT_MS, why) != 1) {
-            if (buf_len(why) == 0)
-                buf_set(why, "no answer");
-        } else if (ipc_reply_decode(&frame, &rep, why) == 0) {
-            if (rep.status == IPC_REPLY_OK)
-                ret = 0;
-            else
-                buf_set(why, rep.reason ? rep.reason : "refused");
-            ipc_reply_fini(&rep);
-        }
-    }
-    if (passed >= 0)
-        close(passed);
-    if (fd >= 0)
-        close(fd);
-    buf_fini(&out);
-    return ret;
-}
-
 /* postfix_flush - ask the queue manager to deliver the deferred mail now
  * (a "flush" message without fields: everything) */
 static int postfix_flush(void)
 {
     const struct master_prog *p = master_prog_find("qmgr");
-    struct buf path = BUF_INIT;
     struct buf why = BUF_INIT;
-    struct master_cf *cf;
-    const struct master_ent *q = NULL;
     int ret = 1;
 
     if (running() <= 0) {
@@ -360,27 +313,12 @@ static int postfix_flush(void)
                   ULAK_VERSION);
         return 1;
     }
-    buf_setf(&path, "%s/master.cf", conf_dir());
-    if ((cf = master_cf_load(buf_str(&path), &why)) == NULL) {
-        msg_error("%s", buf_str(&why));
-    } else {
-        for (const struct master_ent *e = cf->head; e; e = e->next)
-            if (e->command->argc && strcmp(e->command->argv[0], "qmgr") == 0)
-                q = e;
-        if (q == NULL) {
-            msg_error("flush: master.cf has no qmgr service");
-        } else {
-            buf_setf(&path, "%s/%s/%s", conf_str("queue_directory"),
-                     master_ent_private(q) ? "private" : "public", q->service);
-            if (flush_request(buf_str(&path), &why) < 0)
-                msg_error("flush: cannot reach the queue manager: %s",
-                          buf_str(&why));
-            else
-                ret = 0;
-        }
-    }
-    master_cf_free(cf);
-    buf_fini(&path);
+    if (flush_clnt_request(NULL, NULL, &why) == 0)
+        ret = 0;
+    else if (strcmp(buf_str(&why), FLUSH_CLNT_NO_QMGR) == 0)
+        msg_error("flush: %s", buf_str(&why));
+    else
+        msg_error("flush: cannot reach the queue manager: %s", buf_str(&why));
     buf_fini(&why);
     return ret;
 }

@@ -14,10 +14,10 @@
  * with their reasons first, then the other undelivered recipients
  * ("reason unavailable" when there is a defer log).
  *
- * -f, -i and -s ask the queue manager or flush service for a delivery.
- * This release has no queue manager, so they end as Postfix's postqueue
- * does when the mail system is down: after the same argument checks, with
- * "Cannot flush mail queue - mail system is down".  Every fatal error
+ * -f, -i and -s ask the queue manager for a delivery (flush_clnt.h),
+ * after Postfix's argument checks; when it cannot be reached they end as
+ * Postfix's postqueue does with the mail system down: "Cannot flush mail
+ * queue - mail system is down".  Every fatal error
  * exits with status 69 (EX_UNAVAILABLE), as Postfix's postqueue.
  */
 #include <errno.h>
@@ -34,6 +34,7 @@
 #include "../lib/str.h"
 #include "../global/conf.h"
 #include "../global/domain_list.h"
+#include "../global/flush_clnt.h"
 #include "../global/mail_log.h"
 #include "../global/msg_log.h"
 #include "../global/queue_dir.h"
@@ -353,6 +354,23 @@ static enum lk_result flush_eligible(const char *site)
     return r;
 }
 
+static ULAK_NORETURN void flush_down(void);
+
+/* flush - one flush request to the queue manager (flush_clnt.h): silent
+ * success as Postfix's postqueue, or its "mail system is down" */
+static int flush(const char *queue_id, const char *site)
+{
+    struct buf why = BUF_INIT;
+
+    if (flush_clnt_request(queue_id, site, &why) < 0) {
+        if (msg_verbose)
+            msg_info("flush: %s", buf_str(&why));
+        flush_down();
+    }
+    buf_fini(&why);
+    return 0;
+}
+
 /* flush_down - what postqueue says when no queue manager is there */
 static ULAK_NORETURN void flush_down(void)
 {
@@ -417,21 +435,21 @@ int postqueue_main(int argc, char **argv)
         case 'i':
             if (!queue_id_valid(arg))
                 msg_fatal("Cannot flush queue ID - invalid name: \"%s\"", arg);
-            flush_down();
+            return flush(arg, NULL);
         case 's':
             if (!valid_site(arg))
                 msg_fatal("Cannot flush mail queue - invalid destination: "
                           "\"%s\"",
                           arg);
             /* A table that cannot answer is no "no": the flush service
-             * would decide, and it is not there. */
+             * decides then. */
             if (flush_eligible(arg) == LK_NOTFOUND)
                 msg_fatal("Flush service is not configured for destination "
                           "\"%s\"",
                           arg);
-            flush_down();
+            return flush(NULL, arg);
         default:
-            flush_down();
+            return flush(NULL, NULL);
     }
 }
 

@@ -4,10 +4,13 @@ virtual -> the mailbox, and a bounce for an unknown user back to the
 sender's mailbox, parsed with Python's email package."""
 import email
 import email.policy
+import os
 import re
+import subprocess
 import time
 
 from agentfix import ME, USER, chown, inst  # noqa: F401
+from conftest import BIN
 from test_pickup import sendmail
 
 MASTER = (
@@ -19,7 +22,7 @@ MASTER = (
     "discard unix - - n - - discard\n")
 
 
-def prepare(inst, main=""):
+def prepare(inst, main="", fast=True):
     spool = inst.root / "spool"
     spool.mkdir()
     chown(spool)
@@ -29,11 +32,18 @@ def prepare(inst, main=""):
                    "mydestination = $myhostname, localhost\n"
                    f"mail_spool_directory = {spool}\n"
                    "alias_maps =\n"
-                   "queue_run_delay = 1s\n"
-                   "minimal_backoff_time = 1s\n" + main)
+                   + ("queue_run_delay = 1s\nminimal_backoff_time = 1s\n"
+                      if fast else "") + main)
     r = inst.ulak("start")
     assert r.returncode == 0, r
     return spool
+
+
+def postqueue(inst, *args):
+    e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    return subprocess.run([str(BIN / "postqueue"), "-c", str(inst.etc),
+                           *args], capture_output=True, text=True, env=e,
+                          timeout=60, user=USER, cwd="/")
 
 
 def wait_for(inst, path, pattern, timeout=20):
@@ -131,3 +141,32 @@ def test_virtual_maildir(inst):
                            b"X-Original-To: joe@virt.test\n"
                            b"Delivered-To: joe@virt.test\n"), data
     assert data.endswith(b"\nvirtual body\n"), data
+
+
+def test_deferred_then_postqueue_f(inst):
+    """A mailbox that cannot be written defers; postqueue -f delivers the
+    message at once once it can, without waiting for the back-off."""
+    spool = prepare(inst, "queue_run_delay = 3600s\n"
+                          "minimal_backoff_time = 3600s\n"
+                          "maximal_backoff_time = 3600s\n", fast=False)
+    spool.chmod(0o500)
+    rcpt = f"{USER}@mx.example.test"
+    r = sendmail(inst, "-f", "alice@example.test", rcpt,
+                 stdin="Subject: later\n\nretry me\n")
+    assert r.returncode == 0, r
+    log = inst.wait_log(rf"to=<{re.escape(rcpt)}>, relay=local, .*"
+                        r"status=deferred", timeout=20)
+    qid = re.search(r"(\w+): to=<.*status=deferred", log).group(1)
+    deadline = time.time() + 10
+    while time.time() < deadline and not list(
+            (inst.queue / "deferred").rglob(qid)):
+        time.sleep(0.05)
+    assert list((inst.queue / "deferred").rglob(qid)), "not in deferred/"
+    q = postqueue(inst, "-p")
+    assert q.returncode == 0, q
+    assert qid in q.stdout and rcpt in q.stdout, q.stdout
+    spool.chmod(0o755)
+    f = postqueue(inst, "-f")
+    assert (f.returncode, f.stdout, f.stderr) == (0, "", ""), f
+    wait_for(inst, spool / USER, rb"\nretry me\n\n$")
+    inst.wait_log(rf"{qid}: removed")
