@@ -261,6 +261,10 @@ static void begin_content(struct cleanup *c)
     if (!c->have_time)
         c->arrival = queue_writer_created(c->w);
     (void) queue_writer_time(c->w, &c->arrival);
+    /* The time of the delay notice (qmgr sends it once, then clears it). */
+    if (conf_time("delay_warning_time") > 0)
+        (void) queue_writer_warn(c->w, (long long) c->arrival.tv_sec
+                                           + conf_time("delay_warning_time"));
     if (c->sender_in == NULL)
         c->sender_in = mem_strdup("");
     if (cleanup_rewrite_env(c->cf, CLEANUP_CLASS_ENV_SENDER, c->sender_in,

@@ -170,3 +170,95 @@ def test_deferred_then_postqueue_f(inst):
     assert (f.returncode, f.stdout, f.stderr) == (0, "", ""), f
     wait_for(inst, spool / USER, rb"\nretry me\n\n$")
     inst.wait_log(rf"{qid}: removed")
+
+
+VIRTUAL = ("virtual_mailbox_domains = virt.test\n"
+           "virtual_mailbox_base = {base}\n"
+           "virtual_mailbox_maps = texthash:{root}/vmailbox\n"
+           "virtual_uid_maps = static:{uid}\n"
+           "virtual_gid_maps = static:{gid}\n"
+           "virtual_minimum_uid = 1\n")
+
+
+def virtual_setup(inst, boxes):
+    base = inst.root / "vmail"
+    base.mkdir()
+    chown(base)
+    (inst.root / "vmailbox").write_text(
+        "".join(f"{b}@virt.test {b}/\n" for b in boxes))
+    return base, VIRTUAL.format(base=base, root=inst.root, uid=ME.pw_uid,
+                                gid=ME.pw_gid)
+
+
+def maildir_messages(inst, folder, n=1, timeout=20):
+    end = time.time() + timeout
+    files = []
+    while time.time() < end:
+        files = sorted(folder.glob("*")) if folder.exists() else []
+        if len(files) >= n:
+            return [f.read_bytes() for f in files]
+        time.sleep(0.1)
+    raise AssertionError(f"{len(files)} of {n} messages in {folder}; log:\n"
+                         f"{inst.logtext()}")
+
+
+def test_virtual_alias_fan_out_catch_all_and_extension(inst):
+    """virtual_alias_maps one-to-many and an @domain catch-all, and
+    recipient_delimiter: joe+tag reaches joe."""
+    base, vconf = virtual_setup(inst, ["joe", "ann", "catch"])
+    (inst.root / "valias").write_text(
+        "team@alias.test joe@virt.test, ann@virt.test\n"
+        "@alias.test catch@virt.test\n")
+    prepare(inst, vconf + "virtual_alias_domains = alias.test\n"
+            f"virtual_alias_maps = texthash:{inst.root}/valias\n"
+            "recipient_delimiter = +\n")
+    for rcpt in ("team@alias.test", "other@alias.test", "joe+tag@virt.test"):
+        r = sendmail(inst, "-f", "alice@example.test", rcpt,
+                     stdin=f"Subject: to {rcpt}\n\nfor {rcpt}\n")
+        assert r.returncode == 0, r
+    joe = maildir_messages(inst, base / "joe" / "new", 2)
+    ann = maildir_messages(inst, base / "ann" / "new", 1)
+    catch = maildir_messages(inst, base / "catch" / "new", 1)
+    assert any(b"X-Original-To: team@alias.test\n"
+               b"Delivered-To: joe@virt.test\n" in m for m in joe), joe
+    assert any(b"X-Original-To: joe+tag@virt.test\n" in m
+               and b"\nfor joe+tag@virt.test\n" in m for m in joe), joe
+    assert b"X-Original-To: team@alias.test\nDelivered-To: ann@virt.test\n" \
+        in ann[0], ann
+    assert b"X-Original-To: other@alias.test\n" \
+        b"Delivered-To: catch@virt.test\n" in catch[0], catch
+
+
+def test_defer_delay_warning_then_bounce(inst):
+    """A mailbox that cannot be written is retried with back-off, the
+    sender gets a delay warning after delay_warning_time and a bounce
+    once maximal_queue_lifetime has passed."""
+    base, vconf = virtual_setup(inst, ["sender"])
+    spool = prepare(inst, vconf + "maximal_queue_lifetime = 6s\n"
+                    "bounce_queue_lifetime = 6s\n"
+                    "delay_warning_time = 2s\n"
+                    "maximal_backoff_time = 1s\n", fast=True)
+    spool.chmod(0o500)
+    rcpt = f"{USER}@mx.example.test"
+    r = sendmail(inst, "-f", "sender@virt.test", rcpt,
+                 stdin="Subject: doomed\n\nnever delivered\n")
+    assert r.returncode == 0, r
+    msgs = maildir_messages(inst, base / "sender" / "new", 2, timeout=40)
+    delay = [m for m in msgs if b"Subject: Delayed Mail (still being " in m]
+    bounce = [m for m in msgs
+              if b"Subject: Undelivered Mail Returned to Sender" in m]
+    assert len(delay) == 1 and len(bounce) == 1, msgs
+    for raw in (delay[0], bounce[0]):
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        assert msg["Return-Path"] == "<>"
+        assert msg.get_content_type() == "multipart/report"
+        st = msg.get_payload()[1].get_payload()[1]
+        assert st["Final-Recipient"] == f"rfc822; {rcpt}"
+    dmsg = email.message_from_bytes(delay[0], policy=email.policy.compat32)
+    assert dmsg.get_payload()[1].get_payload()[1]["Action"] == "delayed"
+    bmsg = email.message_from_bytes(bounce[0], policy=email.policy.compat32)
+    assert bmsg.get_payload()[1].get_payload()[1]["Action"] == "failed"
+    log = inst.logtext()
+    assert len(re.findall(rf"to=<{re.escape(rcpt)}>, relay=local, .*"
+                          r"status=deferred", log)) >= 2, log
+    assert re.search(r"sender delay notification: [0-9A-F]+", log), log
