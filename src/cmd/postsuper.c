@@ -52,6 +52,7 @@
 #include "../global/msg_log.h"
 #include "../global/queue_dir.h"
 #include "../global/queue_id.h"
+#include "../global/trigger.h"
 #include "cmd.h"
 
 /* A temporary file older than this is stale even if its PID is in use. */
@@ -305,6 +306,18 @@ static void run_requests(const struct postsuper *ps)
         if (ps->asked[op])
             msg_info("%s: %ld message%s", ops[op].summary, count[op],
                      plural(count[op]));
+    /* Requeued mail waits in maildrop/: wake pickup now rather than at its
+     * next periodic scan (no pickup listening is fine, as for sendmail). */
+    if (count[OP_REQUEUE] > 0) {
+        struct buf path = BUF_INIT;
+        struct buf why = BUF_INIT;
+
+        trigger_path("public", conf_str("pickup_service_name"), &path);
+        if (trigger_send(buf_str(&path), "W", 1, &why) < 0)
+            msg_debug(1, "no pickup wakeup: %s", buf_str(&why));
+        buf_fini(&path);
+        buf_fini(&why);
+    }
 }
 
 /* read_stdin_ids - the queue IDs on standard input, one a line, as

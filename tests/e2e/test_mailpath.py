@@ -262,3 +262,75 @@ def test_defer_delay_warning_then_bounce(inst):
     assert len(re.findall(rf"to=<{re.escape(rcpt)}>, relay=local, .*"
                           r"status=deferred", log)) >= 2, log
     assert re.search(r"sender delay notification: [0-9A-F]+", log), log
+
+
+def postsuper(inst, *args):
+    e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    return subprocess.run([str(BIN / "postsuper"), "-c", str(inst.etc),
+                           *args], capture_output=True, text=True, env=e,
+                          timeout=60, user=USER, cwd="/")
+
+
+def in_folder(inst, folder, qid):
+    return bool(list((inst.queue / folder).rglob(qid)))
+
+
+def wait_folder(inst, folder, qid, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        if in_folder(inst, folder, qid):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{qid} not in {folder}; log:\n{inst.logtext()}")
+
+
+def test_postsuper_on_a_live_queue(inst):
+    """hold, release, requeue and delete on a deferred message of a
+    running instance, as mailq and postqueue -j show them."""
+    spool = prepare(inst, "queue_run_delay = 3600s\n"
+                          "minimal_backoff_time = 3600s\n"
+                          "maximal_backoff_time = 3600s\n", fast=False)
+    spool.chmod(0o500)
+    rcpt = f"{USER}@mx.example.test"
+    r = sendmail(inst, "-f", "alice@example.test", rcpt,
+                 stdin="Subject: held\n\nqueued\n")
+    assert r.returncode == 0, r
+    log = inst.wait_log(r"status=deferred")
+    qid = re.search(r"(\w+): to=<.*status=deferred", log).group(1)
+    wait_folder(inst, "deferred", qid)
+
+    h = postsuper(inst, "-h", qid)
+    assert (h.returncode, h.stderr) == (
+        0, f"postsuper: {qid}: placed on hold\n"
+           "postsuper: Placed on hold: 1 message\n"), h
+    assert in_folder(inst, "hold", qid) and not in_folder(
+        inst, "deferred", qid)
+    q = postqueue(inst, "-p")
+    assert re.search(rf"^{qid}!\s", q.stdout, re.M), q.stdout
+    j = postqueue(inst, "-j")
+    assert f'"queue_name": "hold", "queue_id": "{qid}"' in j.stdout, j.stdout
+
+    rel = postsuper(inst, "-H", qid)
+    assert rel.returncode == 0 and "released from hold" in rel.stderr, rel
+    assert in_folder(inst, "deferred", qid)
+
+    spool.chmod(0o755)
+    rq = postsuper(inst, "-r", qid)
+    assert rq.returncode == 0 and f"{qid}: requeued" in rq.stderr, rq
+    # Requeued mail goes through pickup and cleanup again, then qmgr
+    # delivers it at once (Postfix's behaviour).
+    wait_for(inst, spool / USER, rb"\nqueued\n\n$")
+
+    spool.chmod(0o500)
+    r = sendmail(inst, "-f", "alice@example.test", rcpt,
+                 stdin="Subject: gone\n\ndelete me\n")
+    assert r.returncode == 0, r
+    log = inst.wait_log(r"status=deferred", count=2)
+    qid2 = re.findall(r"(\w+): to=<[^>]*>, relay=local, .*status=deferred",
+                      log)[-1]
+    wait_folder(inst, "deferred", qid2)
+    d = postsuper(inst, "-d", qid2)
+    assert (d.returncode, d.stderr) == (
+        0, f"postsuper: {qid2}: removed\npostsuper: Deleted: 1 message\n"), d
+    assert postqueue(inst, "-p").stdout == "Mail queue is empty\n"
+    spool.chmod(0o755)
