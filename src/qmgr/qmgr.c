@@ -707,7 +707,7 @@ static void deliv_on_read(int fd, int what, void *arg)
                 return;
             case IPC_READ_EOF:
                 buf_set(&why, "unexpected end of file");
-                /* FALLTHROUGH */
+                __attribute__((fallthrough));
             case IPC_READ_ERROR:
                 msg_warn("%s: private/%s: %s", dv->m->id, dv->job->transport,
                          buf_str(&why));
