@@ -248,7 +248,7 @@ int addr_match_new(const char *param, const char *value,
     struct addr_match *m = mem_zalloc(sizeof(*m));
 
     m->param = mem_strdup(param);
-    buf_init(&m->why, 64);
+    buf_init(&m->why, 0);
     if (add_value(m, value, 0, why) != 0) {
         addr_match_free(m);
         *out = NULL;

@@ -214,9 +214,9 @@ int smtpd_cmd_check_args(const struct smtpd_cmd *cmd, struct buf *reply)
 void smtpd_mail_init(struct smtpd_mail *m)
 {
     memset(m, 0, sizeof(*m));
-    buf_init(&m->addr, 64);
-    buf_init(&m->envid, 16);
-    buf_init(&m->auth, 16);
+    buf_init(&m->addr, 0);
+    buf_init(&m->envid, 0);
+    buf_init(&m->auth, 0);
 }
 
 /* smtpd_mail_fini - free M's strings */
@@ -231,9 +231,9 @@ void smtpd_mail_fini(struct smtpd_mail *m)
 void smtpd_rcpt_init(struct smtpd_rcpt *r)
 {
     memset(r, 0, sizeof(*r));
-    buf_init(&r->addr, 64);
-    buf_init(&r->orcpt_type, 16);
-    buf_init(&r->orcpt_addr, 64);
+    buf_init(&r->addr, 0);
+    buf_init(&r->orcpt_type, 0);
+    buf_init(&r->orcpt_addr, 0);
 }
 
 /* smtpd_rcpt_fini - free R's strings */

@@ -279,6 +279,23 @@ static void test_mail_values(void **state)
     assert_int_equal(m.body, SMTPD_BODY_NONE);
     assert_int_equal(m.ret, DSN_RET_NONE);
     assert_false(m.has_envid);
+    /* A long address (up to what a command line holds) is kept whole. */
+    {
+        struct buf line = BUF_INIT;
+        size_t i;
+
+        buf_set(&line, "FROM:<");
+        for (i = 0; i < 1000; i++)
+            buf_catc(&line, 'a');
+        buf_cat(&line, "@x.example> ENVID=");
+        for (i = 0; i < 400; i++)
+            buf_catc(&line, 'e');
+        assert_int_equal(
+            smtpd_cmd_mail(span_make(line.data, line.len), &o, &m, &reply), 0);
+        assert_int_equal(buf_len(&m.addr), 1000 + 10);
+        assert_int_equal(buf_len(&m.envid), 400);
+        buf_fini(&line);
+    }
     /* No size limit: only what does not fit 63 bits is refused. */
     o.message_size_limit = 0;
     assert_int_equal(smtpd_cmd_mail(span_of("FROM:<> SIZE=9223372036854775807"),

@@ -49,6 +49,14 @@ CASES = [
     # recipient checks
     (OUT, "outside.example", "a@example.org",
      ["blocked@mx.example.test", "held@mx.example.test", "root@mx"]),
+    # classes, DEFER_IF_REJECT, restriction lists as table results,
+    # configuration errors, failing tables (check_misc.cf)
+    (OUT, "outside.example", "classy@example.org", ["root@mx.example.test"]),
+    (OUT, "outside.example", "dir@example.org", ["root@mx.example.test", "root@localhost",
+                                                 "u@remote.example"]),
+    (OUT, "outside.example", "bad@example.org", ["root@mx.example.test"]),
+    (OUT, "outside.example", "fail@example.org", ["root@mx.example.test"]),
+    (OUT, "outside.example", "list@example.org", ["root@localhost", "u@remote.example"]),
 ]
 
 

@@ -1,0 +1,1010 @@
+/* smtpd_check - Postfix's SMTP access restrictions, as a state machine. */
+#include "smtpd/smtpd_check.h"
+
+#include "global/addr.h"
+#include "global/addr_match.h"
+#include "global/conf.h"
+#include "global/domain_list.h"
+#include "global/maps.h"
+#include "global/resolve.h"
+#include "lib/htable.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+/* How deep classes and table results may nest: a loop is an error. */
+#define SMTPD_CHECK_MAX_DEPTH 50
+
+static const char *const stage_param[SMTPD_STAGE_COUNT] = {
+    "smtpd_client_restrictions",      "smtpd_helo_restrictions",
+    "smtpd_sender_restrictions",      "smtpd_relay_restrictions",
+    "smtpd_recipient_restrictions",   "smtpd_data_restrictions",
+    "smtpd_end_of_data_restrictions", "smtpd_etrn_restrictions",
+};
+
+/* An access table named in a restriction, opened once. */
+struct smtpd_table {
+    char *spec;
+    struct maps *maps;
+};
+
+struct smtpd_check {
+    struct argv *lists[SMTPD_STAGE_COUNT];
+    struct argv *class_names;
+    struct argv **classes; /* the restrictions of each class */
+    struct smtpd_table *tables;
+    size_t ntables;
+    struct addr_match *mynetworks;
+    struct resolve *resolve;
+    struct maps *local_rcpt; /* NULL: no local recipient check */
+    struct maps_opts mopts;
+    char *delim;
+    bool delay_reject;
+    bool soft_bounce;
+    bool relay_before_rcpt;
+    long access_reject, access_defer, relay_reject, non_fqdn, invalid_host;
+    long unknown_local, reject_code, defer_code;
+};
+
+/* One list being evaluated. */
+struct smtpd_frame {
+    const struct argv *list;
+    size_t at;
+    enum smtpd_stage stage;
+    struct argv *owned; /* a table result split into restrictions */
+};
+
+/* Outcomes of one restriction. */
+enum outcome {
+    O_DUNNO,
+    O_PERMIT,
+    O_REPLY,
+    O_PUSHED,
+    O_ERROR
+};
+
+/* ---------------------------------------------------------------- */
+
+/* table_get - the access table SPEC, opened on first use */
+static struct maps *table_get(struct smtpd_check *c, const char *spec)
+{
+    size_t i;
+
+    for (i = 0; i < c->ntables; i++)
+        if (strcmp(c->tables[i].spec, spec) == 0)
+            return c->tables[i].maps;
+    c->tables = mem_realloc(c->tables, (c->ntables + 1) * sizeof(*c->tables));
+    c->tables[c->ntables].spec = mem_strdup(spec);
+    c->tables[c->ntables].maps = maps_open("smtpd_access_maps", spec,
+                                           DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+    return c->tables[c->ntables++].maps;
+}
+
+/* class_find - the restrictions of class NAME, or NULL */
+static const struct argv *class_find(const struct smtpd_check *c,
+                                     const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < c->class_names->argc; i++)
+        if (strcmp(c->class_names->argv[i], name) == 0)
+            return c->classes[i];
+    return NULL;
+}
+
+/* strip_proxy - SPEC without "proxy:" before each table (ulak reads the
+ * tables directly) */
+static char *strip_proxy(const char *spec)
+{
+    struct buf out = BUF_INIT;
+    const char *p = spec;
+
+    buf_set(&out, "");
+    while (*p) {
+        if ((p == spec || strchr(", \t", p[-1]) != NULL)
+            && strncmp(p, "proxy:", 6) == 0) {
+            p += 6;
+            continue;
+        }
+        buf_catc(&out, *p++);
+    }
+    return buf_steal(&out);
+}
+
+/* smtpd_check_open - read main.cf */
+struct smtpd_check *smtpd_check_open(struct buf *why)
+{
+    struct smtpd_check *c = mem_zalloc(sizeof(*c));
+    const char *lrm;
+    size_t i;
+    int s;
+
+    for (s = 0; s < SMTPD_STAGE_COUNT; s++)
+        c->lists[s] = conf_list(stage_param[s]);
+    c->class_names = conf_list("smtpd_restriction_classes");
+    c->classes = mem_zalloc((c->class_names->argc + 1) * sizeof(*c->classes));
+    for (i = 0; i < c->class_names->argc; i++) {
+        const char *v = conf_str(c->class_names->argv[i]);
+
+        c->classes[i] = conf_split_list(v ? v : "");
+    }
+    if (addr_match_new("mynetworks", conf_str("mynetworks"), &c->mynetworks,
+                       why)
+        != 0) {
+        smtpd_check_free(c);
+        return NULL;
+    }
+    c->resolve = resolve_open();
+    lrm = conf_str("local_recipient_maps");
+    if (lrm != NULL && *lrm != 0) {
+        char *spec = strip_proxy(lrm);
+
+        c->local_rcpt = maps_open("local_recipient_maps", spec,
+                                  DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+        mem_free(spec);
+    }
+    c->delim = mem_strdup(conf_str("recipient_delimiter"));
+    c->mopts.delim = c->delim;
+    c->mopts.parent_matches_sub =
+        domain_list_parent_matches("smtpd_access_maps");
+    c->delay_reject = conf_bool("smtpd_delay_reject");
+    c->soft_bounce = conf_bool("soft_bounce");
+    c->relay_before_rcpt =
+        conf_bool("smtpd_relay_before_recipient_restrictions");
+    c->access_reject = conf_int("access_map_reject_code");
+    c->access_defer = conf_int("access_map_defer_code");
+    c->relay_reject = conf_int("relay_domains_reject_code");
+    c->non_fqdn = conf_int("non_fqdn_reject_code");
+    c->invalid_host = conf_int("invalid_hostname_reject_code");
+    c->unknown_local = conf_int("unknown_local_recipient_reject_code");
+    c->reject_code = conf_int("reject_code");
+    c->defer_code = conf_int("defer_code");
+    return c;
+}
+
+/* smtpd_check_free - free C */
+void smtpd_check_free(struct smtpd_check *c)
+{
+    size_t i;
+    int s;
+
+    if (c == NULL)
+        return;
+    for (s = 0; s < SMTPD_STAGE_COUNT; s++)
+        argv_free(c->lists[s]);
+    for (i = 0; c->class_names && i < c->class_names->argc; i++)
+        argv_free(c->classes[i]);
+    mem_free(c->classes);
+    argv_free(c->class_names);
+    for (i = 0; i < c->ntables; i++) {
+        mem_free(c->tables[i].spec);
+        maps_free(c->tables[i].maps);
+    }
+    mem_free(c->tables);
+    addr_match_free(c->mynetworks);
+    resolve_free(c->resolve);
+    maps_free(c->local_rcpt);
+    mem_free(c->delim);
+    mem_free(c);
+}
+
+/* smtpd_check_delay_reject - smtpd_delay_reject */
+bool smtpd_check_delay_reject(const struct smtpd_check *c)
+{
+    return c->delay_reject;
+}
+
+/* smtpd_check_rcpt_stages - the lists of RCPT TO */
+size_t smtpd_check_rcpt_stages(const struct smtpd_check *c,
+                               enum smtpd_stage out[SMTPD_STAGE_COUNT])
+{
+    size_t n = 0;
+
+    if (c->delay_reject) {
+        out[n++] = SMTPD_STAGE_CLIENT;
+        out[n++] = SMTPD_STAGE_HELO;
+        out[n++] = SMTPD_STAGE_SENDER;
+    }
+    if (c->relay_before_rcpt) {
+        out[n++] = SMTPD_STAGE_RELAY;
+        out[n++] = SMTPD_STAGE_RECIPIENT;
+    } else {
+        out[n++] = SMTPD_STAGE_RECIPIENT;
+        out[n++] = SMTPD_STAGE_RELAY;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------- */
+
+/* smtpd_check_run_init - an idle run */
+void smtpd_check_run_init(struct smtpd_check_run *run)
+{
+    memset(run, 0, sizeof(*run));
+    buf_init(&run->reply, 0);
+    buf_init(&run->dip, 0);
+    buf_init(&run->dir, 0);
+    buf_init(&run->fx.hold, 0);
+    buf_init(&run->fx.filter, 0);
+    buf_init(&run->fx.redirect, 0);
+    run->fx.bcc = argv_new();
+    run->fx.prepend = argv_new();
+    run->fx.warnings = argv_new();
+}
+
+/* frames_clear - drop every frame */
+static void frames_clear(struct smtpd_check_run *run)
+{
+    while (run->nframes > 0)
+        argv_free(run->frames[--run->nframes].owned);
+}
+
+/* smtpd_check_run_fini - free RUN */
+void smtpd_check_run_fini(struct smtpd_check_run *run)
+{
+    frames_clear(run);
+    mem_free(run->frames);
+    buf_fini(&run->reply);
+    buf_fini(&run->dip);
+    buf_fini(&run->dir);
+    buf_fini(&run->fx.hold);
+    buf_fini(&run->fx.filter);
+    buf_fini(&run->fx.redirect);
+    argv_free(run->fx.bcc);
+    argv_free(run->fx.prepend);
+    argv_free(run->fx.warnings);
+}
+
+/* push - evaluate LIST next, in STAGE's name; OWNED is freed with it */
+static int push(struct smtpd_check_run *run, const struct argv *list,
+                enum smtpd_stage stage, struct argv *owned)
+{
+    if (run->nframes >= SMTPD_CHECK_MAX_DEPTH) {
+        argv_free(owned);
+        return -1;
+    }
+    if (run->nframes == run->frames_cap) {
+        run->frames_cap = run->frames_cap ? 2 * run->frames_cap : 8;
+        run->frames =
+            mem_realloc(run->frames, run->frames_cap * sizeof(*run->frames));
+    }
+    run->frames[run->nframes].list = list;
+    run->frames[run->nframes].at = 0;
+    run->frames[run->nframes].stage = stage;
+    run->frames[run->nframes].owned = owned;
+    run->nframes++;
+    return 0;
+}
+
+/* smtpd_check_start - begin a run */
+void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
+                       const struct smtpd_state *st,
+                       const enum smtpd_stage *stages, size_t nstages)
+{
+    frames_clear(run);
+    run->c = c;
+    run->st = st;
+    memcpy(run->stages, stages, nstages * sizeof(*stages));
+    run->nstages = nstages;
+    run->stage_at = 0;
+    run->status = SMTPD_CHECK_PENDING;
+    run->defer_if_permit = run->defer_if_reject = 0;
+    run->warn_next = false;
+    run->local_checked = false;
+    buf_reset(&run->reply);
+    buf_reset(&run->dip);
+    buf_reset(&run->dir);
+    if (st->defer_if_permit && *st->defer_if_permit) {
+        run->defer_if_permit = 1;
+        buf_set(&run->dip, st->defer_if_permit);
+    }
+    run->fx.held = run->fx.discard = false;
+    buf_reset(&run->fx.hold);
+    buf_reset(&run->fx.filter);
+    buf_reset(&run->fx.redirect);
+    argv_truncate(run->fx.bcc, 0);
+    argv_truncate(run->fx.prepend, 0);
+    argv_truncate(run->fx.warnings, 0);
+}
+
+/* ---------------------------------------------------------------- */
+
+/* The subject of a reply: "<x>: Sender address rejected". */
+enum subject {
+    SUBJ_CLIENT,
+    SUBJ_HELO,
+    SUBJ_SENDER,
+    SUBJ_RCPT,
+    SUBJ_DATA,
+    SUBJ_EOD,
+    SUBJ_ETRN
+};
+
+/* stage_subject - whose name a generic reject in STAGE carries */
+static enum subject stage_subject(enum smtpd_stage s)
+{
+    switch (s) {
+        case SMTPD_STAGE_CLIENT:
+            return SUBJ_CLIENT;
+        case SMTPD_STAGE_HELO:
+            return SUBJ_HELO;
+        case SMTPD_STAGE_SENDER:
+            return SUBJ_SENDER;
+        case SMTPD_STAGE_RELAY:
+        case SMTPD_STAGE_RECIPIENT:
+        case SMTPD_STAGE_COUNT:
+            return SUBJ_RCPT;
+        case SMTPD_STAGE_DATA:
+            return SUBJ_DATA;
+        case SMTPD_STAGE_EOD:
+            return SUBJ_EOD;
+        case SMTPD_STAGE_ETRN:
+            return SUBJ_ETRN;
+    }
+    return SUBJ_RCPT;
+}
+
+/* nz - S or "" */
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* subject_text - append "<name>: What rejected" for SUBJ */
+static void subject_text(const struct smtpd_state *st, enum subject subj,
+                         struct buf *out)
+{
+    switch (subj) {
+        case SUBJ_CLIENT:
+            buf_catf(out, "<%s[%s]>: Client host rejected",
+                     st->client_name ? st->client_name : "unknown",
+                     nz(st->client_addr));
+            break;
+        case SUBJ_HELO:
+            buf_catf(out, "<%s>: Helo command rejected", nz(st->helo));
+            break;
+        case SUBJ_SENDER:
+            buf_catf(out, "<%s>: Sender address rejected", nz(st->sender));
+            break;
+        case SUBJ_RCPT:
+            buf_catf(out, "<%s>: Recipient address rejected",
+                     nz(st->recipient));
+            break;
+        case SUBJ_DATA:
+            buf_cat(out, "<DATA>: Data command rejected");
+            break;
+        case SUBJ_EOD:
+            buf_cat(out, "<END-OF-MESSAGE>: End-of-data rejected");
+            break;
+        case SUBJ_ETRN:
+            buf_catf(out, "<%s>: Etrn command rejected", nz(st->etrn_domain));
+            break;
+    }
+}
+
+/* is_dsn - S starts with an enhanced status code "D.D{1,3}.D{1,3} " of
+ * class CLS; its length (with the space) or 0 */
+static size_t is_dsn(const char *s, char cls)
+{
+    size_t i = 0, part;
+
+    if (s[0] != cls || s[1] != '.')
+        return 0;
+    i = 2;
+    for (part = 0; part < 2; part++) {
+        size_t d = 0;
+
+        while (isdigit((unsigned char) s[i]) && d < 3) {
+            i++;
+            d++;
+        }
+        if (d == 0)
+            return 0;
+        if (part == 0 && s[i++] != '.')
+            return 0;
+    }
+    if (s[i] != ' ' && s[i] != 0)
+        return 0;
+    return s[i] == ' ' ? i + 1 : i;
+}
+
+/*
+ * make_reply - RUN->reply = "CODE DSN <subject>: X rejected: TEXT"; the
+ * text may start with its own enhanced code, which then replaces DSN.
+ */
+static void make_reply(struct smtpd_check_run *run, long code, const char *dsn,
+                       enum subject subj, const char *text)
+{
+    char cls = (char) ('0' + code / 100);
+    size_t n = is_dsn(text, cls);
+    struct buf d = BUF_INIT;
+
+    if (n > 0) {
+        buf_catn(&d, text, text[n - 1] == ' ' ? n - 1 : n);
+        text += n;
+    } else {
+        buf_set(&d, dsn);
+        d.data[0] = cls;
+    }
+    buf_setf(&run->reply, "%ld %s ", code, buf_str(&d));
+    subject_text(run->st, subj, &run->reply);
+    buf_catf(&run->reply, ": %s", text);
+    buf_fini(&d);
+}
+
+/* config_error - the answer to a restriction ulak cannot evaluate */
+static enum outcome config_error(struct smtpd_check_run *run, const char *what)
+{
+    argv_add(run->fx.warnings, what);
+    buf_set(&run->reply, "451 4.3.5 Server configuration error");
+    return O_ERROR;
+}
+
+/* tempfail - the answer to a table that cannot answer now */
+static enum outcome tempfail(struct smtpd_check_run *run, enum subject subj,
+                             const char *why)
+{
+    argv_add(run->fx.warnings, why);
+    buf_set(&run->reply, "451 4.3.0 ");
+    subject_text(run->st, subj, &run->reply);
+    buf_cat(&run->reply, ": Temporary lookup failure");
+    return O_ERROR;
+}
+
+/* hostname_ok - NAME as Postfix's valid_hostname (or an address literal
+ * "[...]") */
+static bool helo_valid(const char *name)
+{
+    struct buf why = BUF_INIT;
+    size_t n = strlen(name);
+    bool ok;
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    ok = n > 0 && addr_check_domain(span_make(name, n), true, &why) == 0;
+    buf_fini(&why);
+    return ok;
+}
+
+/* is_ipv4 - NAME is a dotted quad (non-FQDN for HELO: not in brackets) */
+static bool all_numeric(const char *name)
+{
+    return strspn(name, "0123456789.") == strlen(name);
+}
+
+/* fqdn_host - NAME has a dot inside and is not an address: what
+ * reject_non_fqdn_* accept (an address literal is fine) */
+static bool fqdn_host(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (name[0] == '[')
+        return true;
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    return memchr(name, '.', n) != NULL && !all_numeric(name);
+}
+
+/* fqdn_addr - the domain of internal address ADDR is fully qualified */
+static bool fqdn_addr(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    return at != NULL && fqdn_host(at + 1);
+}
+
+static enum outcome access_result(struct smtpd_check_run *run,
+                                  enum smtpd_stage stage, enum subject subj,
+                                  const char *value);
+
+/* access_lookup - KEY in TABLE by ORDER; FOUND with the value in V */
+static enum lk_result access_lookup(struct smtpd_check_run *run, struct maps *m,
+                                    enum maps_order order, const char *key,
+                                    struct buf *v)
+{
+    return maps_search(m, order, key, &run->c->mopts, v, NULL);
+}
+
+/* check_access - check_*_access TABLE for SUBJ */
+static enum outcome check_access(struct smtpd_check_run *run,
+                                 enum smtpd_stage stage, enum subject subj,
+                                 const char *spec, bool reverse)
+{
+    const struct smtpd_state *st = run->st;
+    struct maps *m = table_get(run->c, spec);
+    struct buf v = BUF_INIT;
+    enum lk_result r = LK_NOTFOUND;
+    enum outcome o;
+
+    switch (subj) {
+        case SUBJ_CLIENT: {
+            const char *name = reverse ? st->reverse_name : st->client_name;
+
+            if (name && strcmp(name, "unknown") != 0)
+                r = access_lookup(run, m, MAPS_ORDER_ACCESS_HOST, name, &v);
+            if (r == LK_NOTFOUND && st->client_addr)
+                r = access_lookup(run, m, MAPS_ORDER_ACCESS_IP, st->client_addr,
+                                  &v);
+            break;
+        }
+        case SUBJ_HELO:
+            if (st->helo)
+                r = access_lookup(run, m, MAPS_ORDER_ACCESS_HOST, st->helo, &v);
+            break;
+        case SUBJ_SENDER:
+            if (st->sender)
+                r = access_lookup(run, m, MAPS_ORDER_ACCESS_ADDR,
+                                  *st->sender ? st->sender : "<>", &v);
+            break;
+        case SUBJ_RCPT:
+            if (st->recipient)
+                r = access_lookup(run, m, MAPS_ORDER_ACCESS_ADDR, st->recipient,
+                                  &v);
+            break;
+        case SUBJ_DATA:
+        case SUBJ_EOD:
+        case SUBJ_ETRN:
+            break;
+    }
+    if (r == LK_TEMPFAIL) {
+        bool failed_open = false;
+        size_t i;
+
+        /* A table that could not be opened is a configuration error
+         * (Postfix: 451 4.3.5); one that fails a lookup is a tempfail. */
+        for (i = 0; i < m->count; i++)
+            if (m->errors[i] != NULL)
+                failed_open = true;
+        o = failed_open ? config_error(run, maps_why(m))
+                        : tempfail(run, subj, maps_why(m));
+    } else if (r == LK_FOUND) {
+        o = access_result(run, stage, subj, buf_str(&v));
+    } else
+        o = O_DUNNO;
+    buf_fini(&v);
+    return o;
+}
+
+/* word_is - VALUE's first word is W (case-insensitive); *REST the text */
+static bool word_is(const char *value, const char *w, const char **rest)
+{
+    size_t n = strlen(w);
+
+    if (strncasecmp(value, w, n) != 0
+        || (value[n] != 0 && value[n] != ' ' && value[n] != '\t'))
+        return false;
+    *rest = value + n;
+    *rest += strspn(*rest, " \t");
+    return true;
+}
+
+/* access_result - act on access(5) result VALUE */
+static enum outcome access_result(struct smtpd_check_run *run,
+                                  enum smtpd_stage stage, enum subject subj,
+                                  const char *value)
+{
+    struct smtpd_check *c = run->c;
+    const char *text;
+
+    if (word_is(value, "OK", &text) || (*value && all_numeric(value)))
+        return O_PERMIT;
+    if (word_is(value, "DUNNO", &text))
+        return O_DUNNO;
+    if (word_is(value, "REJECT", &text)) {
+        make_reply(run, c->access_reject, "5.7.1", subj,
+                   *text ? text : "Access denied");
+        return O_REPLY;
+    }
+    if (word_is(value, "DEFER", &text)) {
+        make_reply(run, c->access_defer, "4.7.1", subj,
+                   *text ? text : "Access denied");
+        return O_REPLY;
+    }
+    if (word_is(value, "DEFER_IF_REJECT", &text)) {
+        if (!run->defer_if_reject) {
+            run->defer_if_reject = 1;
+            make_reply(run, c->access_defer, "4.7.1", subj,
+                       *text ? text : "Service unavailable");
+            buf_set(&run->dir, buf_str(&run->reply));
+        }
+        return O_DUNNO;
+    }
+    if (word_is(value, "DEFER_IF_PERMIT", &text)) {
+        if (!run->defer_if_permit) {
+            run->defer_if_permit = 1;
+            make_reply(run, c->access_defer, "4.7.1", subj,
+                       *text ? text : "Service unavailable");
+            buf_set(&run->dip, buf_str(&run->reply));
+        }
+        return O_DUNNO;
+    }
+    if ((value[0] == '4' || value[0] == '5')
+        && isdigit((unsigned char) value[1])
+        && isdigit((unsigned char) value[2])
+        && (value[3] == ' ' || value[3] == 0)) {
+        long code =
+            (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+
+        text = value + 3;
+        text += strspn(text, " \t");
+        make_reply(run, code, value[0] == '4' ? "4.7.1" : "5.7.1", subj,
+                   *text ? text : "Access denied");
+        return O_REPLY;
+    }
+    if (word_is(value, "HOLD", &text)) {
+        run->fx.held = true;
+        buf_set(&run->fx.hold, text);
+        return O_DUNNO;
+    }
+    if (word_is(value, "DISCARD", &text)) {
+        run->fx.discard = true;
+        return O_PERMIT;
+    }
+    if (word_is(value, "FILTER", &text)) {
+        if (strchr(text, ':') == NULL)
+            return config_error(run, "FILTER needs transport:destination");
+        buf_set(&run->fx.filter, text);
+        return O_DUNNO;
+    }
+    if (word_is(value, "REDIRECT", &text)) {
+        if (*text == 0)
+            return config_error(run, "REDIRECT needs an address");
+        buf_set(&run->fx.redirect, text);
+        return O_DUNNO;
+    }
+    if (word_is(value, "BCC", &text)) {
+        if (*text == 0)
+            return config_error(run, "BCC needs an address");
+        argv_add(run->fx.bcc, text);
+        return O_DUNNO;
+    }
+    if (word_is(value, "PREPEND", &text)) {
+        if (*text == 0)
+            return config_error(run, "PREPEND needs a header");
+        argv_add(run->fx.prepend, text);
+        return O_DUNNO;
+    }
+    if (word_is(value, "WARN", &text) || word_is(value, "INFO", &text)) {
+        argv_add(run->fx.warnings, text);
+        return O_DUNNO;
+    }
+    /* A class name or a list of restrictions, evaluated in place. */
+    {
+        struct argv *list = conf_split_list(value);
+
+        if (list->argc == 0) {
+            argv_free(list);
+            return O_DUNNO;
+        }
+        if (push(run, list, stage, list) != 0)
+            return config_error(run, "restrictions nested too deeply");
+        (void) subj;
+        return O_PUSHED;
+    }
+}
+
+/* relay_ok - the recipient is one we may accept from anyone */
+static enum outcome relay_check(struct smtpd_check_run *run, bool *ok)
+{
+    struct resolve_reply r;
+    enum lk_result lr;
+    const char *rcpt = nz(run->st->recipient);
+
+    *ok = false;
+    resolve_reply_init(&r);
+    lr = resolve_addr(run->c->resolve, span_of(rcpt), &r);
+    if (lr == LK_TEMPFAIL) {
+        enum outcome o = tempfail(run, SUBJ_RCPT, buf_str(&r.why));
+
+        resolve_reply_fini(&r);
+        return o;
+    }
+    *ok = !(r.flags & (RESOLVE_FLAG_ROUTED | RESOLVE_FLAG_ERROR))
+          && r.rclass != RESOLVE_CLASS_DEFAULT;
+    resolve_reply_fini(&r);
+    return O_DUNNO;
+}
+
+/* one - evaluate restriction NAME (LIST[*AT], which may take arguments)
+ * in STAGE */
+static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
+{
+    struct smtpd_check *c = run->c;
+    const struct smtpd_state *st = run->st;
+    const char *name = f->list->argv[f->at++];
+    enum subject ssub = stage_subject(f->stage);
+    const struct argv *cls;
+    const char *arg;
+    bool ok;
+    enum outcome o;
+
+    if (strcasecmp(name, "permit") == 0)
+        return O_PERMIT;
+    if (strcasecmp(name, "reject") == 0) {
+        make_reply(run, c->reject_code, "5.7.1", ssub, "Access denied");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "defer") == 0) {
+        make_reply(run, c->defer_code, "4.7.1", ssub, "Access denied");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "warn_if_reject") == 0) {
+        run->warn_next = true;
+        return O_DUNNO;
+    }
+    if (strcasecmp(name, "defer_if_permit") == 0
+        || strcasecmp(name, "defer_if_reject") == 0) {
+        bool permit = strcasecmp(name, "defer_if_permit") == 0;
+
+        if (!(permit ? run->defer_if_permit : run->defer_if_reject)) {
+            make_reply(run, c->defer_code, "4.7.1", ssub,
+                       "Service unavailable");
+            buf_set(permit ? &run->dip : &run->dir, buf_str(&run->reply));
+            if (permit)
+                run->defer_if_permit = 1;
+            else
+                run->defer_if_reject = 1;
+        }
+        return O_DUNNO;
+    }
+    if (strcasecmp(name, "permit_sasl_authenticated") == 0)
+        return st->sasl_username && *st->sasl_username ? O_PERMIT : O_DUNNO;
+    if (strcasecmp(name, "permit_mynetworks") == 0) {
+        switch (addr_match_find(c->mynetworks, nz(st->client_addr))) {
+            case LK_FOUND:
+                return O_PERMIT;
+            case LK_NOTFOUND:
+                return O_DUNNO;
+            case LK_TEMPFAIL:
+                return tempfail(run, SUBJ_CLIENT,
+                                addr_match_why(c->mynetworks));
+        }
+    }
+    if (strcasecmp(name, "reject_unauth_destination") == 0
+        || strcasecmp(name, "defer_unauth_destination") == 0
+        || strcasecmp(name, "permit_auth_destination") == 0) {
+        if (st->recipient == NULL)
+            return O_DUNNO;
+        if ((o = relay_check(run, &ok)) != O_DUNNO)
+            return o;
+        if (name[0] == 'p')
+            return ok ? O_PERMIT : O_DUNNO;
+        if (ok)
+            return O_DUNNO;
+        buf_setf(&run->reply, "%ld 5.7.1 <%s>: Relay access denied",
+                 name[0] == 'd' ? c->relay_reject % 100 + 400 : c->relay_reject,
+                 st->recipient);
+        if (name[0] == 'd')
+            run->reply.data[4] = '4';
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_invalid_helo_hostname") == 0
+        || strcasecmp(name, "reject_invalid_hostname") == 0) {
+        if (st->helo == NULL || (st->helo[0] == '[') || helo_valid(st->helo))
+            return O_DUNNO;
+        make_reply(run, c->invalid_host, "5.5.2", SUBJ_HELO, "Invalid name");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_non_fqdn_helo_hostname") == 0
+        || strcasecmp(name, "reject_non_fqdn_hostname") == 0) {
+        if (st->helo == NULL || fqdn_host(st->helo))
+            return O_DUNNO;
+        make_reply(run, c->non_fqdn, "5.5.2", SUBJ_HELO,
+                   "need fully-qualified hostname");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_non_fqdn_sender") == 0) {
+        if (st->sender == NULL || *st->sender == 0 || fqdn_addr(st->sender))
+            return O_DUNNO;
+        make_reply(run, c->non_fqdn, "5.5.2", SUBJ_SENDER,
+                   "need fully-qualified address");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_non_fqdn_recipient") == 0) {
+        if (st->recipient == NULL || fqdn_addr(st->recipient))
+            return O_DUNNO;
+        make_reply(run, c->non_fqdn, "5.5.2", SUBJ_RCPT,
+                   "need fully-qualified address");
+        return O_REPLY;
+    }
+    {
+        static const struct {
+            const char *name;
+            enum subject subj;
+            bool reverse;
+        } checks[] = {
+            {"check_client_access", SUBJ_CLIENT, false},
+            {"check_reverse_client_hostname_access", SUBJ_CLIENT, true},
+            {"check_helo_access", SUBJ_HELO, false},
+            {"check_sender_access", SUBJ_SENDER, false},
+            {"check_recipient_access", SUBJ_RCPT, false},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+            if (strcasecmp(name, checks[i].name) != 0)
+                continue;
+            if (f->at >= f->list->argc)
+                return config_error(run, "missing table after access check");
+            arg = f->list->argv[f->at++];
+            return check_access(run, f->stage, checks[i].subj, arg,
+                                checks[i].reverse);
+        }
+    }
+    if ((cls = class_find(c, name)) != NULL) {
+        if (push(run, cls, f->stage, NULL) != 0)
+            return config_error(run, "restriction classes nested too deeply");
+        return O_PUSHED;
+    }
+    return config_error(run, name);
+}
+
+/* local_unknown - after the recipient restrictions: a local recipient
+ * that local_recipient_maps does not know; 1 with the reply, 0, or -1
+ * with a tempfail reply */
+static int local_unknown(struct smtpd_check_run *run)
+{
+    struct smtpd_check *c = run->c;
+    const char *rcpt = run->st->recipient;
+    struct resolve_reply r;
+    struct buf v = BUF_INIT;
+    struct span local, domain;
+    enum lk_result lr;
+    int rc = 0;
+
+    if (rcpt == NULL || c->local_rcpt == NULL)
+        return 0;
+    resolve_reply_init(&r);
+    lr = resolve_addr(c->resolve, span_of(rcpt), &r);
+    if (lr == LK_TEMPFAIL) {
+        (void) tempfail(run, SUBJ_RCPT, buf_str(&r.why));
+        resolve_reply_fini(&r);
+        return -1;
+    }
+    if (r.rclass == RESOLVE_CLASS_LOCAL && !(r.flags & RESOLVE_FLAG_ERROR)) {
+        char *user;
+
+        (void) addr_split(span_of(buf_str(&r.recipient)), &local, &domain);
+        local.len = maps_split_ext(local.p, local.len, &c->mopts);
+        user = span_dup(local);
+        if (strcasecmp(user, "postmaster") != 0) {
+            lr = maps_search(c->local_rcpt, MAPS_ORDER_ALIAS, user, &c->mopts,
+                             &v, NULL);
+            if (lr == LK_NOTFOUND)
+                lr = maps_find(c->local_rcpt, buf_str(&r.recipient),
+                               MAPS_FIND_ALL, &v);
+            if (lr == LK_TEMPFAIL) {
+                (void) tempfail(run, SUBJ_RCPT, maps_why(c->local_rcpt));
+                rc = -1;
+            } else if (lr == LK_NOTFOUND) {
+                make_reply(run, c->unknown_local, "5.1.1", SUBJ_RCPT,
+                           "User unknown in local recipient table");
+                rc = 1;
+            }
+        }
+        mem_free(user);
+    }
+    buf_fini(&v);
+    resolve_reply_fini(&r);
+    return rc;
+}
+
+/* soften - soft_bounce: 5XX X.Y.Z becomes 4XX 4.Y.Z */
+static void soften(struct smtpd_check_run *run)
+{
+    char *p = run->reply.data;
+
+    if (!run->c->soft_bounce || p == NULL || p[0] != '5')
+        return;
+    p[0] = '4';
+    if (p[3] == ' ' && p[4] == '5' && p[5] == '.')
+        p[4] = '4';
+}
+
+/* finish - the answer */
+static enum smtpd_check_status finish(struct smtpd_check_run *run,
+                                      enum smtpd_check_status s)
+{
+    frames_clear(run);
+    if (s == SMTPD_CHECK_ACCEPT)
+        buf_reset(&run->reply);
+    else
+        soften(run);
+    run->status = s;
+    return s;
+}
+
+/* final_stage - the run includes a list whose accept is final */
+static bool final_stage(const struct smtpd_check_run *run)
+{
+    size_t i;
+
+    for (i = 0; i < run->nstages; i++)
+        if (run->stages[i] >= SMTPD_STAGE_RELAY)
+            return true;
+    return false;
+}
+
+/* smtpd_check_step - run until an answer */
+enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
+{
+    for (;;) {
+        struct smtpd_frame *f;
+        enum outcome o;
+        bool warn;
+
+        if (run->nframes == 0) {
+            /* The current list passed (or has not started). */
+            if (run->stage_at > 0
+                && run->stages[run->stage_at - 1] == SMTPD_STAGE_RECIPIENT
+                && !run->local_checked) {
+                int u;
+
+                run->local_checked = true;
+                if ((u = local_unknown(run)) != 0)
+                    return finish(run, SMTPD_CHECK_REPLY);
+            }
+            if (run->stage_at == run->nstages) {
+                if (run->defer_if_permit && final_stage(run)) {
+                    buf_set(&run->reply, buf_str(&run->dip));
+                    return finish(run, SMTPD_CHECK_REPLY);
+                }
+                return finish(run, SMTPD_CHECK_ACCEPT);
+            }
+            {
+                enum smtpd_stage s = run->stages[run->stage_at++];
+
+                /* DEFER_IF_REJECT holds within one list (Postfix 3.7:
+                 * a sender-list DEFER_IF_REJECT does not soften a
+                 * relay-list reject); DEFER_IF_PERMIT carries on. */
+                run->defer_if_reject = 0;
+                buf_reset(&run->dir);
+                (void) push(run, run->c->lists[s], s, NULL);
+            }
+            continue;
+        }
+        f = &run->frames[run->nframes - 1];
+        if (f->at >= f->list->argc) {
+            argv_free(f->owned);
+            run->nframes--;
+            continue;
+        }
+        warn = run->warn_next;
+        run->warn_next = false;
+        o = one(run, f);
+        if (warn && o == O_REPLY) {
+            struct buf w = BUF_INIT;
+
+            buf_setf(&w, "reject_warning: %s", buf_str(&run->reply));
+            argv_add(run->fx.warnings, buf_str(&w));
+            buf_fini(&w);
+            buf_reset(&run->reply);
+            o = O_DUNNO;
+        }
+        switch (o) {
+            case O_DUNNO:
+            case O_PUSHED:
+                break;
+            case O_PERMIT: {
+                /* This list (and the frames it pushed) is done. */
+                enum smtpd_stage s = f->stage;
+
+                while (run->nframes > 0
+                       && run->frames[run->nframes - 1].stage == s) {
+                    argv_free(run->frames[run->nframes - 1].owned);
+                    run->nframes--;
+                }
+                break;
+            }
+            case O_REPLY:
+                if (run->defer_if_reject)
+                    buf_set(&run->reply, buf_str(&run->dir));
+                return finish(run, SMTPD_CHECK_REPLY);
+            case O_ERROR:
+                return finish(run, SMTPD_CHECK_REPLY);
+        }
+    }
+}

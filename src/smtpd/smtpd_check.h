@@ -1,0 +1,152 @@
+/*
+ * smtpd_check - Postfix's SMTP access restrictions (SMTPD_ACCESS_README,
+ * postconf(5)) evaluated over a session state, as a resumable state
+ * machine.  No I/O to the client: the daemon asks, and gets an answer
+ * (accept, or a reply line) plus side effects as data.
+ *
+ * Configuration is read once from main.cf (conf must be loaded):
+ * smtpd_{client,helo,sender,relay,recipient,data,end_of_data,etrn}_
+ * restrictions, smtpd_restriction_classes, smtpd_delay_reject,
+ * soft_bounce, mynetworks (addr_match.h), local_recipient_maps, the
+ * reply codes (access_map_reject_code, access_map_defer_code,
+ * relay_domains_reject_code, non_fqdn_reject_code,
+ * invalid_hostname_reject_code, unknown_local_recipient_reject_code,
+ * reject_code, defer_code), recipient_delimiter; relay and local
+ * decisions go through resolve.h (mydestination, inet_interfaces,
+ * relay_domains, virtual domains).
+ *
+ * Restrictions implemented: permit, reject, defer, permit_mynetworks,
+ * permit_sasl_authenticated (SMTPD_STATE.sasl_username),
+ * reject_unauth_destination, defer_unauth_destination,
+ * permit_auth_destination, reject_invalid_helo_hostname (and
+ * reject_invalid_hostname), reject_non_fqdn_helo_hostname (and
+ * reject_non_fqdn_hostname), reject_non_fqdn_sender,
+ * reject_non_fqdn_recipient, check_client_access,
+ * check_reverse_client_hostname_access, check_helo_access,
+ * check_sender_access, check_recipient_access, warn_if_reject,
+ * defer_if_permit, defer_if_reject, and class names of
+ * smtpd_restriction_classes.  Access(5) results: OK (and all-numeric),
+ * REJECT [text], DEFER [text], 4NN/5NN text, DEFER_IF_REJECT,
+ * DEFER_IF_PERMIT, DUNNO, HOLD, DISCARD, FILTER, REDIRECT, BCC, PREPEND,
+ * INFO, WARN, a class name or a list of restrictions.  Any other
+ * restriction name is a configuration error: 451 4.3.5 "Server
+ * configuration error", as Postfix answers it.  After the recipient
+ * restrictions accept, a local recipient unknown to local_recipient_maps
+ * is refused (550 5.1.1 ... User unknown in local recipient table).
+ *
+ * Suspension: smtpd_check_step evaluates until an answer or until a
+ * check must wait (DNS, policy server: none of today's checks waits, so
+ * today it always finishes); the run keeps its position in every nested
+ * list so that evaluation can resume where it stopped.
+ *
+ * Ownership: struct smtpd_check owns its configuration and tables; the
+ * session state's strings are the caller's and must outlive a run;
+ * struct smtpd_check_run owns its result.
+ */
+#ifndef ULAK_SMTPD_CHECK_H
+#define ULAK_SMTPD_CHECK_H
+
+#include "lib/argv.h"
+#include "lib/buf.h"
+
+enum smtpd_stage {
+    SMTPD_STAGE_CLIENT,
+    SMTPD_STAGE_HELO,
+    SMTPD_STAGE_SENDER,
+    SMTPD_STAGE_RELAY,
+    SMTPD_STAGE_RECIPIENT,
+    SMTPD_STAGE_DATA,
+    SMTPD_STAGE_EOD,
+    SMTPD_STAGE_ETRN,
+    SMTPD_STAGE_COUNT,
+};
+
+/* What the restrictions look at; NULL: not known (yet). */
+struct smtpd_state {
+    const char *client_name;  /* verified name, or "unknown" */
+    const char *client_addr;  /* textual, IPv6 without brackets */
+    const char *reverse_name; /* reverse client name, or "unknown" */
+    const char *helo;         /* HELO/EHLO argument */
+    const char *sender;       /* internal form, "" for <> */
+    const char *recipient;    /* internal form */
+    const char *etrn_domain;
+    const char *sasl_username; /* set once AUTH succeeded */
+    /* A DEFER_IF_PERMIT from an earlier run (RUN->dip after HELO or MAIL
+     * without smtpd_delay_reject): it is reported when a later run that
+     * includes the relay, recipient, data, end-of-data or ETRN lists
+     * would accept, as Postfix does. */
+    const char *defer_if_permit;
+};
+
+struct smtpd_check;
+
+/* smtpd_check_open - read the configuration; NULL with WHY when a
+ * restriction list cannot be parsed (Postfix would not start). */
+struct smtpd_check *smtpd_check_open(struct buf *why);
+void smtpd_check_free(struct smtpd_check *c);
+/* smtpd_check_delay_reject - smtpd_delay_reject */
+bool smtpd_check_delay_reject(const struct smtpd_check *c);
+
+enum smtpd_check_status {
+    SMTPD_CHECK_ACCEPT,  /* go on; REPLY empty */
+    SMTPD_CHECK_REPLY,   /* answer REPLY (4XX or 5XX) and refuse */
+    SMTPD_CHECK_PENDING, /* waiting for an answer (not used yet) */
+};
+
+/* Side effects that the restrictions ask for; the caller acts on them. */
+struct smtpd_check_effects {
+    struct buf hold; /* HOLD [text]: "" text when set without one */
+    bool held;
+    bool discard;          /* DISCARD */
+    struct buf filter;     /* FILTER transport:destination, last wins */
+    struct buf redirect;   /* REDIRECT addr, last wins */
+    struct argv *bcc;      /* BCC addr, each */
+    struct argv *prepend;  /* PREPEND header: value, each */
+    struct argv *warnings; /* WARN/INFO text and warn_if_reject logs */
+};
+
+/* One evaluation: the stages to run in order, and where it stands. */
+struct smtpd_check_run {
+    enum smtpd_check_status status;
+    struct buf reply; /* "554 5.7.1 <u@x>: Relay access denied" */
+    struct smtpd_check_effects fx;
+    /* Private: the evaluator's position. */
+    struct smtpd_check *c;
+    const struct smtpd_state *st;
+    enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+    size_t nstages, stage_at;
+    struct smtpd_frame *frames;
+    size_t nframes, frames_cap;
+    /* A DEFER_IF_PERMIT reply is in dip.  After an accepting run of only
+     * client/helo/sender lists, the caller keeps dip for the next run
+     * (smtpd_state.defer_if_permit). */
+    int defer_if_permit;
+    int defer_if_reject;
+    struct buf dip, dir;
+    bool warn_next;
+    bool local_checked;
+};
+
+void smtpd_check_run_init(struct smtpd_check_run *run);
+void smtpd_check_run_fini(struct smtpd_check_run *run);
+
+/*
+ * smtpd_check_start - begin evaluating STAGES (NSTAGES of them, in
+ * order: each list must pass for the next to run) over ST.  For RCPT
+ * TO use smtpd_check_rcpt_stages.  Then call smtpd_check_step.
+ */
+void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
+                       const struct smtpd_state *st,
+                       const enum smtpd_stage *stages, size_t nstages);
+/* smtpd_check_step - evaluate until an answer or a wait; RUN->status. */
+enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run);
+
+/*
+ * smtpd_check_rcpt_stages - the lists RCPT TO evaluates: with
+ * smtpd_delay_reject, client, helo and sender first (their rejects are
+ * reported here), then relay and recipient.  Returns the count.
+ */
+size_t smtpd_check_rcpt_stages(const struct smtpd_check *c,
+                               enum smtpd_stage out[SMTPD_STAGE_COUNT]);
+
+#endif

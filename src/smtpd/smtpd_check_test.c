@@ -1,0 +1,341 @@
+/* smtpd_check_test - the restriction engine against Postfix 3.7.
+ *
+ * tests/data/smtpd/check_golden.txt holds Postfix's answers, recorded by
+ * tests/data/smtpd/record_check.py from Debian's Postfix 3.7 (postfix-ref
+ * instances with each tests/data/smtpd/check_CONFIG.cf appended to the
+ * tool's main.cf; see tests/data/smtpd/README.md).  Here each CONFIG gets
+ * the same main.cf and each session is replayed through the engine: the
+ * HELO and MAIL stages when smtpd_delay_reject is off, the RCPT stages
+ * (smtpd_check_rcpt_stages) for each recipient. */
+#include "smtpd/smtpd_check.h"
+
+#include "global/conf.h"
+#include "lib/mem.h"
+#include "lib/msg.h"
+#include "lib/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define DATA "tests/data/smtpd/"
+
+static char dir[] = "/tmp/smtpd_check_testXXXXXX";
+
+/* load_conf - postfix-ref's main.cf plus check_NAME.cf, and EXTRA */
+static void load_conf(const char *name, const char *extra)
+{
+    struct buf text = BUF_INIT;
+    struct buf why = BUF_INIT;
+    char path[256];
+    char line[4096];
+    FILE *fp;
+
+    buf_set(&text, "compatibility_level = 3.6\n"
+                   "myhostname = mx.example.test\n"
+                   "mydomain = example.test\n"
+                   "inet_interfaces = 127.0.0.1\n"
+                   "inet_protocols = ipv4\n"
+                   "alias_maps =\n");
+    if (name != NULL) {
+        assert_true(snprintf(path, sizeof(path), DATA "check_%s.cf", name) > 0);
+        fp = fopen(path, "r");
+        assert_non_null(fp);
+        while (fgets(line, sizeof(line), fp) != NULL)
+            buf_cat(&text, line);
+        fclose(fp);
+    }
+    buf_cat(&text, extra ? extra : "");
+    assert_true(snprintf(path, sizeof(path), "%s/main.cf", dir) > 0);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(buf_str(&text), fp);
+    fclose(fp);
+    conf_set_dir(dir);
+    conf_defaults_only(false);
+    assert_int_equal(conf_load(&why), 0);
+    buf_fini(&text);
+    buf_fini(&why);
+}
+
+/* run_stages - evaluate STAGES over ST; the reply, "" for accept */
+static void run_stages(struct smtpd_check *c, struct smtpd_state *st,
+                       const enum smtpd_stage *stages, size_t n,
+                       struct buf *out)
+{
+    static struct buf carried = BUF_INIT;
+    struct smtpd_check_run run;
+
+    smtpd_check_run_init(&run);
+    smtpd_check_start(&run, c, st, stages, n);
+    assert_int_not_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    buf_set(out, buf_str(&run.reply));
+    /* What the daemon does: carry a DEFER_IF_PERMIT to the next run. */
+    if (run.status == SMTPD_CHECK_ACCEPT && run.defer_if_permit) {
+        buf_set(&carried, buf_str(&run.dip));
+        st->defer_if_permit = buf_str(&carried);
+    }
+    smtpd_check_run_fini(&run);
+}
+
+/* golden_config - the cases of CONFIG; the count checked */
+static int golden_config(const char *config)
+{
+    FILE *fp = fopen(DATA "check_golden.txt", "r");
+    struct smtpd_check *c;
+    struct smtpd_state st;
+    struct buf why = BUF_INIT;
+    struct buf got = BUF_INIT;
+    char *text = NULL;
+    char helo[256], sender[512], rcpt[512], addr[64], name[256];
+    size_t cap = 0;
+    int checked = 0, bad = 0;
+
+    load_conf(config, NULL);
+    c = smtpd_check_open(&why);
+    assert_non_null(c);
+    assert_non_null(fp);
+    memset(&st, 0, sizeof(st));
+    while (getline(&text, &cap, fp) > 0) {
+        char *f[7];
+        char *p = text;
+        int i;
+        const char *want;
+        enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+        size_t n;
+
+        text[strcspn(text, "\n")] = 0;
+        for (i = 0; i < 7; i++) {
+            f[i] = p;
+            if (i < 6) {
+                p = strchr(p, '\t');
+                assert_non_null(p);
+                *p++ = 0;
+            }
+        }
+        if (strcmp(f[0], config) != 0)
+            continue;
+        want = f[6];
+        if (strcmp(f[4], "helo") == 0) {
+            assert_int_equal(str_copy(addr, sizeof(addr), f[2]), 0);
+            assert_int_equal(str_copy(name, sizeof(name), f[3]), 0);
+            assert_int_equal(str_copy(helo, sizeof(helo), f[5]), 0);
+            memset(&st, 0, sizeof(st));
+            st.defer_if_permit = NULL;
+            st.client_addr = addr;
+            st.client_name = name;
+            st.reverse_name = name;
+            st.helo = helo;
+            if (smtpd_check_delay_reject(c))
+                continue;
+            /* At HELO: the client list ran at connect, then helo. */
+            stages[0] = SMTPD_STAGE_CLIENT;
+            run_stages(c, &st, stages, 1, &got);
+            if (buf_len(&got) > 0) {
+                /* Postfix then answers every command "503 5.7.0 Error:
+                 * access denied for NAME[ADDR]" (the daemon's job). */
+                checked++;
+                if (strncmp(want, "503 5.7.0 Error: access denied", 30) != 0)
+                    bad++;
+                continue;
+            }
+            stages[0] = SMTPD_STAGE_HELO;
+            run_stages(c, &st, stages, 1, &got);
+        } else if (strcmp(f[4], "mail") == 0) {
+            assert_int_equal(str_copy(sender, sizeof(sender), f[5]), 0);
+            st.sender = sender;
+            st.recipient = NULL;
+            if (smtpd_check_delay_reject(c) || strncmp(want, "503", 3) == 0)
+                continue;
+            stages[0] = SMTPD_STAGE_SENDER;
+            run_stages(c, &st, stages, 1, &got);
+        } else if (strcmp(f[4], "rcpt") == 0) {
+            assert_int_equal(str_copy(rcpt, sizeof(rcpt), f[5]), 0);
+            /* The recorded argument is external: "u@r"@l is u@r@l. */
+            if (rcpt[0] == '"') {
+                char *q = strchr(rcpt + 1, '"');
+
+                assert_non_null(q);
+                memmove(q, q + 1, strlen(q));
+                memmove(rcpt, rcpt + 1, strlen(rcpt));
+            }
+            /* A source route is dropped by the parser. */
+            if (rcpt[0] == '@')
+                memmove(rcpt, strchr(rcpt, ':') + 1,
+                        strlen(strchr(rcpt, ':') + 1) + 1);
+            st.recipient = rcpt;
+            n = smtpd_check_rcpt_stages(c, stages);
+            run_stages(c, &st, stages, n, &got);
+        } else
+            continue;
+        checked++;
+        if (want[0] == '2' ? buf_len(&got) != 0
+                           : strcmp(buf_str(&got), want) != 0) {
+            bad++;
+            print_message("%s #%s %s %s: want \"%s\", got \"%s\"\n", config,
+                          f[1], f[4], f[5], want, buf_str(&got));
+        }
+    }
+    free(text);
+    fclose(fp);
+    smtpd_check_free(c);
+    buf_fini(&why);
+    buf_fini(&got);
+    assert_int_equal(bad, 0);
+    return checked;
+}
+
+/* test_golden - every recorded configuration */
+static void test_golden(void **state)
+{
+    static const char *const configs[] = {"default", "strict", "nodelay",
+                                          "soft",    "warn",   "misc"};
+    size_t i;
+    int total = 0;
+
+    (void) state;
+    for (i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
+        total += golden_config(configs[i]);
+    print_message("%d golden answers compared\n", total);
+    assert_true(total >= 280);
+}
+
+/* test_effects - access(5) side effects come back as data */
+static void test_effects(void **state)
+{
+    struct smtpd_check *c;
+    struct smtpd_check_run run;
+    struct smtpd_state st;
+    struct buf why = BUF_INIT;
+    enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+    size_t n;
+
+    (void) state;
+    load_conf(NULL,
+              "mynetworks = 127.0.0.0/8\nlocal_recipient_maps =\n"
+              "smtpd_restriction_classes = loop\n"
+              "loop = loop\n"
+              "smtpd_recipient_restrictions = check_recipient_access "
+              "inline:{ {a@mx.example.test=FILTER smtp:[192.0.2.9]:25} "
+              "{b@mx.example.test=BCC archive@example.org} "
+              "{c@mx.example.test=PREPEND X-Tag: yes} "
+              "{d@mx.example.test=REDIRECT other@example.org} "
+              "{e@mx.example.test=DISCARD} "
+              "{f@mx.example.test=HOLD look} "
+              "{g@mx.example.test=WARN odd} "
+              "{h@mx.example.test=loop} "
+              "{i@mx.example.test=DEFER_IF_REJECT soft} "
+              "{j@mx.example.test=DEFER_IF_PERMIT later} }, "
+              "check_recipient_access inline:{ {i@mx.example.test=REJECT} }, "
+              "permit_mynetworks\n");
+    c = smtpd_check_open(&why);
+    assert_non_null(c);
+    memset(&st, 0, sizeof(st));
+    st.client_addr = "127.0.0.1";
+    st.client_name = "localhost";
+    st.helo = "client.example";
+    st.sender = "s@example.org";
+    n = smtpd_check_rcpt_stages(c, stages);
+    smtpd_check_run_init(&run);
+
+    st.recipient = "a@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_string_equal(buf_str(&run.fx.filter), "smtp:[192.0.2.9]:25");
+
+    st.recipient = "b@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_int_equal(run.fx.bcc->argc, 1);
+    assert_string_equal(run.fx.bcc->argv[0], "archive@example.org");
+    assert_int_equal(buf_len(&run.fx.filter), 0);
+
+    st.recipient = "c@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_string_equal(run.fx.prepend->argv[0], "X-Tag: yes");
+
+    st.recipient = "d@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_string_equal(buf_str(&run.fx.redirect), "other@example.org");
+
+    st.recipient = "e@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_true(run.fx.discard);
+
+    st.recipient = "f@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_true(run.fx.held);
+    assert_string_equal(buf_str(&run.fx.hold), "look");
+
+    st.recipient = "g@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+    assert_string_equal(run.fx.warnings->argv[0], "odd");
+
+    /* A class that names itself ends as a configuration error. */
+    st.recipient = "h@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "451 4.3.5 Server configuration error");
+
+    /* DEFER_IF_REJECT turns the later reject of the same list into 450. */
+    st.recipient = "i@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "450 4.7.1 <i@mx.example.test>: Recipient address "
+                        "rejected: soft");
+
+    /* DEFER_IF_PERMIT turns the final permit into 450. */
+    st.recipient = "j@mx.example.test";
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "450 4.7.1 <j@mx.example.test>: Recipient address "
+                        "rejected: later");
+
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+    buf_fini(&why);
+}
+
+/* setup - a private configuration directory, quiet logging */
+static int setup(void **state)
+{
+    (void) state;
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    return 0;
+}
+
+/* teardown - remove it */
+static int teardown(void **state)
+{
+    char path[256];
+
+    (void) state;
+    if (snprintf(path, sizeof(path), "%s/main.cf", dir) > 0)
+        unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
+/* main - run the tests */
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_effects),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
