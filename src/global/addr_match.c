@@ -3,6 +3,7 @@
 
 #include "global/maps.h"
 #include "lib/mem.h"
+#include "lib/msg.h"
 #include "lib/str.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,19 @@ static int parse_ip(const char *s, unsigned char *out)
     return 0;
 }
 
+/* add_fail - a pattern that fails every match reaching it, with a warning
+ * now: what Postfix does with a malformed mynetworks entry (its smtpd
+ * then answers 451 4.3.0 ... Temporary lookup failure) */
+static void add_fail(struct addr_match *m, bool negate, const char *text)
+{
+    struct pat *p = add_pat(m);
+
+    p->kind = PAT_FAILED;
+    p->negate = negate;
+    p->error = mem_strdup(text);
+    msg_warn("%s", text);
+}
+
 /* prefix_eq - the first BITS bits of A and B are equal */
 static bool prefix_eq(const unsigned char *a, const unsigned char *b,
                       unsigned bits)
@@ -84,49 +98,61 @@ static bool prefix_eq(const unsigned char *a, const unsigned char *b,
     return (a[full] & mask) == (b[full] & mask);
 }
 
-/* add_net - the network pattern TOK; 0 or -1 with WHY */
-static int add_net(struct addr_match *m, const char *tok, bool negate,
-                   struct buf *why)
+/* add_net - the network pattern TOK (a malformed one fails its matches) */
+static void add_net(struct addr_match *m, const char *tok, bool negate)
 {
     const char *slash = strrchr(tok, '/');
     char host[INET6_ADDRSTRLEN + 3];
     unsigned char addr[16];
     unsigned char zero[16];
+    struct buf why = BUF_INIT;
     unsigned long bits = 0;
-    unsigned max;
+    unsigned max, i;
     int family;
     struct pat *p;
 
-    if (str_copy(host, sizeof(host), tok) != 0)
-        goto bad;
-    if (slash != NULL)
-        host[slash - tok] = 0;
-    if ((family = parse_ip(host, addr)) == 0)
-        goto bad;
+    family = 0;
+    if (str_copy(host, sizeof(host), tok) == 0) {
+        if (slash != NULL)
+            host[slash - tok] = 0;
+        family = parse_ip(host, addr);
+    }
+    if (family == 0) {
+        /* Postfix takes a word that is no address for a host name,
+         * which an address never matches; with a '/' it is an error. */
+        if (slash != NULL) {
+            buf_setf(&why, "%s: bad net/mask pattern: \"%s\"", m->param, tok);
+            add_fail(m, negate, buf_str(&why));
+        }
+        buf_fini(&why);
+        return;
+    }
     max = family == AF_INET ? 32 : 128;
     if (slash == NULL)
         bits = max;
     else if (slash[1] < '0' || slash[1] > '9'
-             || str_to_ulong(slash + 1, &bits) != 0 || bits > max)
-        goto bad;
+             || str_to_ulong(slash + 1, &bits) != 0 || bits > max) {
+        buf_setf(&why, "%s: bad mask length in \"%s\"", m->param, tok);
+        add_fail(m, negate, buf_str(&why));
+        buf_fini(&why);
+        return;
+    }
     /* Host bits must be zero: the address masked must equal itself. */
     memcpy(zero, addr, sizeof(zero));
-    {
-        unsigned i;
-
-        for (i = (unsigned) bits; i < max; i++)
-            zero[i / 8] &= (unsigned char) ~(0x80 >> (i % 8));
-    }
+    for (i = (unsigned) bits; i < max; i++)
+        zero[i / 8] &= (unsigned char) ~(0x80 >> (i % 8));
     if (memcmp(zero, addr, max / 8) != 0) {
         char fixed[INET6_ADDRSTRLEN];
+        bool br = family == AF_INET6 && host[0] == '[';
 
         inet_ntop(family, zero, fixed, sizeof(fixed));
-        buf_setf(why,
+        buf_setf(&why,
                  "%s: non-null host address bits in \"%s\", perhaps you "
                  "should use \"%s%s%s/%lu\" instead",
-                 m->param, tok, family == AF_INET6 && host[0] == '[' ? "[" : "",
-                 fixed, family == AF_INET6 && host[0] == '[' ? "]" : "", bits);
-        return -1;
+                 m->param, tok, br ? "[" : "", fixed, br ? "]" : "", bits);
+        add_fail(m, negate, buf_str(&why));
+        buf_fini(&why);
+        return;
     }
     p = add_pat(m);
     p->kind = PAT_NET;
@@ -134,25 +160,19 @@ static int add_net(struct addr_match *m, const char *tok, bool negate,
     p->family = family;
     memcpy(p->net, addr, sizeof(p->net));
     p->bits = (unsigned) bits;
-    return 0;
-bad:
-    buf_setf(why, "%s: bad address pattern: \"%s\"", m->param, tok);
-    return -1;
 }
 
-static int add_value(struct addr_match *m, const char *value, int depth,
-                     struct buf *why);
+static void add_value(struct addr_match *m, const char *value, int depth);
 
 /* add_file - the patterns of FILE; a file that cannot be read fails
  * every match that reaches it */
-static int add_file(struct addr_match *m, const char *file, bool negate,
-                    int depth, struct buf *why)
+static void add_file(struct addr_match *m, const char *file, bool negate,
+                     int depth)
 {
     struct buf text = BUF_INIT;
     char chunk[4096];
     FILE *fp;
     size_t n;
-    int rc;
 
     if (depth >= ADDR_MATCH_MAX_DEPTH || (fp = fopen(file, "r")) == NULL) {
         struct pat *p = add_pat(m);
@@ -163,7 +183,7 @@ static int add_file(struct addr_match *m, const char *file, bool negate,
                  depth >= ADDR_MATCH_MAX_DEPTH ? "nested too deeply"
                                                : strerror(errno));
         p->error = mem_strdup(buf_str(&m->why));
-        return 0;
+        return;
     }
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
         buf_catn(&text, chunk, n);
@@ -183,14 +203,12 @@ static int add_file(struct addr_match *m, const char *file, bool negate,
                 s[i] = ' ';
         }
     }
-    rc = add_value(m, buf_str(&text), depth + 1, why);
+    add_value(m, buf_str(&text), depth + 1);
     buf_fini(&text);
-    return rc;
 }
 
 /* add_value - every pattern of VALUE */
-static int add_value(struct addr_match *m, const char *value, int depth,
-                     struct buf *why)
+static void add_value(struct addr_match *m, const char *value, int depth)
 {
     const char *s = value;
 
@@ -198,11 +216,10 @@ static int add_value(struct addr_match *m, const char *value, int depth,
         const char *tok;
         char *word;
         bool negate = false;
-        int rc = 0;
 
         s += strspn(s, ", \t\r\n");
         if (*s == 0)
-            return 0;
+            return;
         tok = s;
         /* A "type:{ ... }" table keeps its separators inside braces. */
         {
@@ -224,7 +241,7 @@ static int add_value(struct addr_match *m, const char *value, int depth,
             tok++;
         }
         if (*tok == '/')
-            rc = add_file(m, tok, negate, depth, why);
+            add_file(m, tok, negate, depth);
         else if (*tok != '[' && strchr(tok, ':') != NULL) {
             /* IPv6 goes inside [] (postconf(5) mynetworks): a bare
              * "type:name" is a table. */
@@ -234,28 +251,20 @@ static int add_value(struct addr_match *m, const char *value, int depth,
             p->negate = negate;
             p->maps = maps_open(m->param, tok, DICT_FLAG_LOCK);
         } else
-            rc = add_net(m, tok, negate, why);
+            add_net(m, tok, negate);
         mem_free(word);
-        if (rc != 0)
-            return rc;
     }
 }
 
 /* addr_match_new - parse VALUE */
-int addr_match_new(const char *param, const char *value,
-                   struct addr_match **out, struct buf *why)
+struct addr_match *addr_match_new(const char *param, const char *value)
 {
     struct addr_match *m = mem_zalloc(sizeof(*m));
 
     m->param = mem_strdup(param);
     buf_init(&m->why, 0);
-    if (add_value(m, value, 0, why) != 0) {
-        addr_match_free(m);
-        *out = NULL;
-        return -1;
-    }
-    *out = m;
-    return 0;
+    add_value(m, value, 0);
+    return m;
 }
 
 /* addr_match_free - free M */

@@ -7,12 +7,19 @@
  * "#" comments), "type:table" (the client address is the lookup key; any
  * value matches) and "!pattern" (a match
  * excludes the address and ends the search).  The first pattern that
- * matches decides.  As in Postfix, a network with host bits set is an
- * error ("non-null host address bits in "192.0.2.1/24", perhaps you
- * should use "192.0.2.0/24" instead").
+ * matches decides.
  *
- * A table or file that cannot be read makes every match that reaches it
- * LK_TEMPFAIL (never "no match"): smtpd then answers 451 4.3.0.
+ * Malformed patterns, as Postfix 3.7's smtpd treats them (checked on a
+ * reference instance): a network with host bits set ("non-null host
+ * address bits in "127.0.0.1/8", perhaps you should use "127.0.0.0/8"
+ * instead"), a bad mask length, or a bare IPv6 address (taken for a table
+ * of an unknown type) is warned about once, and every match that reaches
+ * it is LK_TEMPFAIL (Postfix's smtpd then answers "451 4.3.0 <rcpt>:
+ * Temporary lookup failure"); a word that is no address ("300.1.2.3",
+ * "host.example") is a host name pattern, which no address matches.
+ *
+ * A table or file that cannot be read also makes every match that reaches
+ * it LK_TEMPFAIL (never "no match").
  * Ownership: the list owns its patterns and tables; addr_match_why() is
  * borrowed until the next call.
  */
@@ -24,14 +31,9 @@
 
 struct addr_match;
 
-/*
- * addr_match_new - the list of parameter PARAM holding VALUE (already
- * expanded).  0 with *OUT, or -1 with WHY for a malformed pattern (what
- * Postfix refuses to start with).  A file or table that cannot be opened
- * is not an error here: it fails each match that reaches it.
- */
-int addr_match_new(const char *param, const char *value,
-                   struct addr_match **out, struct buf *why);
+/* addr_match_new - the list of parameter PARAM holding VALUE (already
+ * expanded).  Never NULL. */
+struct addr_match *addr_match_new(const char *param, const char *value);
 /* addr_match_free - addr_match_free(NULL) is a no-op. */
 void addr_match_free(struct addr_match *m);
 /*

@@ -115,7 +115,7 @@ static char *strip_proxy(const char *spec)
 }
 
 /* smtpd_check_open - read main.cf */
-struct smtpd_check *smtpd_check_open(struct buf *why)
+struct smtpd_check *smtpd_check_open(void)
 {
     struct smtpd_check *c = mem_zalloc(sizeof(*c));
     const char *lrm;
@@ -131,12 +131,7 @@ struct smtpd_check *smtpd_check_open(struct buf *why)
 
         c->classes[i] = conf_split_list(v ? v : "");
     }
-    if (addr_match_new("mynetworks", conf_str("mynetworks"), &c->mynetworks,
-                       why)
-        != 0) {
-        smtpd_check_free(c);
-        return NULL;
-    }
+    c->mynetworks = addr_match_new("mynetworks", conf_str("mynetworks"));
     c->resolve = resolve_open();
     lrm = conf_str("local_recipient_maps");
     if (lrm != NULL && *lrm != 0) {
@@ -448,9 +443,18 @@ static enum outcome tempfail(struct smtpd_check_run *run, enum subject subj,
                              const char *why)
 {
     argv_add(run->fx.warnings, why);
-    buf_set(&run->reply, "451 4.3.0 ");
-    subject_text(run->st, subj, &run->reply);
-    buf_cat(&run->reply, ": Temporary lookup failure");
+    struct buf name = BUF_INIT;
+    const char *colon;
+
+    /* Postfix 3.7: "451 4.3.0 <name>: Temporary lookup failure", the name
+     * without "... rejected" (checked on a reference instance). */
+    subject_text(run->st, subj, &name);
+    colon = strstr(buf_str(&name), ">: ");
+    if (colon != NULL)
+        buf_truncate(&name, (size_t) (colon - buf_str(&name)) + 1);
+    buf_setf(&run->reply, "451 4.3.0 %s: Temporary lookup failure",
+             buf_str(&name));
+    buf_fini(&name);
     return O_ERROR;
 }
 
@@ -759,8 +763,9 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
             case LK_NOTFOUND:
                 return O_DUNNO;
             case LK_TEMPFAIL:
-                return tempfail(run, SUBJ_CLIENT,
-                                addr_match_why(c->mynetworks));
+                /* Postfix names the list's subject: "451 4.3.0 <rcpt>:
+                 * Temporary lookup failure" in the relay list. */
+                return tempfail(run, ssub, addr_match_why(c->mynetworks));
         }
     }
     if (strcasecmp(name, "reject_unauth_destination") == 0

@@ -80,9 +80,11 @@ struct smtpd_state {
 
 struct smtpd_check;
 
-/* smtpd_check_open - read the configuration; NULL with WHY when a
- * restriction list cannot be parsed (Postfix would not start). */
-struct smtpd_check *smtpd_check_open(struct buf *why);
+/* smtpd_check_open - read the configuration.  Never NULL: what cannot be
+ * used (a table, a malformed mynetworks entry, an unknown restriction) is
+ * reported where it is reached, as Postfix's smtpd does (451 4.3.0 or
+ * 451 4.3.5). */
+struct smtpd_check *smtpd_check_open(void);
 void smtpd_check_free(struct smtpd_check *c);
 /* smtpd_check_delay_reject - smtpd_delay_reject */
 bool smtpd_check_delay_reject(const struct smtpd_check *c);
