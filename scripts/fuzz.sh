@@ -1,7 +1,8 @@
 #!/bin/bash
 # fuzz.sh - build the libFuzzer drivers of tests/fuzz and run them.
 #
-#   scripts/fuzz.sh smoke      each target for $FUZZ_SECONDS (default 30) s
+#   scripts/fuzz.sh smoke      each target for $FUZZ_SECONDS (default 30) s,
+#                              $FUZZ_JOBS (default 2) at a time
 #   scripts/fuzz.sh TARGET [libFuzzer options...]   one target, open-ended
 #
 # Each target's committed corpus is tests/fuzz/corpus/TARGET; new inputs go
@@ -30,16 +31,26 @@ if [ "$mode" != smoke ]; then
     run_one "$mode" "$@"
     exit
 fi
-n=0
-for src in tests/fuzz/*.c; do
-    [ -e "$src" ] || continue
-    t=$(basename "$src" .c)
-    if ! run_one "$t" -seed=1 -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
-        >"build/fuzz/$t.log" 2>&1; then
+# Smoke: every target for $secs seconds, $FUZZ_JOBS (default 2: the cores)
+# at a time.
+jobs=${FUZZ_JOBS:-2}
+smoke_one() {
+    local t=$1
+    if ! run_one "$t" -seed=1 -max_total_time="$secs" -timeout=10 \
+        -rss_limit_mb=1024 >"build/fuzz/$t.log" 2>&1; then
         tail -n 40 "build/fuzz/$t.log"
         echo "fuzz: $t FAILED (log: build/fuzz/$t.log)"
-        exit 1
+        return 1
     fi
-    n=$((n + 1))
+}
+export -f run_one smoke_one
+export secs
+targets=()
+for src in tests/fuzz/*.c; do
+    [ -e "$src" ] || continue
+    targets+=("$(basename "$src" .c)")
 done
-echo "fuzz: $n targets, ${secs}s each, no crashes"
+if ! printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'smoke_one {}'; then
+    exit 1
+fi
+echo "fuzz: ${#targets[@]} targets, ${secs}s each, no crashes"
