@@ -25,6 +25,7 @@
 #include "../global/maps.h"
 #include "../global/mbox.h"
 #include "../global/server.h"
+#include "../cleanup/cleanup.h"
 
 #include "local_expand.h"
 
@@ -41,6 +42,9 @@ struct local {
     bool privileged;
     uid_t privs_uid; /* default_privs, or the instance user */
     gid_t privs_gid;
+    struct cleanup_conf *cf; /* forwarding: new queue files */
+    uid_t owner_uid;         /* mail_owner, who writes them */
+    gid_t owner_gid;
 };
 
 static struct local lc;
@@ -57,6 +61,8 @@ struct lrcpt {
     struct buf ext;
     char delim[2];
     struct deliver_env env;
+    struct argv *fwd;  /* addresses to forward to, in one new queue file */
+    struct argv *seen; /* the duplicate filter: "kind:destination" */
 };
 
 /* rank - defer beats bounce beats success */
@@ -443,6 +449,153 @@ static int read_file_as(struct lrcpt *r, const char *path, uid_t uid, gid_t gid,
     return rc;
 }
 
+/* been_here - the duplicate filter of one recipient's expansion, as
+ * Postfix's: a destination is delivered once; after
+ * duplicate_filter_limit entries it remembers no more */
+static bool been_here(struct lrcpt *r, enum local_dest kind, const char *dest)
+{
+    struct buf key = BUF_INIT;
+    long limit = conf_int("duplicate_filter_limit");
+    bool seen = false;
+
+    buf_setf(&key, "%d:%s", (int) kind, dest);
+    if (kind == LOCAL_DEST_ADDR)
+        buf_lower(&key);
+    for (size_t i = 0; i < r->seen->argc && !seen; i++)
+        seen = strcmp(r->seen->argv[i], buf_str(&key)) == 0;
+    if (!seen && (limit <= 0 || (long) r->seen->argc < limit))
+        argv_add(r->seen, buf_str(&key));
+    buf_fini(&key);
+    return seen;
+}
+
+/* forward_copy - the content of M after a Delivered-To: header into C,
+ * long lines joined again; -1 with WHY on a read error */
+static int forward_copy(struct lrcpt *r, struct cleanup *c, struct buf *why)
+{
+    struct deliver_env env = {.recipient = r->env.recipient};
+    struct buf line = BUF_INIT;
+    struct agent_src as;
+    struct deliver_src src;
+    struct deliver_line dl;
+    int rc;
+
+    deliver_hdr_format(&line, &env, DELIVER_HDR_DELIVERED_TO);
+    while (buf_len(&line) && buf_str(&line)[buf_len(&line) - 1] == '\n')
+        buf_truncate(&line, buf_len(&line) - 1);
+    cleanup_line(c, buf_str(&line), buf_len(&line));
+    buf_reset(&line);
+    agent_src_init(&as, r->m, &src);
+    while ((rc = src.next(src.ctx, &dl, why)) == 1) {
+        buf_catspan(&line, dl.text);
+        if (!dl.more) {
+            cleanup_line(c, buf_str(&line), buf_len(&line));
+            buf_reset(&line);
+        }
+    }
+    buf_fini(&line);
+    return rc;
+}
+
+/* forward_all - the collected addresses of the recipient into ONE new
+ * queue file through cleanup, as Postfix's local forwards: the sender of
+ * this delivery (owner-NAME@$myorigin for an alias with an owner), the
+ * arrival time, ENVID and RET of the message, the recipient's NOTIFY and
+ * ORCPT (its own address when it had none), and the content after a
+ * Delivered-To: header for loop detection */
+static void forward_all(struct lrcpt *r)
+{
+    struct buf why = BUF_INIT;
+    struct buf orcpt = BUF_INIT;
+    struct buf id = BUF_INIT;
+    struct cleanup *c;
+    bool as_owner = lc.privileged;
+
+    if (as_owner && priv_become(lc.owner_uid, lc.owner_gid, &why) < 0) {
+        outcome(r, "4.3.0", "cannot forward: %s", buf_str(&why));
+        goto out;
+    }
+    if ((c = cleanup_open(lc.cf, &why)) == NULL) {
+        outcome(r, "4.3.0", "cannot forward: %s", buf_str(&why));
+        goto restore;
+    }
+    buf_set(&id, cleanup_id(c));
+    cleanup_time(c, &r->m->env.arrival);
+    cleanup_sender(c, r->env.sender);
+    cleanup_attr(c, "rewrite_context", "local");
+    if (r->m->env.envid)
+        cleanup_envid(c, r->m->env.envid);
+    if (r->m->env.ret)
+        cleanup_ret(c, r->m->env.ret);
+    if (r->rcpt->orcpt && *r->rcpt->orcpt)
+        buf_set(&orcpt, r->rcpt->orcpt);
+    else
+        buf_setf(&orcpt, "rfc822;%s", buf_str(&r->recipient));
+    for (size_t i = 0; i < r->fwd->argc; i++)
+        cleanup_rcpt(c, r->fwd->argv[i], buf_str(&orcpt),
+                     (int) r->rcpt->notify);
+    if (forward_copy(r, c, &why) < 0) {
+        cleanup_abort(c);
+        outcome(r, "4.3.0", "cannot forward: %s", buf_str(&why));
+        goto restore;
+    }
+    switch (cleanup_finish(c, &why)) {
+        case CLEANUP_OK:
+        case CLEANUP_DISCARDED:
+            /* Among successes the forwarding is what the log names. */
+            if (r->have && r->res->status[0] == '2')
+                r->have = false;
+            outcome(r, "2.0.0", "forwarded as %s", buf_str(&id));
+            break;
+        case CLEANUP_REJECTED:
+        case CLEANUP_TEMPFAIL: {
+            char status[DSN_STATUS_SIZE];
+            const char *text = buf_str(&why);
+            size_t n = strspn(text, "0123456789.");
+
+            if (n >= 5 && n < sizeof(status)
+                && (text[0] == '4' || text[0] == '5') && text[n] == ' ') {
+                str_copy(status, sizeof(status), text);
+                status[n] = 0;
+                text += n + 1;
+            } else {
+                str_copy(status, sizeof(status),
+                         buf_str(&why)[0] == '5' ? "5.3.0" : "4.3.0");
+            }
+            outcome(r, status, "%s", text);
+            break;
+        }
+    }
+restore:
+    if (as_owner && priv_restore(&why) < 0)
+        msg_fatal("%s", buf_str(&why));
+out:
+    buf_fini(&why);
+    buf_fini(&orcpt);
+    buf_fini(&id);
+}
+
+/* luser_relay - an unknown user's mail forwarded to $luser_relay, with
+ * $user, $local, $domain, $extension, $recipient expanded */
+static void luser_relay(struct lrcpt *r)
+{
+    struct local_vars v;
+    struct buf addr = BUF_INIT;
+    struct buf why = BUF_INIT;
+
+    fill_vars(r, NULL, &v);
+    if (local_expand_path(conf_str("luser_relay"), &v, &addr, &why) < 0) {
+        msg_warn("luser_relay: %s", buf_str(&why));
+        outcome(r, "4.3.0", "bad luser_relay value: %s", buf_str(&why));
+    } else if (agent_verify(r->m)) {
+        outcome(r, "2.0.0", "aliased to %s", buf_str(&addr));
+    } else {
+        argv_add(r->fwd, buf_str(&addr));
+    }
+    buf_fini(&addr);
+    buf_fini(&why);
+}
+
 /* expand_item - one destination of an alias, include file or .forward
  * (FROM says which, for allow_mail_to_commands and allow_mail_to_files) */
 static void expand_item(struct lrcpt *r, const char *item, const char *self,
@@ -451,8 +604,11 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
 {
     const char *rest;
     struct local_vars v;
+    enum local_dest kind = local_dest_kind(item, &rest);
 
-    switch (local_dest_kind(item, &rest)) {
+    if (been_here(r, kind, rest))
+        return;
+    switch (kind) {
         case LOCAL_DEST_COMMAND:
             if (!allowed("allow_mail_to_commands", from)) {
                 outcome(r, "5.7.1", "mail to command is restricted");
@@ -512,10 +668,7 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
                     deliver_mailbox(r, pw);
                 return;
             }
-            outcome(r, "4.3.0",
-                    "forwarding to <%s> is not available yet: ulak's local "
-                    "needs the cleanup library for it",
-                    rest);
+            argv_add(r->fwd, rest);
             return;
         }
     }
@@ -647,6 +800,8 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
     r.env.sender = m->req.sender;
     r.env.recipient = buf_str(&r.recipient);
     r.env.orig_rcpt = rcpt->orig_rcpt;
+    r.fwd = argv_new();
+    r.seen = argv_new();
 
     /* 1. Delivered-To: loops */
     agent_src_init(&as, m, &src);
@@ -693,9 +848,7 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
         } else if (*conf_str("fallback_transport")) {
             pass_to(&r, conf_str("fallback_transport"));
         } else if (*conf_str("luser_relay")) {
-            outcome(&r, "4.3.0",
-                    "luser_relay is set, and forwarding is not available "
-                    "yet in ulak's local");
+            luser_relay(&r);
         } else {
             outcome(&r, "5.1.1", "unknown user: \"%s\"", buf_str(&r.user));
         }
@@ -706,12 +859,16 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
     if (agent_verify(m) || !try_forward(&r, pw))
         deliver_mailbox(&r, pw);
 out:
+    if (r.fwd->argc > 0 && !agent_verify(m))
+        forward_all(&r);
     if (!r.have)
         agent_result_set(res, "4.3.0", "no delivery was attempted");
     buf_fini(&r.recipient);
     buf_fini(&r.local);
     buf_fini(&r.user);
     buf_fini(&r.ext);
+    argv_free(r.fwd);
+    argv_free(r.seen);
     buf_fini(&value);
     buf_fini(&matched);
     buf_fini(&owner);
@@ -726,6 +883,8 @@ static int pre_jail(struct server *srv, struct buf *why)
                        why)
         < 0)
         return -1;
+    if ((lc.cf = cleanup_conf_new(why)) == NULL)
+        return -1;
     lc.alias_maps = maps_open("alias_maps", conf_str("alias_maps"),
                               DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
     if (lc.privileged) {
@@ -737,6 +896,10 @@ static int pre_jail(struct server *srv, struct buf *why)
             buf_setf(why, "default_privs must not be root");
             return -1;
         }
+        if (priv_lookup(conf_str("mail_owner"), &lc.owner_uid, &lc.owner_gid,
+                        why)
+            < 0)
+            return -1;
     } else {
         lc.privs_uid = getuid();
         lc.privs_gid = getgid();
@@ -755,6 +918,7 @@ static void on_exit_(struct server *srv)
 {
     (void) srv;
     maps_free(lc.alias_maps);
+    cleanup_conf_free(lc.cf);
 }
 
 /* local_main - the daemon */

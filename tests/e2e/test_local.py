@@ -189,12 +189,17 @@ def test_alias_to_self_reaches_the_mailbox(inst):
     assert (spool / USER).exists()
 
 
-def test_alias_forwarding_defers_until_cleanup(inst):
-    prepare(inst, aliases="fwd: someone@example.com\n")
+def test_alias_forwarding_writes_one_queue_file(inst):
+    prepare(inst, aliases="fwd: someone@example.com, other@example.com\n")
     qid, st = deliver(inst, "local", ["fwd@localhost"])
-    assert st[0]["status"] == "4.3.0"
-    assert "forwarding to <someone@example.com> is not available" in \
-        st[0]["reason"]
+    assert (st[0]["status"], st[0]["action"]) == ("2.0.0", "delivered"), st
+    m = re.fullmatch(r"forwarded as ([0-9A-F]+)", st[0]["reason"])
+    assert m, st
+    files = [p for p in (inst.queue / "incoming").rglob(m.group(1))]
+    assert len(files) == 1, files
+    data = files[0].read_bytes()
+    assert b"someone@example.com" in data and b"other@example.com" in data
+    assert b"Delivered-To: fwd@localhost" in data
 
 
 def test_command_exit_codes(inst):
