@@ -469,7 +469,9 @@ static bool been_here(struct lrcpt *r, enum local_dest kind, const char *dest)
     return seen;
 }
 
-/* forward_copy - the content of M after a Delivered-To: header into C,
+/* forward_copy - the content of M into C after the headers Postfix's
+ * forwarded copy starts with: "Received: by HOST (MAIL_NAME)" with the new
+ * queue ID and the arrival date, then Delivered-To: for loop detection;
  * long lines joined again; -1 with WHY on a read error */
 static int forward_copy(struct lrcpt *r, struct cleanup *c, struct buf *why)
 {
@@ -478,8 +480,21 @@ static int forward_copy(struct lrcpt *r, struct cleanup *c, struct buf *why)
     struct agent_src as;
     struct deliver_src src;
     struct deliver_line dl;
+    time_t when = r->m->env.arrival.tv_sec;
+    struct tm tm;
+    char date[80];
     int rc;
 
+    buf_setf(&line, "Received: by %s (%s)", conf_str("myhostname"),
+             conf_str("mail_name"));
+    cleanup_line(c, buf_str(&line), buf_len(&line));
+    if (localtime_r(&when, &tm) == NULL
+        || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm)
+               == 0)
+        str_fmt(date, sizeof(date), "%lld", (long long) when);
+    buf_setf(&line, "\tid %s; %s", cleanup_id(c), date);
+    cleanup_line(c, buf_str(&line), buf_len(&line));
+    buf_reset(&line);
     deliver_hdr_format(&line, &env, DELIVER_HDR_DELIVERED_TO);
     while (buf_len(&line) && buf_str(&line)[buf_len(&line) - 1] == '\n')
         buf_truncate(&line, buf_len(&line) - 1);

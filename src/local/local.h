@@ -9,7 +9,7 @@
  *      default_privs, or as the instance user), "/file" (mbox; Maildir
  *      with a trailing "/"), ":include:/file" (more destinations, nested at
  *      most 10 deep), "\user" or the alias name itself (the user's
- *      mailbox), other addresses (forwarding);
+ *      mailbox), other addresses (forwarded, see below);
  *   3. the user from the passwd database (getpwnam of the lower-cased local
  *      part without extension); unknown: 5.1.1 'unknown user: "name"';
  *   4. forward_path (first existing file, $user/$home/$extension/...
@@ -23,8 +23,9 @@
  *
  * One recipient gets one status: when its aliases or .forward have several
  * destinations, the worst outcome (defer, then bounce) is reported with its
- * reason.  Forwarding to addresses needs the cleanup library: until it is
- * in, such a destination defers with 4.3.0 "forwarding ... not available".
+ * reason.  The addresses among the destinations (and luser_relay for an
+ * unknown user) go into one new queue file through cleanup.h: the
+ * recipient is then 2.0.0 "forwarded as NEWID" (docs/ARCHITECTURE.md).
  */
 #ifndef ULAK_LOCAL_H
 #define ULAK_LOCAL_H

@@ -131,5 +131,15 @@ def test_owner_alias_is_the_forwarded_sender(inst):
     qid, fid = forwarded(inst, f"team@{DOM}")
     data = wait_for(inst, spool / USER, rb"list mail\n\n$")
     assert data.startswith(b"From owner-team@example.org  "), data
+    # As Postfix's forwarded copy: cleanup's Received: with the new ID,
+    # then local's Delivered-To:, then the original content.
+    assert re.search(
+        rb"\nDelivered-To: " + USER.encode() + rb"\+t@mx\.example\.test\n"
+        rb"Received: by mx\.example\.test \(ulak\)\n"
+        rb"\tid " + fid.encode() + rb"; \w{3}, \d\d \w{3} \d{4} [\d:]{8} "
+        rb"[-+]\d{4} \(\w+\)\n"
+        rb"Delivered-To: team@mx\.example\.test\n"
+        rb"Received: by mx\.example\.test \(ulak, from userid \d+\)\n"
+        rb"\tid " + qid.encode() + rb"; ", data), data
     assert b"\nReturn-Path: <owner-team@example.org>\n" in data
     inst.wait_log(rf"{fid}: from=<owner-team@example\.org>", timeout=20)

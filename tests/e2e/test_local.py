@@ -390,3 +390,14 @@ def test_home_mailbox_paths(inst):
     assert st[0]["reason"].startswith(
         f"maildir delivery failed: create maildir file {ME.pw_dir}/Maildir/"
     ), st
+
+
+def test_forwarding_cleanup_tempfail_defers(inst):
+    prepare(inst, f"virtual_alias_maps = hash:{inst.root}/missing\n",
+            aliases="fwd: someone@example.com\n")
+    qid, st = deliver(inst, "local", ["fwd@localhost"])
+    assert (st[0]["status"][0], st[0]["action"]) == ("4", "delayed"), st
+    assert st[0]["reason"] == ("virtual_alias_maps map lookup problem for "
+                               "someone@example.com"), st
+    assert not [p for p in (inst.queue / "incoming").rglob("*")
+                if p.is_file()]
