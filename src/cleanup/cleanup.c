@@ -19,6 +19,7 @@
 /* An envelope recipient as given. */
 struct rcpt_in {
     char *addr;
+    char *orig; /* the original recipient to keep; NULL: ADDR */
     char *orcpt;
     int notify;
 };
@@ -203,18 +204,26 @@ void cleanup_ret(struct cleanup *c, int ret)
     c->ret = ret;
 }
 
-/* cleanup_rcpt - an envelope recipient as given */
-void cleanup_rcpt(struct cleanup *c, const char *addr, const char *orcpt,
-                  int notify)
+/* cleanup_rcpt_orig - an envelope recipient with its original recipient */
+void cleanup_rcpt_orig(struct cleanup *c, const char *addr, const char *orig,
+                       const char *orcpt, int notify)
 {
     if (c->nrcpt == c->rcpt_size) {
         c->rcpt_size = c->rcpt_size ? 2 * c->rcpt_size : 8;
         c->rcpts = mem_realloc(c->rcpts, c->rcpt_size * sizeof(*c->rcpts));
     }
     c->rcpts[c->nrcpt].addr = mem_strdup(addr);
+    c->rcpts[c->nrcpt].orig = orig ? mem_strdup(orig) : NULL;
     c->rcpts[c->nrcpt].orcpt = orcpt ? mem_strdup(orcpt) : NULL;
     c->rcpts[c->nrcpt].notify = notify;
     c->nrcpt++;
+}
+
+/* cleanup_rcpt - an envelope recipient as given */
+void cleanup_rcpt(struct cleanup *c, const char *addr, const char *orcpt,
+                  int notify)
+{
+    cleanup_rcpt_orig(c, addr, NULL, orcpt, notify);
 }
 
 /* fail - a temporary failure: the message is not accepted */
@@ -837,7 +846,10 @@ static void write_rcpts(struct cleanup *c, size_t *count)
         const char *target = c->redirect && i < given ? c->redirect : r->addr;
         struct buf orig = BUF_INIT;
 
-        rewrite_addr(c->cf->rc, REWRITE_LOCAL, span_of(r->addr), &orig);
+        if (r->orig)
+            buf_set(&orig, r->orig);
+        else
+            rewrite_addr(c->cf->rc, REWRITE_LOCAL, span_of(r->addr), &orig);
         if (r->orcpt) {
             buf_set(&orcpt, r->orcpt); /* "" (a BCC action): none */
         } else {
@@ -881,6 +893,7 @@ static void free_message(struct cleanup *c)
 {
     for (size_t i = 0; i < c->nrcpt; i++) {
         mem_free(c->rcpts[i].addr);
+        mem_free(c->rcpts[i].orig);
         mem_free(c->rcpts[i].orcpt);
     }
     mem_free(c->rcpts);

@@ -131,6 +131,11 @@ void cleanup_envid(struct cleanup *c, const char *envid);
 void cleanup_ret(struct cleanup *c, int ret);
 void cleanup_rcpt(struct cleanup *c, const char *addr, const char *orcpt,
                   int notify);
+/* cleanup_rcpt_orig - as cleanup_rcpt, with ORIG (internal form) kept as
+ * the original recipient instead of ADDR, and the DSN ORCPT made from it
+ * when ORCPT is NULL (local(8) forwarding, as Postfix keeps them). */
+void cleanup_rcpt_orig(struct cleanup *c, const char *addr, const char *orig,
+                       const char *orcpt, int notify);
 
 /* cleanup_line - one content line (without its LF). */
 void cleanup_line(struct cleanup *c, const char *p, size_t len);

@@ -813,13 +813,42 @@ static void test_abort(void **state)
     buf_fini(&why);
 }
 
+/* test_rcpt_orig - a forwarded recipient keeps the original recipient */
+static void test_rcpt_orig(void **state)
+{
+    struct buf why = BUF_INIT;
+    struct buf rcpts = BUF_INIT;
+    struct buf hdrs = BUF_INIT;
+    struct cleanup_conf *cf;
+    struct cleanup *c;
+    char id[64];
+
+    (void) state;
+    use_conf("");
+    assert_non_null(cf = cleanup_conf_new(&why));
+    assert_non_null(c = cleanup_open(cf, &why));
+    str_copy(id, sizeof(id), cleanup_id(c));
+    cleanup_sender(c, "a@example.com");
+    cleanup_rcpt_orig(c, "bob@example.com", "list@mx.example.test", NULL, 0);
+    cleanup_rcpt(c, "carol@example.com", NULL, 0);
+    cleanup_line(c, "Subject: x", 10);
+    assert_int_equal(cleanup_finish(c, &why), CLEANUP_OK);
+    read_result(id, QUEUE_INCOMING, &rcpts, &hdrs);
+    assert_string_equal(buf_str(&rcpts), "list@mx.example.test>bob@example.com,"
+                                         "carol@example.com>carol@example.com");
+    cleanup_conf_free(cf);
+    drop_conf();
+    buf_fini(&why);
+    buf_fini(&rcpts);
+    buf_fini(&hdrs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_classes),
-        cmocka_unit_test(test_bad_conf),
-        cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_cases),     cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_bad_conf),  cmocka_unit_test(test_abort),
+        cmocka_unit_test(test_rcpt_orig),
     };
 
     msg_init("cleanup_test");

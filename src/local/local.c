@@ -63,6 +63,7 @@ struct lrcpt {
     struct deliver_env env;
     struct argv *fwd;  /* addresses to forward to, in one new queue file */
     struct argv *seen; /* the duplicate filter: "kind:destination" */
+    bool owner_reset;  /* an owner- alias: forwarded as new recipients */
 };
 
 /* rank - defer beats bounce beats success */
@@ -515,13 +516,12 @@ static int forward_copy(struct lrcpt *r, struct cleanup *c, struct buf *why)
 /* forward_all - the collected addresses of the recipient into ONE new
  * queue file through cleanup, as Postfix's local forwards: the sender of
  * this delivery (owner-NAME@$myorigin for an alias with an owner), the
- * arrival time, ENVID and RET of the message, the recipient's NOTIFY and
- * ORCPT (its own address when it had none), and the content after a
- * Delivered-To: header for loop detection */
+ * arrival time, ENVID and RET of the message, the recipient's NOTIFY,
+ * original recipient and ORCPT (not for an owner alias), and the content
+ * (forward_copy) */
 static void forward_all(struct lrcpt *r)
 {
     struct buf why = BUF_INIT;
-    struct buf orcpt = BUF_INIT;
     struct buf id = BUF_INIT;
     struct cleanup *c;
     bool as_owner = lc.privileged;
@@ -542,13 +542,19 @@ static void forward_all(struct lrcpt *r)
         cleanup_envid(c, r->m->env.envid);
     if (r->m->env.ret)
         cleanup_ret(c, r->m->env.ret);
-    if (r->rcpt->orcpt && *r->rcpt->orcpt)
-        buf_set(&orcpt, r->rcpt->orcpt);
-    else
-        buf_setf(&orcpt, "rfc822;%s", buf_str(&r->recipient));
-    for (size_t i = 0; i < r->fwd->argc; i++)
-        cleanup_rcpt(c, r->fwd->argv[i], buf_str(&orcpt),
-                     (int) r->rcpt->notify);
+    /* As Postfix: the original recipient and its DSN ORCPT stay, except
+     * for an alias with an owner (a list), whose members are new
+     * recipients. */
+    for (size_t i = 0; i < r->fwd->argc; i++) {
+        if (r->owner_reset)
+            cleanup_rcpt(c, r->fwd->argv[i], NULL, (int) r->rcpt->notify);
+        else
+            cleanup_rcpt_orig(
+                c, r->fwd->argv[i],
+                r->rcpt->orig_rcpt ? r->rcpt->orig_rcpt : r->rcpt->address,
+                r->rcpt->orcpt && *r->rcpt->orcpt ? r->rcpt->orcpt : NULL,
+                (int) r->rcpt->notify);
+    }
     if (forward_copy(r, c, &why) < 0) {
         cleanup_abort(c);
         outcome(r, "4.3.0", "cannot forward: %s", buf_str(&why));
@@ -586,7 +592,6 @@ restore:
         msg_fatal("%s", buf_str(&why));
 out:
     buf_fini(&why);
-    buf_fini(&orcpt);
     buf_fini(&id);
 }
 
@@ -765,6 +770,7 @@ static int owner_sender(struct lrcpt *r, const char *name, struct buf *owner)
         case LK_FOUND:
             buf_setf(owner, "%s@%s", buf_str(&key), conf_str("myorigin"));
             r->env.sender = buf_str(owner);
+            r->owner_reset = true;
             break;
         case LK_NOTFOUND:
             break;

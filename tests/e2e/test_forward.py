@@ -65,7 +65,8 @@ def test_alias_fans_out_to_users_file_and_command(inst):
                     rb"to all of you\n\n$")
     assert data.count(b"\nSubject: fan out\n") == 2, data
     assert data.count(b"\nDelivered-To: list@" + DOM.encode() + b"\n") == 2
-    assert b"\nX-Original-To: " + USER.encode() + b"+b@" in data, data
+    # No owner-list: the original recipient stays (X-Original-To, orig_to).
+    assert data.count(b"\nX-Original-To: list@" + DOM.encode() + b"\n") == 2
     assert data.startswith(b"From alice@example.test  "), data
     mb = (out / "list.mbox").read_bytes()
     assert b"\nDelivered-To: list@mx.example.test\n" in mb
@@ -79,6 +80,7 @@ def test_alias_fans_out_to_users_file_and_command(inst):
                      r" size=\d+, nrcpt=2 \(queue active\)", log), log
     for to in (f"{USER}@{DOM}", f"{USER}\\+b@{DOM}"):
         assert re.search(rf"ulak/local\[\d+\]: {fid}: to=<{to}>, "
+                         rf"orig_to=<list@{DOM}>, "
                          r"relay=local, .*dsn=2\.0\.0, status=sent "
                          r"\(delivered to mailbox\)", log), log
     assert re.search(rf"{qid}: removed", log), log
@@ -102,7 +104,8 @@ def test_forward_file_to_another_address(inst):
     data = wait_for(inst, out / "got.mbox", rb"via \.forward\n\n$")
     assert b"\nDelivered-To: " + USER.encode() + b"@" + DOM.encode() in data
     assert not (spool / USER).exists()
-    inst.wait_log(rf"{fid}: to=<list\+x@{DOM}>, .*status=sent \(delivered "
+    inst.wait_log(rf"{fid}: to=<list\+x@{DOM}>, orig_to=<{USER}@{DOM}>, "
+                  r".*status=sent \(delivered "
                   rf"to file: {re.escape(str(out))}/got\.mbox\)", timeout=20)
 
 
@@ -116,9 +119,10 @@ def test_luser_relay(inst):
     assert r.returncode == 0, r
     qid, fid = forwarded(inst, f"nobody1@{DOM}")
     data = wait_for(inst, spool / USER, rb"for nobody\n\n$")
-    assert b"\nX-Original-To: " + USER.encode() + b"+nobody1@" in data, data
+    assert b"\nX-Original-To: nobody1@" + DOM.encode() + b"\n" in data, data
     assert b"\nDelivered-To: nobody1@" + DOM.encode() + b"\n" in data
-    inst.wait_log(rf"{fid}: to=<{USER}\+nobody1@{DOM}>, .*status=sent "
+    inst.wait_log(rf"{fid}: to=<{USER}\+nobody1@{DOM}>, orig_to=<nobody1@"
+                  rf"{DOM}>, .*status=sent "
                   r"\(delivered to mailbox\)", timeout=20)
 
 
@@ -142,4 +146,9 @@ def test_owner_alias_is_the_forwarded_sender(inst):
         rb"Received: by mx\.example\.test \(ulak, from userid \d+\)\n"
         rb"\tid " + qid.encode() + rb"; ", data), data
     assert b"\nReturn-Path: <owner-team@example.org>\n" in data
+    # With an owner- alias the members are new recipients (no orig_to).
+    assert re.search(rb"\nX-Original-To: " + USER.encode()
+                     + rb"\+t@mx\.example\.test\n", data), data
     inst.wait_log(rf"{fid}: from=<owner-team@example\.org>", timeout=20)
+    inst.wait_log(rf"{fid}: to=<{USER}\+t@{DOM}>, relay=local, .*"
+                  r"status=sent \(delivered to mailbox\)", timeout=20)
