@@ -204,6 +204,12 @@ void cleanup_ret(struct cleanup *c, int ret)
     c->ret = ret;
 }
 
+/* cleanup_conf_internal - no header or body checks */
+void cleanup_conf_internal(struct cleanup_conf *cf)
+{
+    cf->override |= CLEANUP_NO_HDR_BODY;
+}
+
 /* cleanup_rcpt_orig - an envelope recipient with its original recipient */
 void cleanup_rcpt_orig(struct cleanup *c, const char *addr, const char *orig,
                        const char *orcpt, int notify)

@@ -71,6 +71,10 @@ struct cleanup;
  * make their lookups fail (the message is deferred), as maps.h says. */
 struct cleanup_conf *cleanup_conf_new(struct buf *why);
 void cleanup_conf_free(struct cleanup_conf *cf);
+/* cleanup_conf_internal - CF from now on for mail that the mail system
+ * makes itself (local(8)'s forwarded copies): no header_checks or
+ * body_checks, as Postfix's cleanup does for such mail. */
+void cleanup_conf_internal(struct cleanup_conf *cf);
 
 /* cleanup_parse_classes - a *_classes value into CLEANUP_CLASS_* bits;
  * -1 with WHY for an unknown name. */

@@ -906,6 +906,7 @@ static int pre_jail(struct server *srv, struct buf *why)
         return -1;
     if ((lc.cf = cleanup_conf_new(why)) == NULL)
         return -1;
+    cleanup_conf_internal(lc.cf);
     lc.alias_maps = maps_open("alias_maps", conf_str("alias_maps"),
                               DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
     if (lc.privileged) {

@@ -401,3 +401,18 @@ def test_forwarding_cleanup_tempfail_defers(inst):
                                "someone@example.com"), st
     assert not [p for p in (inst.queue / "incoming").rglob("*")
                 if p.is_file()]
+
+
+def test_forwarded_copy_skips_header_checks(inst):
+    """As Postfix: header_checks are not applied to the copy local writes
+    (a REJECT on its Delivered-To: header does not stop it)."""
+    hc = inst.root / "hc"
+    hc.write_text("/^Delivered-To:/ REJECT no forwarding\n")
+    chown(hc)
+    prepare(inst, f"header_checks = regexp:{hc}\n",
+            aliases="fwd: someone@example.com\n")
+    qid, st = deliver(inst, "local", ["fwd@localhost"])
+    assert st[0]["status"] == "2.0.0", st
+    m = re.fullmatch(r"forwarded as ([0-9A-F]+)", st[0]["reason"])
+    assert m, st
+    assert len(list((inst.queue / "incoming").rglob(m.group(1)))) == 1
