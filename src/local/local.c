@@ -524,6 +524,7 @@ static void forward_all(struct lrcpt *r)
     struct buf why = BUF_INIT;
     struct buf id = BUF_INIT;
     struct cleanup *c;
+    enum cleanup_status st;
     bool as_owner = lc.privileged;
 
     if (as_owner && priv_become(lc.owner_uid, lc.owner_gid, &why) < 0) {
@@ -560,7 +561,7 @@ static void forward_all(struct lrcpt *r)
         outcome(r, "4.3.0", "cannot forward: %s", buf_str(&why));
         goto restore;
     }
-    switch (cleanup_finish(c, &why)) {
+    switch ((st = cleanup_finish(c, &why))) {
         case CLEANUP_OK:
         case CLEANUP_DISCARDED:
             /* Among successes the forwarding is what the log names. */
@@ -581,7 +582,7 @@ static void forward_all(struct lrcpt *r)
                 text += n + 1;
             } else {
                 str_copy(status, sizeof(status),
-                         buf_str(&why)[0] == '5' ? "5.3.0" : "4.3.0");
+                         st == CLEANUP_REJECTED ? "5.3.0" : "4.3.0");
             }
             outcome(r, status, "%s", text);
             break;
