@@ -91,14 +91,7 @@ static void json_str(struct buf *out, const char *s)
             buf_catc(out, *p++);
             continue;
         }
-        if (*p >= 0xc2 && *p <= 0xf4) {
-            size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-
-            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
-                ;
-            if (n < want)
-                n = 0;
-        }
+        n = str_utf8_shape((const char *) p);
         if (n == 0) {
             buf_catc(out, '?');
             p++;

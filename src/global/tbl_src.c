@@ -6,6 +6,7 @@
 
 #include "../lib/mem.h"
 #include "../lib/msg.h"
+#include "../lib/str.h"
 
 /* tbl_src_fdopen - read FP, which the caller keeps */
 void tbl_src_fdopen(struct tbl_src *s, FILE *fp, const char *name)
@@ -164,52 +165,10 @@ int tbl_src_split(const char *line, struct buf *key, struct buf *value,
     return 0;
 }
 
-/* seq_len - the length of the well-shaped sequence at P, or 0 */
-static size_t seq_len(const unsigned char *p)
-{
-    size_t n;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        n = 2;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        n = 3;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* tbl_src_utf8_ok - strict UTF-8 validity */
 bool tbl_src_utf8_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *) s;
-
-    while (*p) {
-        size_t n = seq_len(p);
-        unsigned long cp;
-
-        if (n == 0)
-            return false;
-        if (n == 3) {
-            cp = ((p[0] & 0x0fUL) << 12) | ((p[1] & 0x3fUL) << 6)
-                 | (p[2] & 0x3fUL);
-            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
-                return false;
-        } else if (n == 4) {
-            cp = ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3fUL) << 12)
-                 | ((p[2] & 0x3fUL) << 6) | (p[3] & 0x3fUL);
-            if (cp < 0x10000 || cp > 0x10ffff)
-                return false;
-        }
-        p += n;
-    }
-    return true;
+    return str_utf8_valid(s);
 }
 
 /* tbl_src_utf8_show - replace the bytes of malformed sequences by '?' */
@@ -219,7 +178,7 @@ void tbl_src_utf8_show(const char *s, struct buf *out)
 
     buf_reset(out);
     while (*p) {
-        size_t n = seq_len(p);
+        size_t n = str_utf8_shape((const char *) p);
 
         if (n == 0) {
             buf_catc(out, '?');

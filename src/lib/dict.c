@@ -207,16 +207,7 @@ static size_t utf8_seq(const unsigned char *s)
 /* dict_utf8_valid - whether S is well-formed UTF-8 */
 bool dict_utf8_valid(const char *s)
 {
-    const unsigned char *p = (const unsigned char *) s;
-
-    while (*p) {
-        size_t n = utf8_seq(p);
-
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return true;
+    return str_utf8_valid(s);
 }
 
 /* dict_utf8_printable - S for a warning: control bytes and bytes that do not
@@ -224,28 +215,18 @@ bool dict_utf8_valid(const char *s)
  * sequences are kept, as Postfix prints them) */
 void dict_utf8_printable(const char *s, struct buf *out)
 {
-    const unsigned char *p = (const unsigned char *) s;
-
     buf_reset(out);
-    while (*p) {
-        size_t n = 0;
+    while (*s) {
+        size_t n = str_utf8_shape(s);
 
-        if (*p >= 0x20 && *p < 0x7f) {
-            n = 1;
-        } else if (*p >= 0xc2 && *p <= 0xf4) {
-            size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-
-            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
-                ;
-            if (n < want)
-                n = 0;
-        }
+        if (n == 1 && ((unsigned char) *s < 0x20 || *s == 0x7f))
+            n = 0;
         if (n == 0) {
             buf_catc(out, '?');
-            p++;
+            s++;
         } else {
-            buf_catn(out, p, n);
-            p += n;
+            buf_catn(out, s, n);
+            s += n;
         }
     }
 }

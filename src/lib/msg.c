@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "str.h"
+
 #define MSG_MAX_OUTPUTS 8
 
 int msg_verbose;
@@ -92,21 +94,13 @@ void msg_set_exit_hook(msg_exit_fn fn)
  * its other commands (postconf) print them as '?'. */
 static void printable(char *line)
 {
-    unsigned char *p = (unsigned char *) line;
+    char *p = line;
 
     while (*p) {
-        size_t n = 0;
+        size_t n = str_utf8_shape(p);
 
-        if (*p >= 0x20 && *p < 0x7f) {
-            n = 1;
-        } else if (utf8_on && *p >= 0xc2 && *p <= 0xf4) {
-            size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-
-            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
-                ;
-            if (n < want)
-                n = 0;
-        }
+        if (n == 1 ? ((unsigned char) *p < 0x20 || *p == 0x7f) : !utf8_on)
+            n = 0;
         if (n == 0) {
             *p++ = '?';
         } else {

@@ -85,3 +85,48 @@ bool str_has_suffix(const char *s, const char *suffix)
 
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
+
+/* str_utf8_shape - length of a structurally complete sequence at P */
+size_t str_utf8_shape(const char *p)
+{
+    const unsigned char *u = (const unsigned char *) p;
+    size_t want;
+    size_t n;
+
+    if (u[0] < 0x80)
+        return 1;
+    if (u[0] < 0xc2 || u[0] > 0xf4)
+        return 0;
+    want = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : 2;
+    for (n = 1; n < want; n++)
+        if ((u[n] & 0xc0) != 0x80)
+            return 0;
+    return want;
+}
+
+/* str_utf8_valid - strict UTF-8 validity */
+bool str_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+
+    while (*p) {
+        size_t n = str_utf8_shape((const char *) p);
+        unsigned long cp;
+
+        if (n == 0)
+            return false;
+        if (n == 3) {
+            cp = ((p[0] & 0x0fUL) << 12) | ((p[1] & 0x3fUL) << 6)
+                 | (p[2] & 0x3fUL);
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                return false;
+        } else if (n == 4) {
+            cp = ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3fUL) << 12)
+                 | ((p[2] & 0x3fUL) << 6) | (p[3] & 0x3fUL);
+            if (cp < 0x10000 || cp > 0x10ffff)
+                return false;
+        }
+        p += n;
+    }
+    return true;
+}

@@ -19,5 +19,13 @@ ULAK_NODISCARD int str_to_ulong(const char *s, unsigned long *out);
 char *str_lower(char *s);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
+/* str_utf8_shape - the length of the sequence at P (a non-NUL byte): 1
+ * for ASCII, 2-4 for a lead byte (0xc2-0xf4) followed by all its
+ * continuation bytes, 0 for any other byte.  Only the shape is checked
+ * (what Postfix's logging keeps), not the code point. */
+size_t str_utf8_shape(const char *p);
+/* str_utf8_valid - whether S is well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+bool str_utf8_valid(const char *s);
 
 #endif

@@ -320,12 +320,14 @@ def test_postsuper_on_a_live_queue(inst):
     # Requeued mail goes through pickup and cleanup again, then qmgr
     # delivers it at once (Postfix's behaviour).
     wait_for(inst, spool / USER, rb"\nqueued\n\n$")
+    # local removes its lock file before it answers qmgr: wait for that.
+    inst.wait_log(r": removed\n")
 
     spool.chmod(0o500)
     r = sendmail(inst, "-f", "alice@example.test", rcpt,
                  stdin="Subject: gone\n\ndelete me\n")
     assert r.returncode == 0, r
-    log = inst.wait_log(r"status=deferred", count=2)
+    log = inst.wait_log(r"status=deferred", count=2, timeout=30)
     qid2 = re.findall(r"(\w+): to=<[^>]*>, relay=local, .*status=deferred",
                       log)[-1]
     wait_folder(inst, "deferred", qid2)
