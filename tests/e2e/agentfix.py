@@ -1,19 +1,14 @@
 """What the delivery agent tests share: an unprivileged instance (the
-test_master fixture pattern) running local, virtual, error, retry and
+test_master fixture) running local, virtual, error, retry and
 discard, and a helper that plays the queue manager for one request."""
 import os
 import pathlib
 import pwd
 import re
-import shutil
-import signal
-import tempfile
-
-import pytest
 
 import ipcframe
 import qwrite
-from test_master import AS_ROOT, USER, Instance, alive, descendants
+from test_master import AS_ROOT, USER, inst  # noqa: F401
 
 MASTER_CF = (
     "local unix - n n - - local\n"
@@ -23,25 +18,6 @@ MASTER_CF = (
     "discard unix - - n - - discard\n")
 
 ME = pwd.getpwnam(USER) if AS_ROOT else pwd.getpwuid(os.getuid())
-
-
-@pytest.fixture
-def inst():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="ulak-agent-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    i = Instance(root)
-    yield i
-    try:
-        pid = i.master_pid()
-    except (OSError, ValueError):
-        pid = None
-    if pid and alive(pid):
-        procs = descendants(pid)
-        i.ulak("stop", timeout=30)
-        for p in procs:
-            if alive(p):
-                os.kill(p, signal.SIGKILL)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def start(inst, main=""):
