@@ -128,13 +128,6 @@ static struct qmgr {
 static void kick(void);
 static void scan_folder(enum queue_folder f, bool all);
 
-/* sanitize - REASON with control characters as '?' into OUT (appended) */
-static void sanitize(const char *s, struct buf *out)
-{
-    for (; *s; s++)
-        buf_catc(out, (unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 /* log_rcpt - the delivery log line for a result that qmgr decides itself
  * (resolver failure, transport unavailable, expiry) */
 static void log_rcpt(const struct qmsg *m, size_t i, const char *relay,
@@ -157,7 +150,7 @@ static void log_rcpt(const struct qmsg *m, size_t i, const char *relay,
     buf_cat(&line, ", delays=");
     agent_delay_format(d, &line);
     buf_catf(&line, "/0/0/0, dsn=%s, status=%s (", status, word);
-    sanitize(reason, &line);
+    agent_sanitize(reason, &line);
     buf_cat(&line, ")");
     msg_info("%s", buf_str(&line));
     buf_fini(&line);
