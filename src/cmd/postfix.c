@@ -6,7 +6,7 @@
  * says why not), start-fg (the master in this process), stop (SIGTERM:
  * orderly; returns when every process has exited), abort (SIGQUIT: kill
  * everything now), reload (check first, then SIGHUP), status, and flush
- * (a flush message to the queue manager, ipc_msgs.def) find the master
+ * (a flush request to the queue manager, flush_clnt.h) find the master
  * through its pid lock (master.h).  Messages and exit codes are Postfix's
  * postfix-script's, with $mail_name for "Postfix".
  */
@@ -17,21 +17,17 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
-#include "lib/ipc.h"
 #include "lib/mem.h"
 #include "lib/msg.h"
 #include "lib/spawn.h"
 #include "global/conf.h"
 #include "global/flush_clnt.h"
-#include "global/ipc_msgs.h"
 #include "global/mail_log.h"
 #include "global/master_cf.h"
 #include "master/master.h"
