@@ -232,6 +232,27 @@ void cleanup_rcpt(struct cleanup *c, const char *addr, const char *orcpt,
     cleanup_rcpt_orig(c, addr, NULL, orcpt, notify);
 }
 
+/* cleanup_smtpd_action - an action from smtpd's restrictions */
+void cleanup_smtpd_action(struct cleanup *c, const char *action,
+                          const char *arg)
+{
+    if (strcmp(action, "HOLD") == 0) {
+        c->actions |= ACT_HOLD;
+    } else if (strcmp(action, "DISCARD") == 0) {
+        c->actions |= ACT_DISCARD;
+    } else if (strcmp(action, "FILTER") == 0) {
+        mem_free(c->filter);
+        c->filter = mem_strdup(arg);
+    } else if (strcmp(action, "REDIRECT") == 0) {
+        mem_free(c->redirect);
+        c->redirect = mem_strdup(arg);
+    } else if (strcmp(action, "BCC") == 0) {
+        argv_add(c->bcc, arg);
+    } else {
+        msg_panic("cleanup_smtpd_action: unknown action %s", action);
+    }
+}
+
 /* fail - a temporary failure: the message is not accepted */
 static void fail(struct cleanup *c, const char *reason)
 {
@@ -253,7 +274,7 @@ static void reject(struct cleanup *c, const char *reason)
 
 /* format_date - Postfix's header date: "Mon, 30 Nov 2026 19:27:10 +0000
  * (UTC)" in local time */
-static void format_date(time_t when, struct buf *out)
+void cleanup_date(time_t when, struct buf *out)
 {
     struct tm tm;
     char text[80];
@@ -312,7 +333,7 @@ static void begin_content(struct cleanup *c)
     if (c->uid != NULL && !c->remote) {
         struct buf date = BUF_INIT;
 
-        format_date(c->arrival.tv_sec, &date);
+        cleanup_date(c->arrival.tv_sec, &date);
         buf_setf(&text, "Received: by %s (%s, from userid %s)",
                  c->cf->myhostname, c->cf->mail_name, c->uid);
         (void) queue_writer_line(c->w, buf_str(&text), buf_len(&text));
@@ -693,7 +714,7 @@ static void end_headers(struct cleanup *c)
                       span_of(strchr(buf_str(&line), '<')));
         }
         if (!date) {
-            format_date(c->arrival.tv_sec, &ext);
+            cleanup_date(c->arrival.tv_sec, &ext);
             buf_setf(&line, "%sDate: %s", pfx, buf_str(&ext));
             (void) queue_writer_line(c->w, buf_str(&line), buf_len(&line));
         }

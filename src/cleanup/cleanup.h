@@ -141,6 +141,18 @@ void cleanup_rcpt(struct cleanup *c, const char *addr, const char *orcpt,
 void cleanup_rcpt_orig(struct cleanup *c, const char *addr, const char *orig,
                        const char *orcpt, int notify);
 
+/* cleanup_smtpd_action - an action of smtpd's access restrictions for
+ * this message, before the content: "HOLD", "DISCARD", "FILTER"
+ * (ARG transport:destination, the last wins), "REDIRECT" (ARG an address:
+ * every recipient goes there instead, the last wins) or "BCC" (ARG an
+ * address added as a recipient).  smtpd logs them itself. */
+void cleanup_smtpd_action(struct cleanup *c, const char *action,
+                          const char *arg);
+
+/* cleanup_date - TIME as a header date, "Mon, 30 Nov 2026 19:27:10 +0000
+ * (UTC)" in local time, as Postfix writes Date: and Received:. */
+void cleanup_date(time_t when, struct buf *out);
+
 /* cleanup_line - one content line (without its LF). */
 void cleanup_line(struct cleanup *c, const char *p, size_t len);
 

@@ -11,6 +11,7 @@
 #include "../local/local.h"
 #include "../pickup/pickup.h"
 #include "../qmgr/qmgr.h"
+#include "../smtpd/smtpd.h"
 #include "../spawnd/spawnd.h"
 #include "../virtual/virtual.h"
 
@@ -23,9 +24,10 @@ static const struct master_prog progs[] = {
     {"discard", MASTER_PROG_RUN, discard_main, 0, NULL},
     {"qmgr", MASTER_PROG_RUN, qmgr_main, MASTER_PROG_ALWAYS, NULL},
     {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
+    {"smtpd", MASTER_PROG_RUN, smtpd_main, 0, NULL},
 
     /* Postfix programs whose work ulak does inside another process. */
-    {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup"},
+    {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup and smtpd"},
     {"trivial-rewrite", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
     {"bounce", MASTER_PROG_BUILTIN, NULL, 0, "qmgr"},
     {"verify", MASTER_PROG_NOTYET, NULL, 0, "smtpd"},
@@ -38,7 +40,6 @@ static const struct master_prog progs[] = {
     {"oqmgr", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
 
     /* Postfix programs that ulak will run as processes of their own. */
-    {"smtpd", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"smtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"lmtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"pipe", MASTER_PROG_NOTYET, NULL, 0, NULL},

@@ -1,0 +1,99 @@
+/*
+ * smtpd - the SMTP server daemon: smtpd(8) for every master.cf "inet"
+ * service whose command is smtpd (smtp, submission, 127.0.0.1:10025...).
+ * One process serves many sessions at once on the server loop
+ * (server.h); the master starts one process per core, at most the
+ * service's maxproc, and each takes its share of maxproc sessions.
+ *
+ * The parts: smtpd.c (the daemon: configuration snapshot, accept),
+ * smtpd_sess.c (one session: input, the command state machine, DATA and
+ * BDAT, replies, timeouts, limits, the log lines), smtpd_peer.c (who the
+ * client is), smtpd_cmd.c (the parsers) and smtpd_check.c (the
+ * restrictions).  Messages go into the queue through cleanup.h.
+ *
+ * Ownership: struct smtpd is the daemon's, for the life of the process;
+ * each session owns its struct smtpd_sess and frees it at its end.
+ */
+#ifndef ULAK_SMTPD_H
+#define ULAK_SMTPD_H
+
+#include <stdint.h>
+
+#include "../lib/buf.h"
+#include "../lib/loop.h"
+#include "../global/addr_match.h"
+#include "../global/maps.h"
+#include "../global/server.h"
+#include "../cleanup/cleanup.h"
+#include "smtpd_check.h"
+#include "smtpd_cmd.h"
+
+/* EHLO keywords that smtpd_discard_ehlo_keywords can remove. */
+#define SMTPD_EHLO_PIPELINING   (1u << 0)
+#define SMTPD_EHLO_SIZE         (1u << 1)
+#define SMTPD_EHLO_VRFY         (1u << 2)
+#define SMTPD_EHLO_ETRN         (1u << 3)
+#define SMTPD_EHLO_ENHANCED     (1u << 4)
+#define SMTPD_EHLO_8BITMIME     (1u << 5)
+#define SMTPD_EHLO_DSN          (1u << 6)
+#define SMTPD_EHLO_SMTPUTF8     (1u << 7)
+#define SMTPD_EHLO_CHUNKING     (1u << 8)
+#define SMTPD_EHLO_XCLIENT      (1u << 9)
+#define SMTPD_EHLO_XFORWARD     (1u << 10)
+#define SMTPD_EHLO_SILENT       (1u << 31) /* "silent-discard" */
+
+/* The daemon's configuration snapshot (main.cf with the -o overrides). */
+struct smtpd {
+    struct server *srv;
+    struct loop *loop;
+    struct smtpd_cmd_opts cmd;
+    char *myhostname;
+    char *mail_name;
+    char *banner;               /* smtpd_banner, expanded */
+    size_t line_limit;          /* line_length_limit */
+    long timeout_ms;            /* smtpd_timeout */
+    long error_sleep_ms;        /* smtpd_error_sleep_time */
+    long soft_limit, hard_limit; /* smtpd_{soft,hard}_error_limit */
+    long junk_limit;            /* smtpd_junk_command_limit */
+    long rcpt_limit;            /* smtpd_recipient_limit */
+    long overshoot_limit;       /* smtpd_recipient_overshoot_limit */
+    bool helo_required;
+    bool disable_vrfy;
+    bool forbid_bare_newline;
+    int bare_newline_code;
+    bool peername_lookup;
+    bool port_logging;
+    unsigned ehlo_discard;         /* SMTPD_EHLO_* */
+    struct argv *forbidden;        /* smtpd_forbidden_commands: names */
+    struct maps *forbidden_maps;   /* ... and tables */
+    struct addr_match *xclient_ok; /* smtpd_authorized_xclient_hosts */
+    struct addr_match *xforward_ok;
+    struct addr_match *bare_nl_exempt;
+    struct argv *local_rewrite;   /* local_header_rewrite_clients */
+    struct addr_match *mynetworks; /* for permit_mynetworks there */
+    struct argv *fast_flush;       /* fast_flush_domains (lower case) */
+    struct smtpd_check *check;
+    struct cleanup_conf *cf;
+    struct argv *ifaddrs; /* this machine's interface addresses */
+    unsigned long sessions; /* sessions started (for generation ids) */
+};
+
+/* smtpd_main - the daemon ("ulak --daemon smtpd", started by master). */
+int smtpd_main(int argc, char **argv);
+
+/* smtpd_sess_start - serve a new connection on FD (owned from now on). */
+void smtpd_sess_start(struct smtpd *d, int fd);
+
+/*
+ * smtpd_peer_name - the client's host name as smtpd_peername_lookup
+ * finds it: the name for ADDR in the system's host file (/etc/hosts),
+ * forward-confirmed there (the name maps back to ADDR), else "unknown";
+ * REVERSE gets the name before confirmation ("unknown" without one).
+ * Name service (DNS) lookups come with the resolver (issue 5): they would
+ * block the loop.
+ */
+void smtpd_peer_name(const char *addr, struct buf *name, struct buf *reverse);
+/* smtpd_peer_ifaddrs - the addresses of this machine's interfaces. */
+struct argv *smtpd_peer_ifaddrs(void);
+
+#endif

@@ -1,0 +1,1849 @@
+/*
+ * smtpd_sess - one SMTP session (see smtpd.h).
+ *
+ * Input is read into a bounded buffer and taken one command line at a
+ * time (smtpd_line_take); pipelined commands are answered in order and
+ * the replies go out together when no complete command is left in the
+ * buffer, as Postfix flushes them.  While the session sleeps (error
+ * delay) or its replies cannot be written, it does not read.
+ *
+ * DATA ends only at CR LF "." CR LF: a "." line after a bare LF, or one
+ * ended by a bare LF, is content (no SMTP smuggling); a line that ends
+ * with a bare LF is stored as a line, as Postfix stores it.  A content
+ * line longer than SESS_DATA_LINE_MAX is cut there (queue records keep
+ * lines of any length; this bounds the memory of one session).
+ */
+#include "smtpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/argv.h"
+#include "../lib/mem.h"
+#include "../lib/msg.h"
+#include "../lib/str.h"
+#include "../global/addr.h"
+#include "../global/dsn.h"
+#include "../global/flush_clnt.h"
+
+#define SESS_READ_CHUNK    16384
+#define SESS_DATA_LINE_MAX (256 * 1024)
+#define SESS_OUT_HIGH      (64 * 1024) /* stop reading above this */
+
+/* The command counters of the "disconnect from" line, in Postfix's
+ * order. */
+enum cstat {
+    ST_HELO,
+    ST_EHLO,
+    ST_XCLIENT,
+    ST_XFORWARD,
+    ST_STARTTLS,
+    ST_AUTH,
+    ST_MAIL,
+    ST_RCPT,
+    ST_DATA,
+    ST_BDAT,
+    ST_RSET,
+    ST_NOOP,
+    ST_VRFY,
+    ST_ETRN,
+    ST_QUIT,
+    ST_UNKNOWN,
+    ST_COUNT,
+};
+static const char *const stat_names[ST_COUNT] = {
+    "helo", "ehlo", "xclient", "xforward", "starttls", "auth",
+    "mail", "rcpt", "data",    "bdat",     "rset",     "noop",
+    "vrfy", "etrn", "quit",    "unknown",
+};
+
+enum mode {
+    M_CMD,  /* reading commands */
+    M_DATA, /* reading DATA content */
+    M_BDAT, /* reading a BDAT chunk */
+};
+
+struct rcpt {
+    char *addr;  /* internal form */
+    char *orcpt; /* "type;addr" or NULL */
+    int notify;
+};
+
+struct smtpd_sess {
+    struct smtpd *d;
+    int fd;
+    struct loop_ev *rev, *wev, *sleep_ev;
+    /* Input: bytes in ibuf[ioff, ilen). */
+    char *ibuf;
+    size_t ioff, ilen, icap;
+    bool skip_line; /* the rest of an overlong command line */
+    bool eof;
+    /* Output: bytes in out from ooff on. */
+    struct buf out;
+    size_t ooff;
+    bool closing; /* close when the output is written */
+    bool sleeping;
+    enum mode mode;
+    /* The client. */
+    struct buf addr, name, reverse, port, namaddr, rfc_addr;
+    struct buf helo;
+    bool have_helo;
+    const char *proto; /* "SMTP" or "ESMTP" */
+    bool xclient_ok, xforward_ok;
+    struct buf fwd_name, fwd_addr, fwd_port, fwd_helo, fwd_proto, fwd_ident;
+    struct buf fwd_source;
+    const char *where; /* the last command, for log lines */
+    long errors, junk;
+    unsigned stat_ok[ST_COUNT], stat_all[ST_COUNT];
+    struct buf denied; /* a connect-time reject (smtpd_delay_reject no) */
+    struct buf dip;    /* a DEFER_IF_PERMIT kept for later checks */
+    bool local_rewrite;
+    /* The transaction. */
+    bool in_tx;
+    struct smtpd_mail mail;
+    struct buf sender_ext; /* MAIL FROM as sent, for log lines */
+    struct rcpt *rcpts;
+    size_t nrcpt, rcpt_cap;
+    long rcpt_tries;
+    struct buf rcpt_ext; /* the last RCPT TO as sent */
+    struct cleanup *c;
+    struct buf queue_id;
+    struct argv *prepend;
+    struct argv *actions; /* "HOLD", "FILTER x:y", ... for cleanup */
+    struct argv *pending_actions; /* from checks outside a transaction */
+    struct argv *pending_prepend;
+    /* DATA and BDAT. */
+    struct buf dline;
+    bool prev_crlf;
+    bool data_started; /* the first content line was written */
+    unsigned long long data_bytes;
+    unsigned long long bdat_left;
+    bool bdat_last;
+    bool bdat_mode; /* this transaction uses BDAT */
+    bool bdat_failed;
+    bool bdat_cr; /* the last chunk ended with CR */
+    struct smtpd_check_run run;
+    struct timeval arrival;
+};
+
+static void process(struct smtpd_sess *s);
+static void sess_free(struct smtpd_sess *s);
+
+/* nz - S or "" */
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/*
+ * Output.
+ */
+
+/* reply - queue one reply line (CRLF added) */
+static void reply(struct smtpd_sess *s, const char *text)
+{
+    buf_cat(&s->out, text);
+    buf_cat(&s->out, "\r\n");
+    if (text[0] == '4' || text[0] == '5')
+        s->errors++;
+}
+
+/* flush - write what can be written now; the rest waits for the socket */
+static void flush(struct smtpd_sess *s)
+{
+    while (s->ooff < buf_len(&s->out)) {
+        ssize_t n = write(s->fd, buf_str(&s->out) + s->ooff,
+                          buf_len(&s->out) - s->ooff);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!loop_ev_armed(s->wev))
+                loop_ev_arm(s->wev, s->d->timeout_ms);
+            return;
+        }
+        if (n <= 0) {
+            /* The client is gone; what it did not read does not matter. */
+            if (!s->closing)
+                msg_info("lost connection after %s from %s", s->where,
+                         buf_str(&s->namaddr));
+            s->eof = true;
+            s->closing = true;
+            buf_reset(&s->out);
+            s->ooff = 0;
+            return;
+        }
+        s->ooff += (size_t) n;
+    }
+    buf_reset(&s->out);
+    s->ooff = 0;
+    if (loop_ev_armed(s->wev))
+        loop_ev_disarm(s->wev);
+}
+
+/*
+ * Log lines.
+ */
+
+/* log_ctx - "; from=<S> to=<R> proto=P helo=<H>" as Postfix ends a reject
+ * line */
+static void log_ctx(const struct smtpd_sess *s, bool with_rcpt,
+                    struct buf *out)
+{
+    if (s->in_tx)
+        buf_catf(out, "; from=<%s>", buf_str(&s->sender_ext));
+    if (with_rcpt && buf_len(&s->rcpt_ext))
+        buf_catf(out, "%sto=<%s>", s->in_tx ? " " : "; ",
+                 buf_str(&s->rcpt_ext));
+    buf_catf(out, "%sproto=%s", s->in_tx || (with_rcpt && buf_len(&s->rcpt_ext)) ? " " : "; ",
+             s->proto);
+    if (s->have_helo)
+        buf_catf(out, " helo=<%s>", buf_str(&s->helo));
+}
+
+/* log_event - "ID|NOQUEUE: WHAT: CMD from CLIENT: TEXT; from=..." */
+static void log_event(const struct smtpd_sess *s, const char *what,
+                      const char *text, bool with_rcpt)
+{
+    struct buf line = BUF_INIT;
+
+    buf_setf(&line, "%s: %s: %s from %s: %s",
+             buf_len(&s->queue_id) ? buf_str(&s->queue_id) : "NOQUEUE", what,
+             s->where, buf_str(&s->namaddr), text);
+    log_ctx(s, with_rcpt, &line);
+    msg_info("%s", buf_str(&line));
+    buf_fini(&line);
+}
+
+/*
+ * The transaction.
+ */
+
+/* tx_reset - end the transaction: the queue file goes unless committed */
+static void tx_reset(struct smtpd_sess *s)
+{
+    cleanup_abort(s->c);
+    s->c = NULL;
+    for (size_t i = 0; i < s->nrcpt; i++) {
+        mem_free(s->rcpts[i].addr);
+        mem_free(s->rcpts[i].orcpt);
+    }
+    s->nrcpt = 0;
+    s->rcpt_tries = 0;
+    s->in_tx = false;
+    buf_reset(&s->sender_ext);
+    buf_reset(&s->rcpt_ext);
+    buf_reset(&s->queue_id);
+    argv_truncate(s->prepend, 0);
+    argv_truncate(s->actions, 0);
+    s->bdat_mode = false;
+    s->bdat_failed = false;
+    s->data_started = false;
+    s->data_bytes = 0;
+    /* A DEFER_IF_PERMIT of the sender goes with its transaction. */
+    if (smtpd_check_delay_reject(s->d->check))
+        buf_reset(&s->dip);
+}
+
+/* effects - remember what an accepting check asked for */
+static void effects(struct smtpd_sess *s, const struct smtpd_check_run *run,
+                    const char *subject)
+{
+    const struct smtpd_check_effects *fx = &run->fx;
+    struct argv *acts = s->in_tx ? s->actions : s->pending_actions;
+    struct argv *pre = s->in_tx ? s->prepend : s->pending_prepend;
+    struct buf t = BUF_INIT;
+
+    for (size_t i = 0; i < fx->warnings->argc; i++) {
+        const char *w = fx->warnings->argv[i];
+
+        if (str_has_prefix(w, "reject_warning: "))
+            log_event(s, "reject_warning", w + 16, true);
+        else
+            log_event(s, "warn", w, true);
+    }
+    if (fx->held) {
+        buf_setf(&t, "%s triggers HOLD action", subject);
+        if (buf_len(&fx->hold))
+            buf_catf(&t, ": %s", buf_str(&fx->hold));
+        log_event(s, "hold", buf_str(&t), true);
+        argv_add(acts, "HOLD");
+    }
+    if (fx->discard) {
+        buf_setf(&t, "%s triggers DISCARD action", subject);
+        log_event(s, "discard", buf_str(&t), true);
+        argv_add(acts, "DISCARD");
+    }
+    if (buf_len(&fx->filter)) {
+        buf_setf(&t, "%s triggers FILTER %s", subject, buf_str(&fx->filter));
+        log_event(s, "filter", buf_str(&t), true);
+        buf_setf(&t, "FILTER %s", buf_str(&fx->filter));
+        argv_add(acts, buf_str(&t));
+    }
+    if (buf_len(&fx->redirect)) {
+        buf_setf(&t, "%s triggers REDIRECT %s", subject,
+                 buf_str(&fx->redirect));
+        log_event(s, "redirect", buf_str(&t), true);
+        buf_setf(&t, "REDIRECT %s", buf_str(&fx->redirect));
+        argv_add(acts, buf_str(&t));
+    }
+    for (size_t i = 0; i < fx->bcc->argc; i++) {
+        buf_setf(&t, "BCC %s", fx->bcc->argv[i]);
+        argv_add(acts, buf_str(&t));
+    }
+    for (size_t i = 0; i < fx->prepend->argc; i++)
+        argv_add(pre, fx->prepend->argv[i]);
+    buf_fini(&t);
+}
+
+/* state_of - the session as the restrictions see it */
+static void state_of(const struct smtpd_sess *s, const char *rcpt,
+                     struct smtpd_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->client_name = buf_str(&s->name);
+    st->client_addr = buf_str(&s->addr);
+    st->reverse_name = buf_str(&s->reverse);
+    st->helo = s->have_helo ? buf_str(&s->helo) : NULL;
+    st->sender = s->in_tx ? buf_str(&s->mail.addr) : NULL;
+    st->recipient = rcpt;
+    st->defer_if_permit = buf_len(&s->dip) ? buf_str(&s->dip) : NULL;
+}
+
+/*
+ * check - run STAGES over the session; 0 when accepted (effects taken),
+ * -1 with the reply queued and the reject logged.  SUBJECT names what
+ * the effects are about ("<addr>: Recipient address").
+ */
+static int check(struct smtpd_sess *s, const enum smtpd_stage *stages,
+                 size_t n, const char *rcpt, const char *subject,
+                 bool keep_dip)
+{
+    struct smtpd_state st;
+    struct smtpd_check_run *run = &s->run;
+
+    state_of(s, rcpt, &st);
+    smtpd_check_start(run, s->d->check, &st, stages, n);
+    switch (smtpd_check_step(run)) {
+    case SMTPD_CHECK_ACCEPT:
+        effects(s, run, subject);
+        if (keep_dip && run->defer_if_permit)
+            buf_set(&s->dip, buf_str(&run->dip));
+        return 0;
+    case SMTPD_CHECK_REPLY:
+        effects(s, run, subject);
+        log_event(s, "reject", buf_str(&run->reply), rcpt != NULL);
+        reply(s, buf_str(&run->reply));
+        return -1;
+    case SMTPD_CHECK_PENDING:
+        /* No restriction waits yet (DNS and policy services come with
+         * the resolver); smtpd_check never returns this today. */
+        msg_panic("smtpd: a restriction is waiting, which none can yet");
+    }
+    return -1;
+}
+
+/*
+ * Commands.
+ */
+
+/* cmd_helo - HELO and EHLO */
+static void cmd_helo(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
+                     bool ehlo)
+{
+    static const enum smtpd_stage helo_stage[] = {SMTPD_STAGE_HELO};
+    struct buf t = BUF_INIT;
+    struct span arg = span_trim(cmd->args);
+    char *name = span_dup(arg);
+    unsigned off = s->d->ehlo_discard;
+
+    /* Postfix keeps the first word; the rest is ignored. */
+    name[strcspn(name, " \t")] = 0;
+    if (!smtpd_check_delay_reject(s->d->check)) {
+        bool had = s->have_helo;
+        struct buf old = BUF_INIT;
+
+        buf_set(&old, buf_str(&s->helo));
+        buf_set(&s->helo, name);
+        s->have_helo = true;
+        buf_setf(&t, "<%s>: Helo command", name);
+        if (check(s, helo_stage, 1, NULL, buf_str(&t), true) < 0) {
+            /* Postfix forgets a rejected name (MAIL then needs HELO). */
+            s->have_helo = false;
+            (void) had;
+            buf_set(&s->helo, buf_str(&old));
+            buf_fini(&old);
+            mem_free(name);
+            buf_fini(&t);
+            return;
+        }
+        buf_fini(&old);
+    }
+    tx_reset(s);
+    buf_set(&s->helo, name);
+    s->have_helo = true;
+    s->proto = ehlo ? "ESMTP" : "SMTP";
+    if (!ehlo) {
+        buf_setf(&t, "250 %s", s->d->myhostname);
+        reply(s, buf_str(&t));
+    } else if (off & SMTPD_EHLO_SILENT) {
+        buf_setf(&t, "250 %s", s->d->myhostname);
+        reply(s, buf_str(&t));
+    } else {
+        struct argv *kw = argv_new();
+
+        if (!(off & SMTPD_EHLO_PIPELINING))
+            argv_add(kw, "PIPELINING");
+        if (!(off & SMTPD_EHLO_SIZE)) {
+            if (s->d->cmd.message_size_limit)
+                buf_setf(&t, "SIZE %llu",
+                         (unsigned long long) s->d->cmd.message_size_limit);
+            else
+                buf_set(&t, "SIZE");
+            argv_add(kw, buf_str(&t));
+        }
+        if (!(off & SMTPD_EHLO_VRFY) && !s->d->disable_vrfy)
+            argv_add(kw, "VRFY");
+        if (!(off & SMTPD_EHLO_ETRN))
+            argv_add(kw, "ETRN");
+        if (s->xclient_ok && !(off & SMTPD_EHLO_XCLIENT))
+            argv_add(kw, "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT "
+                         "LOGIN DESTADDR DESTPORT");
+        if (s->xforward_ok && !(off & SMTPD_EHLO_XFORWARD))
+            argv_add(kw, "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT");
+        if (!(off & SMTPD_EHLO_ENHANCED))
+            argv_add(kw, "ENHANCEDSTATUSCODES");
+        if (!(off & SMTPD_EHLO_8BITMIME))
+            argv_add(kw, "8BITMIME");
+        if (!(off & SMTPD_EHLO_DSN))
+            argv_add(kw, "DSN");
+        if (!(off & SMTPD_EHLO_SMTPUTF8) && s->d->cmd.smtputf8_enable)
+            argv_add(kw, "SMTPUTF8");
+        if (!(off & SMTPD_EHLO_CHUNKING))
+            argv_add(kw, "CHUNKING");
+        buf_setf(&t, "250%c%s", kw->argc ? '-' : ' ', s->d->myhostname);
+        reply(s, buf_str(&t));
+        for (size_t i = 0; i < kw->argc; i++) {
+            buf_setf(&t, "250%c%s", i + 1 < kw->argc ? '-' : ' ',
+                     kw->argv[i]);
+            reply(s, buf_str(&t));
+        }
+        argv_free(kw);
+    }
+    s->stat_ok[ehlo ? ST_EHLO : ST_HELO]++;
+    mem_free(name);
+    buf_fini(&t);
+}
+
+/* sender_ext - the MAIL FROM path as sent, for the log ("a@b", without
+ * the angle brackets) */
+static void path_text(struct span args, size_t skip, struct buf *out)
+{
+    struct span p = span_make(args.p + skip, args.len - skip);
+    const char *lt, *gt;
+
+    buf_reset(out);
+    p = span_trim(p);
+    lt = memchr(p.p, '<', p.len);
+    gt = lt ? memchr(lt, '>', p.len - (size_t) (lt - p.p)) : NULL;
+    if (lt && gt)
+        buf_catn(out, lt + 1, (size_t) (gt - lt - 1));
+    else
+        buf_catn(out, p.p, strcspn(p.p, " \t") < p.len ? strcspn(p.p, " \t")
+                                                        : p.len);
+}
+
+/* cmd_mail - MAIL FROM */
+static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    static const enum smtpd_stage sender_stage[] = {SMTPD_STAGE_SENDER};
+    struct buf r = BUF_INIT;
+    struct buf t = BUF_INIT;
+
+    if (s->d->helo_required && !s->have_helo) {
+        reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+        goto out;
+    }
+    if (s->in_tx) {
+        reply(s, "503 5.5.1 Error: nested MAIL command");
+        goto out;
+    }
+    if (smtpd_cmd_mail(cmd->args, &s->d->cmd, &s->mail, &r) < 0) {
+        if (str_has_prefix(buf_str(&r), "501 5.1.7")) {
+            path_text(cmd->args, 5, &t);
+            msg_warn("Illegal address syntax from %s in MAIL command: <%s>",
+                     buf_str(&s->namaddr), buf_str(&t));
+        }
+        reply(s, buf_str(&r));
+        goto out;
+    }
+    s->in_tx = true;
+    path_text(cmd->args, 5, &s->sender_ext);
+    if (!smtpd_check_delay_reject(s->d->check)) {
+        buf_setf(&t, "<%s>: Sender address", buf_str(&s->mail.addr));
+        if (check(s, sender_stage, 1, NULL, buf_str(&t), true) < 0) {
+            s->in_tx = false;
+            buf_reset(&s->sender_ext);
+            goto out;
+        }
+    }
+    gettimeofday(&s->arrival, NULL);
+    for (size_t i = 0; i < s->pending_actions->argc; i++)
+        argv_add(s->actions, s->pending_actions->argv[i]);
+    for (size_t i = 0; i < s->pending_prepend->argc; i++)
+        argv_add(s->prepend, s->pending_prepend->argv[i]);
+    reply(s, "250 2.1.0 Ok");
+    s->stat_ok[ST_MAIL]++;
+out:
+    buf_fini(&r);
+    buf_fini(&t);
+}
+
+/* open_queue - the queue file at the first accepted recipient */
+static int open_queue(struct smtpd_sess *s)
+{
+    struct buf why = BUF_INIT;
+    struct buf t = BUF_INIT;
+    struct smtpd *d = s->d;
+
+    if ((s->c = cleanup_open(d->cf, &why)) == NULL) {
+        msg_warn("cannot make a queue file: %s", buf_str(&why));
+        reply(s, "451 4.3.0 Error: queue file write error");
+        buf_fini(&why);
+        return -1;
+    }
+    buf_set(&s->queue_id, cleanup_id(s->c));
+    if (buf_len(&s->fwd_name) || buf_len(&s->fwd_addr))
+        msg_info("%s: client=%s, orig_client=%s[%s]", buf_str(&s->queue_id),
+                 buf_str(&s->namaddr), nz(buf_str(&s->fwd_name)),
+                 nz(buf_str(&s->fwd_addr)));
+    else
+        msg_info("%s: client=%s", buf_str(&s->queue_id), buf_str(&s->namaddr));
+    cleanup_time(s->c, &s->arrival);
+    cleanup_sender(s->c, buf_str(&s->mail.addr));
+    cleanup_attr(s->c, "rewrite_context",
+                 s->local_rewrite ? "local" : "remote");
+    /* XFORWARD attributes say where the mail really came from. */
+    cleanup_attr(s->c, "log_client_name",
+                 buf_len(&s->fwd_name) ? buf_str(&s->fwd_name)
+                                       : buf_str(&s->name));
+    cleanup_attr(s->c, "log_client_address",
+                 buf_len(&s->fwd_addr) ? buf_str(&s->fwd_addr)
+                                       : buf_str(&s->addr));
+    cleanup_attr(s->c, "log_client_port",
+                 buf_len(&s->fwd_port) ? buf_str(&s->fwd_port)
+                                       : buf_str(&s->port));
+    buf_setf(&t, "%s", buf_str(&s->namaddr));
+    cleanup_attr(s->c, "log_message_origin", buf_str(&t));
+    if (s->have_helo || buf_len(&s->fwd_helo))
+        cleanup_attr(s->c, "log_helo_name",
+                     buf_len(&s->fwd_helo) ? buf_str(&s->fwd_helo)
+                                           : buf_str(&s->helo));
+    cleanup_attr(s->c, "log_protocol",
+                 buf_len(&s->fwd_proto) ? buf_str(&s->fwd_proto) : s->proto);
+    if (buf_len(&s->fwd_ident))
+        cleanup_attr(s->c, "log_ident", buf_str(&s->fwd_ident));
+    if (s->mail.has_envid)
+        cleanup_envid(s->c, buf_str(&s->mail.envid));
+    if (s->mail.ret)
+        cleanup_ret(s->c, (int) s->mail.ret);
+    buf_fini(&why);
+    buf_fini(&t);
+    return 0;
+}
+
+/* cmd_rcpt - RCPT TO */
+static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+    size_t n;
+    struct smtpd_rcpt r;
+    struct buf rep = BUF_INIT;
+    struct buf t = BUF_INIT;
+
+    smtpd_rcpt_init(&r);
+    if (!s->in_tx) {
+        reply(s, "503 5.5.1 Error: need MAIL command");
+        goto out;
+    }
+    if (s->rcpt_tries >= s->d->rcpt_limit + s->d->overshoot_limit
+        && s->d->overshoot_limit > 0) {
+        /* Postfix counts the excess as errors. */
+        reply(s, "452 4.5.3 Error: too many recipients");
+        goto out;
+    }
+    if (smtpd_cmd_rcpt(cmd->args, &s->d->cmd, &r, &rep) < 0) {
+        if (str_has_prefix(buf_str(&rep), "501 5.1.3")) {
+            path_text(cmd->args, 3, &t);
+            msg_warn("Illegal address syntax from %s in RCPT command: <%s>",
+                     buf_str(&s->namaddr), buf_str(&t));
+        }
+        reply(s, buf_str(&rep));
+        goto out;
+    }
+    s->rcpt_tries++;
+    path_text(cmd->args, 3, &s->rcpt_ext);
+    if ((long) s->nrcpt >= s->d->rcpt_limit) {
+        reply(s, "452 4.5.3 Error: too many recipients");
+        goto out;
+    }
+    n = smtpd_check_rcpt_stages(s->d->check, stages);
+    buf_setf(&t, "<%s>: Recipient address", buf_str(&r.addr));
+    if (check(s, stages, n, buf_str(&r.addr), buf_str(&t), false) < 0)
+        goto out;
+    if (s->c == NULL && open_queue(s) < 0)
+        goto out;
+    if (s->nrcpt == s->rcpt_cap) {
+        s->rcpt_cap = s->rcpt_cap ? 2 * s->rcpt_cap : 8;
+        s->rcpts = mem_realloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
+    }
+    s->rcpts[s->nrcpt].addr = mem_strdup(buf_str(&r.addr));
+    if (r.has_orcpt) {
+        buf_setf(&t, "%s;%s", buf_str(&r.orcpt_type), buf_str(&r.orcpt_addr));
+        s->rcpts[s->nrcpt].orcpt = buf_steal(&t);
+        buf_init(&t, 0);
+    } else {
+        s->rcpts[s->nrcpt].orcpt = NULL;
+    }
+    s->rcpts[s->nrcpt].notify = r.notify;
+    s->nrcpt++;
+    reply(s, "250 2.1.5 Ok");
+    s->stat_ok[ST_RCPT]++;
+out:
+    smtpd_rcpt_fini(&r);
+    buf_fini(&rep);
+    buf_fini(&t);
+}
+
+/* data_begin - the envelope to cleanup, then smtpd's own headers:
+ * PREPEND actions, then Received: */
+static void data_begin(struct smtpd_sess *s)
+{
+    struct buf t = BUF_INIT;
+    struct buf date = BUF_INIT;
+    struct smtpd *d = s->d;
+    const char *proto = s->proto;
+    char with[32];
+
+    for (size_t i = 0; i < s->actions->argc; i++) {
+        const char *a = s->actions->argv[i];
+        const char *sp = strchr(a, ' ');
+
+        buf_set(&t, a);
+        if (sp)
+            buf_truncate(&t, (size_t) (sp - a));
+        cleanup_smtpd_action(s->c, buf_str(&t), sp ? sp + 1 : "");
+    }
+    for (size_t i = 0; i < s->nrcpt; i++)
+        cleanup_rcpt(s->c, s->rcpts[i].addr, s->rcpts[i].orcpt,
+                     s->rcpts[i].notify);
+    for (size_t i = 0; i < s->prepend->argc; i++)
+        cleanup_line(s->c, s->prepend->argv[i], strlen(s->prepend->argv[i]));
+    if (s->mail.smtputf8)
+        str_fmt(with, sizeof(with), "UTF8%s",
+                strcmp(proto, "ESMTP") == 0 ? "SMTP" : proto);
+    else
+        str_fmt(with, sizeof(with), "%s", proto);
+    cleanup_date(s->arrival.tv_sec, &date);
+    buf_setf(&t, "Received: from %s (%s [%s])",
+             s->have_helo ? buf_str(&s->helo) : buf_str(&s->name),
+             buf_str(&s->name), buf_str(&s->rfc_addr));
+    cleanup_line(s->c, buf_str(&t), buf_len(&t));
+    buf_setf(&t, "\tby %s (%s) with %s id %s%s", d->myhostname, d->mail_name,
+             with, buf_str(&s->queue_id), s->nrcpt == 1 ? "" : ";");
+    cleanup_line(s->c, buf_str(&t), buf_len(&t));
+    if (s->nrcpt == 1) {
+        struct buf ext = BUF_INIT;
+
+        addr_externalize(span_of(s->rcpts[0].addr), &ext);
+        buf_setf(&t, "\tfor <%s>; %s", buf_str(&ext), buf_str(&date));
+        buf_fini(&ext);
+    } else {
+        buf_setf(&t, "\t%s", buf_str(&date));
+    }
+    cleanup_line(s->c, buf_str(&t), buf_len(&t));
+    s->data_started = true;
+    s->data_bytes = 0;
+    s->prev_crlf = true;
+    buf_reset(&s->dline);
+    buf_fini(&t);
+    buf_fini(&date);
+}
+
+/* data_checks - the DATA restrictions; 0 to go on */
+static int data_checks(struct smtpd_sess *s)
+{
+    static const enum smtpd_stage data_stage[] = {SMTPD_STAGE_DATA};
+
+    if (!s->in_tx) {
+        reply(s, "503 5.5.1 Error: need RCPT command");
+        return -1;
+    }
+    if (s->nrcpt == 0) {
+        if (s->rcpt_tries == 0) {
+            reply(s, "503 5.5.1 Error: need RCPT command");
+        } else {
+            log_event(s, "reject", "554 5.5.1 Error: no valid recipients",
+                      true);
+            reply(s, "554 5.5.1 Error: no valid recipients");
+        }
+        return -1;
+    }
+    return check(s, data_stage, 1, NULL, "<DATA>: Data command", false);
+}
+
+/* cmd_data - DATA */
+static void cmd_data(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    struct buf r = BUF_INIT;
+
+    if (s->bdat_mode) {
+        reply(s, "503 5.5.1 Error: DATA after BDAT");
+    } else if (data_checks(s) == 0) {
+        if (smtpd_cmd_check_args(cmd, &r) < 0) {
+            reply(s, buf_str(&r));
+        } else {
+            data_begin(s);
+            reply(s, "354 End data with <CR><LF>.<CR><LF>");
+            s->mode = M_DATA;
+        }
+    }
+    buf_fini(&r);
+}
+
+/* finish - the message is complete: EOD restrictions, cleanup's verdict,
+ * the reply */
+static void finish(struct smtpd_sess *s, bool bdat)
+{
+    static const enum smtpd_stage eod_stage[] = {SMTPD_STAGE_EOD};
+    struct buf why = BUF_INIT;
+    struct buf t = BUF_INIT;
+
+    s->where = "END-OF-MESSAGE";
+    if (check(s, eod_stage, 1, NULL, "<END-OF-MESSAGE>: End-of-data", false)
+        < 0) {
+        tx_reset(s);
+        goto out;
+    }
+    if (buf_len(&s->dline)) {
+        cleanup_line(s->c, buf_str(&s->dline), buf_len(&s->dline));
+        buf_reset(&s->dline);
+    }
+    switch (cleanup_finish(s->c, &why)) {
+    case CLEANUP_OK:
+    case CLEANUP_DISCARDED:
+        if (bdat)
+            buf_setf(&t, "250 2.0.0 Ok: %llu bytes queued as %s",
+                     s->data_bytes, buf_str(&s->queue_id));
+        else
+            buf_setf(&t, "250 2.0.0 Ok: queued as %s", buf_str(&s->queue_id));
+        s->stat_ok[bdat ? ST_BDAT : ST_DATA]++;
+        break;
+    case CLEANUP_REJECTED:
+        if (str_has_prefix(buf_str(&why), "5.3.4"))
+            buf_set(&t, "552 5.3.4 Error: message file too big");
+        else
+            buf_setf(&t, "550 %s", buf_str(&why));
+        log_event(s, "reject", buf_str(&t), true);
+        break;
+    case CLEANUP_TEMPFAIL:
+        if (str_has_prefix(buf_str(&why), "4.3.0 queue file write error"))
+            buf_set(&t, "451 4.3.0 Error: queue file write error");
+        else
+            buf_setf(&t, "451 %s", buf_str(&why));
+        break;
+    }
+    s->c = NULL;
+    reply(s, buf_str(&t));
+    tx_reset(s);
+out:
+    buf_fini(&why);
+    buf_fini(&t);
+}
+
+/* cmd_bdat - BDAT: the chunk follows */
+static void cmd_bdat(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    uint64_t count;
+    bool last;
+    struct buf r = BUF_INIT;
+
+    if (smtpd_cmd_bdat(cmd->args, &count, &last, &r) < 0) {
+        reply(s, buf_str(&r));
+        if (buf_str(&r)[0] == '5' && buf_str(&r)[1] == '2')
+            s->closing = true; /* 521: Postfix hangs up */
+        buf_fini(&r);
+        return;
+    }
+    /* The chunk is read whatever the answer, so the client stays in step;
+     * after an error the rest of the message is read and dropped. */
+    s->bdat_left = count;
+    s->bdat_last = last;
+    s->mode = M_BDAT;
+    if (!s->bdat_mode && !s->bdat_failed) {
+        if (data_checks(s) < 0) {
+            s->bdat_failed = true;
+        } else {
+            s->bdat_mode = true;
+            data_begin(s);
+        }
+    }
+    buf_fini(&r);
+}
+
+/* content_line - one content line of DATA or BDAT to cleanup */
+static void content_line(struct smtpd_sess *s, const char *p, size_t len)
+{
+    if (s->c)
+        cleanup_line(s->c, p, len);
+}
+
+/* bdat_bytes - chunk bytes to content lines (CRLF or LF ends a line) */
+static void bdat_bytes(struct smtpd_sess *s, const char *p, size_t len)
+{
+    const char *end = p + len;
+
+    if (s->bdat_failed || !s->c) {
+        return;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t) (end - p));
+        size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+
+        buf_catn(&s->dline, p, n);
+        if (nl == NULL) {
+            if (buf_len(&s->dline) >= SESS_DATA_LINE_MAX) {
+                content_line(s, buf_str(&s->dline), buf_len(&s->dline));
+                buf_reset(&s->dline);
+            }
+            break;
+        }
+        if (buf_len(&s->dline) && buf_str(&s->dline)[buf_len(&s->dline) - 1]
+                                      == '\r')
+            buf_truncate(&s->dline, buf_len(&s->dline) - 1);
+        content_line(s, buf_str(&s->dline), buf_len(&s->dline));
+        buf_reset(&s->dline);
+        p = nl + 1;
+    }
+}
+
+/* data_line - a DATA line (without LF; CR says it ended with CR LF);
+ * true at the end of the message */
+static bool data_line(struct smtpd_sess *s, const char *p, size_t len,
+                      bool cr)
+{
+    if (cr && s->prev_crlf && len == 1 && p[0] == '.')
+        return true;
+    s->prev_crlf = cr;
+    if (len > 0 && p[0] == '.') {
+        p++;
+        len--;
+    }
+    content_line(s, p, len);
+    return false;
+}
+
+/* cmd_rset - RSET */
+static void cmd_rset(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    struct buf r = BUF_INIT;
+
+    if (smtpd_cmd_check_args(cmd, &r) < 0) {
+        reply(s, buf_str(&r));
+    } else {
+        tx_reset(s);
+        reply(s, "250 2.0.0 Ok");
+        s->stat_ok[ST_RSET]++;
+    }
+    buf_fini(&r);
+}
+
+/* cmd_vrfy - VRFY: the unknown-recipient checks only, as Postfix's */
+static void cmd_vrfy(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    struct buf a = BUF_INIT;
+    struct buf r = BUF_INIT;
+    struct buf t = BUF_INIT;
+
+    if (s->d->disable_vrfy) {
+        reply(s, "502 5.5.1 VRFY command is disabled");
+    } else if (smtpd_cmd_vrfy(cmd->args, &s->d->cmd, &a, &r) < 0) {
+        reply(s, buf_str(&r));
+    } else {
+        enum smtpd_stage none[1];
+        struct smtpd_state st;
+
+        /* No restriction list: only the recipient table checks that run
+         * after the lists accept. */
+        state_of(s, buf_str(&a), &st);
+        smtpd_check_start(&s->run, s->d->check, &st, none, 0);
+        if (smtpd_check_step(&s->run) == SMTPD_CHECK_REPLY) {
+            reply(s, buf_str(&s->run.reply));
+        } else {
+            buf_setf(&t, "252 2.0.0 %s", buf_str(&a));
+            reply(s, buf_str(&t));
+            s->stat_ok[ST_VRFY]++;
+        }
+    }
+    buf_fini(&a);
+    buf_fini(&r);
+    buf_fini(&t);
+}
+
+/* cmd_etrn - ETRN: flush a fast_flush_domains site */
+static void cmd_etrn(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    static const enum smtpd_stage etrn_stage[] = {SMTPD_STAGE_ETRN};
+    struct buf r = BUF_INIT;
+    struct buf t = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct span arg = span_trim(cmd->args);
+    char *dom;
+    bool ok = false;
+
+    if (smtpd_cmd_check_args(cmd, &r) < 0) {
+        reply(s, buf_str(&r));
+        goto out;
+    }
+    if (s->in_tx) {
+        reply(s, "503 Error: MAIL transaction in progress");
+        goto out;
+    }
+    dom = span_dup(arg);
+    str_lower(dom);
+    for (size_t i = 0; i < s->d->fast_flush->argc; i++) {
+        const char *f = s->d->fast_flush->argv[i];
+
+        if (strcmp(f, dom + (dom[0] == '@' || dom[0] == '#')) == 0)
+            ok = true;
+    }
+    if (!ok) {
+        buf_setf(&t, "459 <%s>: service unavailable", dom);
+        reply(s, buf_str(&t));
+    } else {
+        struct smtpd_state st;
+
+        state_of(s, NULL, &st);
+        st.etrn_domain = dom;
+        smtpd_check_start(&s->run, s->d->check, &st, etrn_stage, 1);
+        if (smtpd_check_step(&s->run) == SMTPD_CHECK_REPLY) {
+            log_event(s, "reject", buf_str(&s->run.reply), false);
+            reply(s, buf_str(&s->run.reply));
+        } else if (flush_clnt_request(NULL, dom, &why) < 0) {
+            msg_warn("ETRN %s: %s", dom, buf_str(&why));
+            reply(s, "458 Unable to queue messages");
+        } else {
+            reply(s, "250 Queuing started");
+            s->stat_ok[ST_ETRN]++;
+        }
+    }
+    mem_free(dom);
+out:
+    buf_fini(&r);
+    buf_fini(&t);
+    buf_fini(&why);
+}
+
+/* xtext_value - an XCLIENT/XFORWARD value, xtext-decoded; false when it
+ * is malformed */
+static bool xtext_value(struct span v, struct buf *out)
+{
+    buf_reset(out);
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char) v.p[i];
+
+        if (ch == '+') {
+            unsigned hi, lo;
+
+            if (i + 2 >= v.len)
+                return false;
+            hi = (unsigned char) v.p[i + 1];
+            lo = (unsigned char) v.p[i + 2];
+            if (!strchr("0123456789ABCDEF", (int) hi) || hi == 0
+                || !strchr("0123456789ABCDEF", (int) lo) || lo == 0)
+                return false;
+            hi = hi <= '9' ? hi - '0' : hi - 'A' + 10;
+            lo = lo <= '9' ? lo - '0' : lo - 'A' + 10;
+            ch = (unsigned char) (hi * 16 + lo);
+            if (ch < 0x20 || ch == 0x7f)
+                return false;
+            buf_catc(out, ch);
+            i += 2;
+        } else if (ch < 0x21 || ch == 0x7f || ch == '=') {
+            return false;
+        } else {
+            buf_catc(out, ch);
+        }
+    }
+    return true;
+}
+
+/* set_peer - the client's address and name in log form */
+static void set_namaddr(struct smtpd_sess *s)
+{
+    unsigned char a6[16];
+
+    if (s->d->port_logging && buf_len(&s->port))
+        buf_setf(&s->namaddr, "%s[%s]:%s", buf_str(&s->name),
+                 buf_str(&s->addr), buf_str(&s->port));
+    else
+        buf_setf(&s->namaddr, "%s[%s]", buf_str(&s->name), buf_str(&s->addr));
+    if (inet_pton(AF_INET6, buf_str(&s->addr), a6) == 1)
+        buf_setf(&s->rfc_addr, "IPv6:%s", buf_str(&s->addr));
+    else
+        buf_set(&s->rfc_addr, buf_str(&s->addr));
+}
+
+/* client_start - what happens when a client (or an XCLIENT identity)
+ * arrives: the local-rewrite decision and, without smtpd_delay_reject,
+ * the client restrictions; 0 to greet, -1 when refused (reply queued) */
+static int client_start(struct smtpd_sess *s)
+{
+    static const enum smtpd_stage client_stage[] = {SMTPD_STAGE_CLIENT};
+    struct smtpd *d = s->d;
+    struct buf t = BUF_INIT;
+    int rc = 0;
+
+    s->local_rewrite = false;
+    for (size_t i = 0; i < d->local_rewrite->argc && !s->local_rewrite; i++) {
+        const char *w = d->local_rewrite->argv[i];
+
+        if (strcmp(w, "permit_inet_interfaces") == 0) {
+            for (size_t j = 0; j < d->ifaddrs->argc; j++)
+                if (strcmp(d->ifaddrs->argv[j], buf_str(&s->addr)) == 0)
+                    s->local_rewrite = true;
+        } else if (strcmp(w, "permit_mynetworks") == 0) {
+            if (addr_match_find(d->mynetworks, buf_str(&s->addr)) == LK_FOUND)
+                s->local_rewrite = true;
+        } else if (strcmp(w, "static:all") == 0) {
+            s->local_rewrite = true;
+        }
+    }
+    buf_reset(&s->denied);
+    buf_reset(&s->dip);
+    if (!smtpd_check_delay_reject(d->check)) {
+        buf_setf(&t, "<%s>: Client host", buf_str(&s->namaddr));
+        if (check(s, client_stage, 1, NULL, buf_str(&t), true) < 0) {
+            buf_setf(&s->denied, "503 5.7.0 Error: access denied for %s",
+                     buf_str(&s->namaddr));
+            rc = -1;
+        }
+    }
+    buf_fini(&t);
+    return rc;
+}
+
+/* greet - the banner */
+static void greet(struct smtpd_sess *s)
+{
+    struct buf t = BUF_INIT;
+
+    buf_setf(&t, "220 %s", s->d->banner);
+    reply(s, buf_str(&t));
+    buf_fini(&t);
+}
+
+/* cmd_xclient - XCLIENT name=value...: a new identity, then a new
+ * greeting */
+static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    struct argv *w;
+    struct buf v = BUF_INIT;
+    bool bad = false;
+
+    if (!s->xclient_ok) {
+        reply(s, "550 5.7.0 Error: insufficient authorization");
+        return;
+    }
+    if (s->in_tx) {
+        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    {
+        char *args = span_dup(cmd->args);
+
+        w = argv_split(args, " \t");
+        mem_free(args);
+    }
+    if (w->argc == 0) {
+        reply(s, "501 5.5.4 Syntax: XCLIENT attribute=value...");
+        argv_free(w);
+        return;
+    }
+    /* A new session as far as HELO and the protocol go. */
+    s->have_helo = false;
+    buf_reset(&s->helo);
+    s->proto = "SMTP";
+    for (size_t i = 0; i < w->argc && !bad; i++) {
+        const char *a = w->argv[i];
+        const char *eq = strchr(a, '=');
+        struct span name, val;
+
+        if (eq == NULL || eq == a || !xtext_value(span_of(eq + 1), &v)) {
+            bad = true;
+            break;
+        }
+        name = span_make(a, (size_t) (eq - a));
+        val = span_of(buf_str(&v));
+        if (span_caseeq(name, "NAME")) {
+            if (span_caseeq(val, "[UNAVAILABLE]")
+                || span_caseeq(val, "[TEMPUNAVAIL]"))
+                buf_set(&s->name, "unknown");
+            else
+                buf_set(&s->name, buf_str(&v));
+        } else if (span_caseeq(name, "REVERSE_NAME")) {
+            if (span_caseeq(val, "[UNAVAILABLE]")
+                || span_caseeq(val, "[TEMPUNAVAIL]"))
+                buf_set(&s->reverse, "unknown");
+            else
+                buf_set(&s->reverse, buf_str(&v));
+        } else if (span_caseeq(name, "ADDR")) {
+            const char *x = buf_str(&v);
+            unsigned char tmp[16];
+
+            if (str_has_prefix(x, "IPv6:") || str_has_prefix(x, "ipv6:"))
+                x += 5;
+            if (inet_pton(AF_INET, x, tmp) != 1
+                && inet_pton(AF_INET6, x, tmp) != 1) {
+                bad = true;
+                break;
+            }
+            buf_set(&s->addr, x);
+        } else if (span_caseeq(name, "PORT")) {
+            buf_set(&s->port, buf_str(&v));
+        } else if (span_caseeq(name, "HELO")) {
+            buf_set(&s->helo, buf_str(&v));
+            s->have_helo = true;
+        } else if (span_caseeq(name, "PROTO")) {
+            if (span_caseeq(val, "SMTP"))
+                s->proto = "SMTP";
+            else if (span_caseeq(val, "ESMTP"))
+                s->proto = "ESMTP";
+            else {
+                bad = true;
+                break;
+            }
+        } else if (span_caseeq(name, "LOGIN") || span_caseeq(name, "DESTADDR")
+                   || span_caseeq(name, "DESTPORT")) {
+            /* Accepted; SASL login and the local endpoint do not steer
+             * anything in ulak yet. */
+        } else {
+            bad = true;
+        }
+    }
+    argv_free(w);
+    buf_fini(&v);
+    if (bad) {
+        reply(s, "501 5.5.4 Bad XCLIENT attribute syntax");
+        return;
+    }
+    set_namaddr(s);
+    tx_reset(s);
+    s->stat_ok[ST_XCLIENT]++;
+    s->xclient_ok = addr_match_find(s->d->xclient_ok, buf_str(&s->addr))
+                    == LK_FOUND;
+    s->xforward_ok = addr_match_find(s->d->xforward_ok, buf_str(&s->addr))
+                     == LK_FOUND;
+    s->where = "XCLIENT";
+    if (client_start(s) == 0)
+        greet(s);
+    else
+        s->stat_ok[ST_XCLIENT]--;
+}
+
+/* cmd_xforward - XFORWARD name=value...: where the mail came from */
+static void cmd_xforward(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+{
+    struct argv *w;
+    struct buf v = BUF_INIT;
+    bool bad = false;
+    char *args;
+
+    if (!s->xforward_ok) {
+        reply(s, "550 5.7.0 Error: insufficient authorization");
+        return;
+    }
+    if (s->in_tx) {
+        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    args = span_dup(cmd->args);
+    w = argv_split(args, " \t");
+    mem_free(args);
+    if (w->argc == 0) {
+        reply(s, "501 5.5.4 Syntax: XFORWARD attribute=value...");
+        argv_free(w);
+        return;
+    }
+    for (size_t i = 0; i < w->argc && !bad; i++) {
+        const char *a = w->argv[i];
+        const char *eq = strchr(a, '=');
+        struct span name;
+        bool unavailable;
+        struct buf *dst = NULL;
+
+        if (eq == NULL || eq == a || !xtext_value(span_of(eq + 1), &v)) {
+            bad = true;
+            break;
+        }
+        name = span_make(a, (size_t) (eq - a));
+        unavailable = strcmp(buf_str(&v), "[UNAVAILABLE]") == 0
+                      || strcmp(buf_str(&v), "[TEMPUNAVAIL]") == 0;
+        if (span_caseeq(name, "NAME"))
+            dst = &s->fwd_name;
+        else if (span_caseeq(name, "ADDR"))
+            dst = &s->fwd_addr;
+        else if (span_caseeq(name, "PORT"))
+            dst = &s->fwd_port;
+        else if (span_caseeq(name, "HELO"))
+            dst = &s->fwd_helo;
+        else if (span_caseeq(name, "PROTO"))
+            dst = &s->fwd_proto;
+        else if (span_caseeq(name, "IDENT"))
+            dst = &s->fwd_ident;
+        else if (span_caseeq(name, "SOURCE"))
+            dst = &s->fwd_source;
+        else
+            bad = true;
+        if (dst) {
+            const char *x = buf_str(&v);
+
+            if (dst == &s->fwd_addr
+                && (str_has_prefix(x, "IPv6:") || str_has_prefix(x, "ipv6:")))
+                x += 5;
+            buf_set(dst, unavailable ? "" : x);
+            if (dst == &s->fwd_name && unavailable)
+                buf_set(dst, "unknown");
+        }
+    }
+    argv_free(w);
+    buf_fini(&v);
+    if (bad) {
+        reply(s, "501 5.5.4 Bad XFORWARD attribute name");
+        return;
+    }
+    reply(s, "250 2.0.0 Ok");
+    s->stat_ok[ST_XFORWARD]++;
+}
+
+/* forbidden - a command that says the client is not an SMTP client (an
+ * HTTP request, a header line) */
+static bool forbidden(struct smtpd_sess *s, struct span verb)
+{
+    struct buf k = BUF_INIT;
+    struct buf v = BUF_INIT;
+    bool hit = false;
+
+    if (verb.len > 0 && verb.p[verb.len - 1] == ':')
+        return true;
+    for (size_t i = 0; i < s->d->forbidden->argc && !hit; i++)
+        hit = span_caseeq(verb, s->d->forbidden->argv[i]);
+    if (!hit && s->d->forbidden_maps) {
+        buf_catspan(&k, verb);
+        hit = maps_find(s->d->forbidden_maps, buf_str(&k), MAPS_FIND_ALL, &v)
+              == LK_FOUND;
+    }
+    buf_fini(&k);
+    buf_fini(&v);
+    return hit;
+}
+
+/* stat_of - the counter of VERB */
+static enum cstat stat_of(enum smtpd_verb v)
+{
+    switch (v) {
+    case SMTPD_VERB_HELO:
+        return ST_HELO;
+    case SMTPD_VERB_EHLO:
+        return ST_EHLO;
+    case SMTPD_VERB_XCLIENT:
+        return ST_XCLIENT;
+    case SMTPD_VERB_XFORWARD:
+        return ST_XFORWARD;
+    case SMTPD_VERB_STARTTLS:
+        return ST_STARTTLS;
+    case SMTPD_VERB_AUTH:
+        return ST_AUTH;
+    case SMTPD_VERB_MAIL:
+        return ST_MAIL;
+    case SMTPD_VERB_RCPT:
+        return ST_RCPT;
+    case SMTPD_VERB_DATA:
+        return ST_DATA;
+    case SMTPD_VERB_BDAT:
+        return ST_BDAT;
+    case SMTPD_VERB_RSET:
+        return ST_RSET;
+    case SMTPD_VERB_NOOP:
+        return ST_NOOP;
+    case SMTPD_VERB_VRFY:
+        return ST_VRFY;
+    case SMTPD_VERB_ETRN:
+        return ST_ETRN;
+    case SMTPD_VERB_QUIT:
+        return ST_QUIT;
+    case SMTPD_VERB_HELP:
+    case SMTPD_VERB_UNKNOWN:
+        return ST_UNKNOWN;
+    }
+    return ST_UNKNOWN;
+}
+
+/* hang_up - a 421 and the end of the session */
+static void hang_up(struct smtpd_sess *s, const char *why, const char *log)
+{
+    struct buf t = BUF_INIT;
+
+    buf_setf(&t, "421 4.7.0 %s %s", s->d->myhostname, why);
+    if (log)
+        msg_info("%s after %s from %s", log, s->where, buf_str(&s->namaddr));
+    reply(s, buf_str(&t));
+    s->closing = true;
+    buf_fini(&t);
+}
+
+/* command - one command line */
+static void command(struct smtpd_sess *s, struct span line)
+{
+    struct smtpd_cmd cmd;
+    struct buf r = BUF_INIT;
+    enum cstat st;
+
+    if (smtpd_cmd_split(line, &s->d->cmd, &cmd, &r) < 0) {
+        struct span verb = span_trim(line);
+
+        verb.len = 0;
+        while (verb.p + verb.len < line.p + line.len
+               && verb.p[verb.len] != ' ' && verb.p[verb.len] != '\t')
+            verb.len++;
+        s->where = "UNKNOWN";
+        s->stat_all[ST_UNKNOWN]++;
+        if (verb.len && forbidden(s, verb)) {
+            struct buf show = BUF_INIT;
+
+            buf_catn(&show, line.p, line.len > 100 ? 100 : line.len);
+            msg_warn("non-SMTP command from %s: %s", buf_str(&s->namaddr),
+                     buf_str(&show));
+            buf_fini(&show);
+            reply(s, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+            s->closing = true;
+        } else {
+            reply(s, buf_str(&r));
+        }
+        buf_fini(&r);
+        return;
+    }
+    st = stat_of(cmd.verb);
+    s->where = cmd.verb == SMTPD_VERB_HELP ? "UNKNOWN"
+                                           : smtpd_verb_name(cmd.verb);
+    s->stat_all[st]++;
+    if (buf_len(&s->denied) && cmd.verb != SMTPD_VERB_QUIT) {
+        reply(s, buf_str(&s->denied));
+        goto out;
+    }
+    /* Junk: commands that move no mail, past the limit. */
+    if ((cmd.verb == SMTPD_VERB_NOOP || cmd.verb == SMTPD_VERB_VRFY
+         || cmd.verb == SMTPD_VERB_ETRN || cmd.verb == SMTPD_VERB_RSET)
+        && ++s->junk > s->d->junk_limit && s->d->junk_limit > 0) {
+        hang_up(s, "Error: too many errors", "too many errors");
+        goto out;
+    }
+    if (cmd.verb != SMTPD_VERB_MAIL && cmd.verb != SMTPD_VERB_RCPT
+        && cmd.verb != SMTPD_VERB_XCLIENT && cmd.verb != SMTPD_VERB_XFORWARD
+        && cmd.verb != SMTPD_VERB_ETRN && cmd.verb != SMTPD_VERB_BDAT
+        && smtpd_cmd_check_args(&cmd, &r) < 0) {
+        reply(s, buf_str(&r));
+        goto out;
+    }
+    switch (cmd.verb) {
+    case SMTPD_VERB_HELO:
+        cmd_helo(s, &cmd, false);
+        break;
+    case SMTPD_VERB_EHLO:
+        cmd_helo(s, &cmd, true);
+        break;
+    case SMTPD_VERB_MAIL:
+        cmd_mail(s, &cmd);
+        break;
+    case SMTPD_VERB_RCPT:
+        cmd_rcpt(s, &cmd);
+        break;
+    case SMTPD_VERB_DATA:
+        cmd_data(s, &cmd);
+        break;
+    case SMTPD_VERB_BDAT:
+        cmd_bdat(s, &cmd);
+        break;
+    case SMTPD_VERB_RSET:
+        cmd_rset(s, &cmd);
+        break;
+    case SMTPD_VERB_NOOP:
+        reply(s, "250 2.0.0 Ok");
+        s->stat_ok[ST_NOOP]++;
+        break;
+    case SMTPD_VERB_QUIT:
+        reply(s, "221 2.0.0 Bye");
+        s->stat_ok[ST_QUIT]++;
+        s->closing = true;
+        break;
+    case SMTPD_VERB_VRFY:
+        cmd_vrfy(s, &cmd);
+        break;
+    case SMTPD_VERB_ETRN:
+        cmd_etrn(s, &cmd);
+        break;
+    case SMTPD_VERB_XCLIENT:
+        cmd_xclient(s, &cmd);
+        break;
+    case SMTPD_VERB_XFORWARD:
+        cmd_xforward(s, &cmd);
+        break;
+    case SMTPD_VERB_AUTH:
+    case SMTPD_VERB_STARTTLS:
+    case SMTPD_VERB_HELP:
+    case SMTPD_VERB_UNKNOWN:
+        /* Not offered (no TLS or SASL yet): Postfix answers these so
+         * when they are not enabled. */
+        smtpd_cmd_unknown(&r);
+        reply(s, buf_str(&r));
+        break;
+    }
+out:
+    buf_fini(&r);
+}
+
+/*
+ * The input loop.
+ */
+
+/* take_data - DATA content from the input; false when more is needed */
+static bool take_data(struct smtpd_sess *s)
+{
+    while (s->ioff < s->ilen) {
+        const char *p = s->ibuf + s->ioff;
+        size_t avail = s->ilen - s->ioff;
+        const char *nl = memchr(p, '\n', avail);
+
+        if (nl == NULL) {
+            /* Keep a partial line; a very long one is cut. */
+            s->data_bytes += avail;
+            if (buf_len(&s->dline) + avail >= SESS_DATA_LINE_MAX) {
+                buf_catn(&s->dline, p, avail);
+                content_line(s, buf_str(&s->dline), buf_len(&s->dline));
+                buf_reset(&s->dline);
+                s->prev_crlf = false;
+                s->ioff = s->ilen;
+            } else {
+                /* Move it out of the way so that reading can go on. */
+                buf_catn(&s->dline, p, avail);
+                s->ioff = s->ilen;
+            }
+            return false;
+        }
+        {
+            size_t n = (size_t) (nl - p);
+            bool cr;
+
+            s->data_bytes += n + 1;
+            const char *lp;
+            size_t ln;
+
+            if (buf_len(&s->dline)) {
+                buf_catn(&s->dline, p, n);
+                lp = buf_str(&s->dline);
+                ln = buf_len(&s->dline);
+            } else {
+                lp = p;
+                ln = n;
+            }
+            cr = ln > 0 && lp[ln - 1] == '\r';
+            if (cr)
+                ln--;
+            else if (s->d->forbid_bare_newline
+                     && addr_match_find(s->d->bare_nl_exempt,
+                                        buf_str(&s->addr))
+                            != LK_FOUND) {
+                struct buf t = BUF_INIT;
+
+                buf_setf(&t, "%d 5.5.2 %s Error: bare <LF> received",
+                         s->d->bare_newline_code, s->d->myhostname);
+                s->ioff += n + 1;
+                buf_reset(&s->dline);
+                tx_reset(s);
+                s->mode = M_CMD;
+                reply(s, buf_str(&t));
+                s->closing = true;
+                buf_fini(&t);
+                return true;
+            }
+            if (data_line(s, lp, ln, cr)) {
+                s->ioff += n + 1;
+                buf_reset(&s->dline);
+                s->mode = M_CMD;
+                finish(s, false);
+                return true;
+            }
+            buf_reset(&s->dline);
+            s->ioff += n + 1;
+        }
+    }
+    return false;
+}
+
+/* take_bdat - chunk bytes from the input; false when more is needed */
+static bool take_bdat(struct smtpd_sess *s)
+{
+    size_t n = s->ilen - s->ioff;
+
+    if (n > s->bdat_left)
+        n = (size_t) s->bdat_left;
+    bdat_bytes(s, s->ibuf + s->ioff, n);
+    s->data_bytes += n;
+    s->ioff += n;
+    s->bdat_left -= n;
+    if (s->bdat_left > 0)
+        return false;
+    s->mode = M_CMD;
+    if (s->bdat_failed) {
+        if (s->bdat_last) {
+            s->bdat_failed = false;
+            tx_reset(s);
+        }
+        /* The error was answered at the command. */
+        return true;
+    }
+    if (s->bdat_last) {
+        if (buf_len(&s->dline))
+            content_line(s, buf_str(&s->dline), buf_len(&s->dline));
+        buf_reset(&s->dline);
+        finish(s, true);
+    } else {
+        struct buf t = BUF_INIT;
+
+        buf_setf(&t, "250 2.0.0 Ok: %llu bytes", s->data_bytes);
+        reply(s, buf_str(&t));
+        s->stat_ok[ST_BDAT]++;
+        buf_fini(&t);
+    }
+    return true;
+}
+
+/* stats - " ehlo=1 mail=1 ... commands=N" */
+static void stats(const struct smtpd_sess *s, struct buf *out)
+{
+    unsigned ok = 0, all = 0;
+
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (s->stat_all[i] == 0)
+            continue;
+        ok += s->stat_ok[i];
+        all += s->stat_all[i];
+        if (s->stat_ok[i] == s->stat_all[i])
+            buf_catf(out, " %s=%u", stat_names[i], s->stat_all[i]);
+        else
+            buf_catf(out, " %s=%u/%u", stat_names[i], s->stat_ok[i],
+                     s->stat_all[i]);
+    }
+    if (ok == all)
+        buf_catf(out, " commands=%u", all);
+    else
+        buf_catf(out, " commands=%u/%u", ok, all);
+}
+
+/* sess_end - log the end and free the session */
+static void sess_end(struct smtpd_sess *s)
+{
+    struct buf t = BUF_INIT;
+    struct server *srv = s->d->srv;
+
+    stats(s, &t);
+    msg_info("disconnect from %s%s", buf_str(&s->namaddr), buf_str(&t));
+    buf_fini(&t);
+    sess_free(s);
+    server_session_done(srv);
+}
+
+/* sleep_done - the error delay is over */
+static void sleep_done(int fd, int what, void *arg)
+{
+    struct smtpd_sess *s = arg;
+
+    (void) fd;
+    (void) what;
+    s->sleeping = false;
+    process(s);
+}
+
+/* process - take what the input holds, then wait for more */
+static void process(struct smtpd_sess *s)
+{
+    while (!s->closing && !s->sleeping) {
+        if (buf_len(&s->out) - s->ooff > SESS_OUT_HIGH) {
+            flush(s);
+            if (buf_len(&s->out) - s->ooff > SESS_OUT_HIGH)
+                break;
+        }
+        if (s->mode == M_DATA) {
+            if (!take_data(s))
+                break;
+            continue;
+        }
+        if (s->mode == M_BDAT) {
+            if (!take_bdat(s))
+                break;
+            continue;
+        }
+        {
+            struct span in = span_make(s->ibuf + s->ioff, s->ilen - s->ioff);
+            struct span line;
+            size_t used;
+            int rc;
+            long before = s->errors;
+
+            if (s->skip_line) {
+                const char *nl = memchr(in.p, '\n', in.len);
+
+                if (nl == NULL) {
+                    s->ioff = s->ilen;
+                    break;
+                }
+                s->ioff += (size_t) (nl - in.p) + 1;
+                s->skip_line = false;
+                continue;
+            }
+            rc = smtpd_line_take(in, s->d->line_limit, &line, &used);
+            if (rc == 0)
+                break;
+            s->ioff += used;
+            if (rc == 2)
+                s->skip_line = true;
+            command(s, line);
+            if (s->closing)
+                break;
+            if (s->errors > before && s->errors >= s->d->hard_limit) {
+                hang_up(s, "Error: too many errors", "too many errors");
+                break;
+            }
+            if (s->errors > before && s->errors >= s->d->soft_limit
+                && s->d->error_sleep_ms > 0) {
+                /* Postfix sleeps before the reply; the reply waits here
+                 * with everything after it. */
+                s->sleeping = true;
+                loop_ev_arm(s->sleep_ev, s->d->error_sleep_ms);
+                break;
+            }
+        }
+    }
+    /* Replies go out when the client must wait for them. */
+    if (!s->sleeping)
+        flush(s);
+    if (s->closing && (buf_len(&s->out) - s->ooff == 0 || s->eof)) {
+        sess_end(s);
+        return;
+    }
+    /* Compact the input and read again when there is room. */
+    if (s->ioff == s->ilen) {
+        s->ioff = s->ilen = 0;
+    } else if (s->ioff > 0) {
+        memmove(s->ibuf, s->ibuf + s->ioff, s->ilen - s->ioff);
+        s->ilen -= s->ioff;
+        s->ioff = 0;
+    }
+    if (s->closing || s->sleeping
+        || buf_len(&s->out) - s->ooff > SESS_OUT_HIGH) {
+        loop_ev_disarm(s->rev);
+    } else if (!loop_ev_armed(s->rev)) {
+        loop_ev_arm(s->rev, s->d->timeout_ms);
+    }
+}
+
+/* on_read - input, end of file or the session timeout */
+static void on_read(int fd, int what, void *arg)
+{
+    struct smtpd_sess *s = arg;
+    ssize_t n;
+
+    (void) fd;
+    if (what & LOOP_TIMEOUT) {
+        struct buf t = BUF_INIT;
+
+        msg_info("timeout after %s from %s", s->where, buf_str(&s->namaddr));
+        buf_setf(&t, "421 4.4.2 %s Error: timeout exceeded", s->d->myhostname);
+        reply(s, buf_str(&t));
+        buf_fini(&t);
+        s->closing = true;
+        flush(s);
+        sess_end(s);
+        return;
+    }
+    if (s->ilen == s->icap) {
+        /* Full: a partial line waits for process() to take it. */
+        process(s);
+        return;
+    }
+    n = read(s->fd, s->ibuf + s->ilen, s->icap - s->ilen);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EWOULDBLOCK))
+        return;
+    if (n <= 0) {
+        if (s->mode == M_DATA || s->mode == M_BDAT)
+            msg_info("lost connection after %s (%llu bytes) from %s",
+                     s->mode == M_DATA ? "DATA" : "BDAT", s->data_bytes,
+                     buf_str(&s->namaddr));
+        else
+            msg_info("lost connection after %s from %s", s->where,
+                     buf_str(&s->namaddr));
+        s->eof = true;
+        sess_end(s);
+        return;
+    }
+    s->ilen += (size_t) n;
+    /* Re-arm: the timeout counts from the last input. */
+    loop_ev_disarm(s->rev);
+    process(s);
+}
+
+/* on_write - the socket takes more output */
+static void on_write(int fd, int what, void *arg)
+{
+    struct smtpd_sess *s = arg;
+
+    (void) fd;
+    if (what & LOOP_TIMEOUT) {
+        msg_info("timeout after %s from %s", s->where, buf_str(&s->namaddr));
+        s->eof = true;
+        sess_end(s);
+        return;
+    }
+    flush(s);
+    if (s->eof || (s->closing && buf_len(&s->out) == 0)) {
+        sess_end(s);
+        return;
+    }
+    if (buf_len(&s->out) == 0)
+        process(s);
+}
+
+/* sess_free - release everything */
+static void sess_free(struct smtpd_sess *s)
+{
+    tx_reset(s);
+    loop_ev_free(s->rev);
+    loop_ev_free(s->wev);
+    loop_ev_free(s->sleep_ev);
+    (void) close(s->fd);
+    mem_free(s->ibuf);
+    mem_free(s->rcpts);
+    smtpd_mail_fini(&s->mail);
+    smtpd_check_run_fini(&s->run);
+    argv_free(s->prepend);
+    argv_free(s->actions);
+    argv_free(s->pending_actions);
+    argv_free(s->pending_prepend);
+    struct buf *bufs[] = {
+        &s->out,      &s->addr,      &s->name,       &s->reverse,
+        &s->port,     &s->namaddr,   &s->rfc_addr,   &s->helo,
+        &s->fwd_name, &s->fwd_addr,  &s->fwd_port,   &s->fwd_helo,
+        &s->fwd_proto, &s->fwd_ident, &s->fwd_source, &s->denied,
+        &s->dip,      &s->sender_ext, &s->rcpt_ext,  &s->queue_id,
+        &s->dline,
+    };
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        buf_fini(bufs[i]);
+    mem_free(s);
+}
+
+/* peer_of - the client's address and port from the socket */
+static void peer_of(struct smtpd_sess *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+
+    buf_set(&s->addr, "unknown");
+    buf_set(&s->port, "unknown");
+    if (getpeername(s->fd, (struct sockaddr *) &ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *) &ss;
+
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)))
+            buf_set(&s->addr, host);
+        buf_setf(&s->port, "%u", (unsigned) ntohs(in->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *) &ss;
+
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+                          sizeof(host)))
+                buf_set(&s->addr, host);
+        } else if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host))) {
+            buf_set(&s->addr, host);
+        }
+        buf_setf(&s->port, "%u", (unsigned) ntohs(in6->sin6_port));
+    } else {
+        /* A UNIX-domain connection (a local client). */
+        buf_set(&s->addr, "127.0.0.1");
+        buf_set(&s->port, "0");
+        buf_set(&s->name, "localhost");
+    }
+}
+
+/* smtpd_sess_start - a new session */
+void smtpd_sess_start(struct smtpd *d, int fd)
+{
+    struct smtpd_sess *s = mem_zalloc(sizeof(*s));
+    struct buf *bufs[] = {
+        &s->out,      &s->addr,      &s->name,       &s->reverse,
+        &s->port,     &s->namaddr,   &s->rfc_addr,   &s->helo,
+        &s->fwd_name, &s->fwd_addr,  &s->fwd_port,   &s->fwd_helo,
+        &s->fwd_proto, &s->fwd_ident, &s->fwd_source, &s->denied,
+        &s->dip,      &s->sender_ext, &s->rcpt_ext,  &s->queue_id,
+        &s->dline,
+    };
+
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        buf_init(bufs[i], 0);
+    s->d = d;
+    s->fd = fd;
+    s->icap = d->line_limit + SESS_READ_CHUNK;
+    s->ibuf = mem_alloc(s->icap);
+    s->proto = "SMTP";
+    s->where = "CONNECT";
+    s->prepend = argv_new();
+    s->actions = argv_new();
+    s->pending_actions = argv_new();
+    s->pending_prepend = argv_new();
+    smtpd_mail_init(&s->mail);
+    smtpd_check_run_init(&s->run);
+    s->rev = loop_read(d->loop, fd, on_read, s);
+    s->wev = loop_write(d->loop, fd, on_write, s);
+    s->sleep_ev = loop_timer(d->loop, sleep_done, s);
+    d->sessions++;
+
+    peer_of(s);
+    if (buf_len(&s->name) == 0) {
+        if (d->peername_lookup)
+            smtpd_peer_name(buf_str(&s->addr), &s->name, &s->reverse);
+        else {
+            buf_set(&s->name, "unknown");
+            buf_set(&s->reverse, "unknown");
+        }
+    } else {
+        buf_set(&s->reverse, buf_str(&s->name));
+    }
+    set_namaddr(s);
+    msg_info("connect from %s", buf_str(&s->namaddr));
+    s->xclient_ok =
+        addr_match_find(d->xclient_ok, buf_str(&s->addr)) == LK_FOUND;
+    s->xforward_ok =
+        addr_match_find(d->xforward_ok, buf_str(&s->addr)) == LK_FOUND;
+    if (client_start(s) == 0)
+        greet(s);
+    process(s);
+}

@@ -1,0 +1,300 @@
+"""smtpd under a started instance (issue 4): the session, DATA and BDAT,
+pipelining, smuggling probes, limits, and a message over SMTP into a
+Maildir with Postfix's Received: header."""
+import re
+import smtplib
+import socket
+import time
+
+from agentfix import chown, inst  # noqa: F401
+from test_mailpath import MASTER, maildir_messages, virtual_setup
+from test_master import free_port
+
+
+def start_smtpd(inst, main="", master_extra="", boxes=("joe", "ann")):
+    """an instance with smtpd on a free loopback port; returns
+    (port, base of the virtual mailboxes)"""
+    port = free_port()
+    spool = inst.root / "spool"
+    spool.mkdir()
+    chown(spool)
+    base, vconf = virtual_setup(inst, list(boxes))
+    inst.configure(
+        MASTER + f"127.0.0.1:{port} inet n - n - - smtpd\n" + master_extra,
+        "compatibility_level = 3.6\n"
+        "myhostname = mx.example.test\n"
+        "mydomain = example.test\n"
+        "mydestination = $myhostname, localhost\n"
+        f"mail_spool_directory = {spool}\n"
+        "alias_maps =\n"
+        "mynetworks = 127.0.0.0/8\n"
+        "smtpd_authorized_xclient_hosts = 127.0.0.0/8\n"
+        "queue_run_delay = 1s\nminimal_backoff_time = 1s\n" + vconf + main)
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+    return port, base
+
+
+class Client:
+    """a raw SMTP client that keeps every reply line"""
+
+    def __init__(self, port, timeout=10):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.s.makefile("rb")
+
+    def reply(self):
+        lines = []
+        while True:
+            ln = self.f.readline().decode("latin-1")
+            if not ln:
+                return lines or ["EOF"]
+            lines.append(ln.rstrip("\r\n"))
+            if len(ln) < 4 or ln[3] != "-":
+                return lines
+
+    def first(self):
+        return self.reply()[-1] if False else self.reply()[0]
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.first()
+
+    def close(self):
+        self.s.close()
+
+
+def test_banner_ehlo_and_a_message_into_a_maildir(inst):
+    port, base = start_smtpd(inst)
+    c = Client(port)
+    assert c.first() == "220 mx.example.test ESMTP ulak"
+    c.send("EHLO client.example\r\n")
+    assert c.reply() == [
+        "250-mx.example.test", "250-PIPELINING", "250-SIZE 10240000",
+        "250-VRFY", "250-ETRN",
+        "250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR "
+        "DESTPORT",
+        "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN", "250-SMTPUTF8",
+        "250 CHUNKING"]
+    assert c.cmd("MAIL FROM:<alice@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<joe@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+    c.send("Subject: over smtp\r\n\r\nline one\r\n..dotted\r\n.\r\n")
+    r = c.first()
+    m = re.fullmatch(r"250 2\.0\.0 Ok: queued as ([0-9A-F]+)", r)
+    assert m, r
+    qid = m.group(1)
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    c.close()
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    assert re.search(
+        rb"Received: from client\.example \(localhost \[127\.0\.0\.1\]\)\n"
+        rb"\tby mx\.example\.test \(ulak\) with ESMTP id " + qid.encode()
+        + rb"\n\tfor <joe@virt\.test>; \w{3}, [ \d]?\d \w{3} \d{4} "
+        rb"\d\d:\d\d:\d\d [-+]\d{4} \(\w+\)\n", msg), msg
+    assert b"\nSubject: over smtp\n" in msg
+    assert msg.endswith(b"\n\nline one\n.dotted\n"), msg
+    log = inst.wait_log(rf"{qid}: removed")
+    assert re.search(r"ulak/smtpd\[\d+\]: connect from localhost\[127\.0\.0\.1\]",
+                     log), log
+    assert re.search(rf"ulak/smtpd\[\d+\]: {qid}: client=localhost\[127\.0\.0\.1\]",
+                     log), log
+    assert re.search(r"ulak/smtpd\[\d+\]: disconnect from localhost\[127\.0\.0\.1\]"
+                     r" ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5", log), log
+
+
+def test_smtplib_send_and_helo_without_esmtp(inst):
+    port, base = start_smtpd(inst)
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        s.helo("old.example")
+        s.sendmail("a@example.org", ["joe@virt.test", "ann@virt.test"],
+                   b"Subject: two\r\n\r\nfor two\r\n")
+    for box in ("joe", "ann"):
+        msg = maildir_messages(inst, base / box / "new")[0]
+        assert re.search(rb"Received: from old\.example \(localhost "
+                         rb"\[127\.0\.0\.1\]\)\n\tby mx\.example\.test \(ulak\)"
+                         rb" with SMTP id [0-9A-F]+;\n\t\w{3}, ", msg), msg
+
+
+def test_state_errors_and_relay_refused(inst):
+    port, _ = start_smtpd(inst, "smtpd_helo_required = yes\n"
+                          "smtpd_error_sleep_time = 0\n")
+    c = Client(port)
+    c.first()
+    assert c.cmd("MAIL FROM:<a@example.org>") == \
+        "503 5.5.1 Error: send HELO/EHLO first"
+    assert c.cmd("RCPT TO:<joe@virt.test>") == \
+        "503 5.5.1 Error: need MAIL command"
+    assert c.cmd("DATA") == "503 5.5.1 Error: need RCPT command"
+    assert c.cmd("HELO x.example") == "250 mx.example.test"
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("MAIL FROM:<a@example.org>") == \
+        "503 5.5.1 Error: nested MAIL command"
+    assert c.cmd("FOO") == "500 5.5.2 Error: command not recognized"
+    assert c.cmd("RSET") == "250 2.0.0 Ok"
+    assert c.cmd("NOOP") == "250 2.0.0 Ok"
+    assert c.cmd("VRFY joe@virt.test") == "252 2.0.0 joe@virt.test"
+    assert c.cmd("ETRN remote.example") == "459 <remote.example>: service unavailable"
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    log = inst.wait_log(r"disconnect from")
+    assert re.search(r"disconnect from localhost\[127\.0\.0\.1\] helo=1 "
+                     r"mail=1/3 rcpt=0/1 data=0/1 rset=1 noop=1 vrfy=1 "
+                     r"etrn=0/1 quit=1 unknown=0/1 commands=6/12", log), log
+
+
+def test_xclient_outside_client_cannot_relay(inst):
+    port, _ = start_smtpd(inst, "smtpd_error_sleep_time = 0\n")
+    c = Client(port)
+    c.first()
+    c.send("EHLO rec.example\r\n")
+    c.reply()
+    assert c.cmd("XCLIENT ADDR=192.0.2.1 NAME=outside.example") == \
+        "220 mx.example.test ESMTP ulak"
+    assert c.cmd("HELO outside.example") == "250 mx.example.test"
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<u@remote.example>") == \
+        "454 4.7.1 <u@remote.example>: Relay access denied"
+    for probe in ["u%remote.example@mx.example.test",
+                  "\"u@remote.example\"@mx.example.test",
+                  "@mx.example.test:u@remote.example",
+                  "remote.example!u@mx.example.test"]:
+        r = c.cmd(f"RCPT TO:<{probe}>")
+        assert r.startswith("454 4.7.1 <") and r.endswith(
+            ">: Relay access denied"), (probe, r)
+    assert c.cmd("RCPT TO:<joe@virt.test>") == "250 2.1.5 Ok"
+    c.cmd("QUIT")
+    log = inst.wait_log(r"disconnect from outside")
+    assert re.search(r"NOQUEUE: reject: RCPT from outside\.example\[192\.0\.2\.1\]:"
+                     r" 454 4\.7\.1 <u@remote\.example>: Relay access denied; "
+                     r"from=<a@example\.org> to=<u@remote\.example> proto=SMTP "
+                     r"helo=<outside\.example>", log), log
+
+
+def test_pipelining_100_recipients_in_one_write(inst):
+    port, base = start_smtpd(inst)
+    c = Client(port)
+    c.first()
+    c.send("EHLO p.example\r\n")
+    c.reply()
+    batch = "MAIL FROM:<a@example.org>\r\n"
+    batch += "".join("RCPT TO:<joe@virt.test>\r\n" for _ in range(100))
+    batch += "DATA\r\n"
+    c.send(batch)
+    assert c.first() == "250 2.1.0 Ok"
+    for _ in range(100):
+        assert c.first() == "250 2.1.5 Ok"
+    assert c.first() == "354 End data with <CR><LF>.<CR><LF>"
+    c.send("Subject: piped\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+    assert c.first().startswith("250 2.0.0 Ok: queued as ")
+    assert c.first() == "221 2.0.0 Bye"
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    assert msg.endswith(b"\n\nhello\n")
+
+
+def test_smuggling_probes_do_not_end_the_message(inst):
+    port, base = start_smtpd(inst)
+    c = Client(port)
+    c.first()
+    for line in ["EHLO s.example", "MAIL FROM:<a@example.org>",
+                 "RCPT TO:<joe@virt.test>"]:
+        c.cmd(line)
+    assert c.cmd("DATA").startswith("354")
+    c.send(b"Subject: smuggle\r\n\r\none\n.\nMAIL FROM:<evil@x>\r\n"
+           b"two\r.\r\nthree\n.\r\nRCPT TO:<ann@virt.test>\r\nend\r\n.\r\n")
+    r = c.first()
+    assert r.startswith("250 2.0.0 Ok: queued as "), r
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    # The lone dots are content lines (a leading dot is unstuffed).
+    assert msg.endswith(b"\n\none\n\nMAIL FROM:<evil@x>\ntwo\r.\nthree\n"
+                        b"\nRCPT TO:<ann@virt.test>\nend\n"), msg
+    time.sleep(0.5)
+    assert not (base / "ann" / "new").exists() or \
+        not list((base / "ann" / "new").iterdir())
+
+
+def test_bdat_chunks(inst):
+    port, base = start_smtpd(inst)
+    c = Client(port)
+    c.first()
+    c.send("EHLO b.example\r\n")
+    c.reply()
+    c.cmd("MAIL FROM:<a@example.org>")
+    c.cmd("RCPT TO:<ann@virt.test>")
+    body = b"Subject: chunks\r\n\r\nfirst part\r\n"
+    c.send(b"BDAT %d\r\n" % len(body) + body)
+    assert c.first() == f"250 2.0.0 Ok: {len(body)} bytes"
+    assert c.cmd("DATA") == "503 5.5.1 Error: DATA after BDAT"
+    tail = b"second part\r\n"
+    c.send(b"BDAT %d LAST\r\n" % len(tail) + tail)
+    r = c.first()
+    assert re.fullmatch(rf"250 2\.0\.0 Ok: {len(body) + len(tail)} bytes "
+                        r"queued as [0-9A-F]+", r), r
+    c.cmd("QUIT")
+    msg = maildir_messages(inst, base / "ann" / "new")[0]
+    assert msg.endswith(b"\n\nfirst part\nsecond part\n"), msg
+
+
+def test_overlong_line_noise_and_non_smtp(inst):
+    port, _ = start_smtpd(inst, "smtpd_error_sleep_time = 0\n")
+    c = Client(port)
+    c.first()
+    c.send(b"NOOP " + b"x" * 5000 + b"\r\n")
+    # The first 2048 bytes are the command; the rest of the line is dropped.
+    assert c.first() == "250 2.0.0 Ok"
+    assert c.cmd("NOOP") == "250 2.0.0 Ok"
+    c.close()
+    # 10 MB of noise: the hard error limit ends it.
+    c = Client(port)
+    c.first()
+    noise = (b"zzzz noise\r\n" * 1000)
+    replies = []
+    try:
+        for _ in range(900):
+            c.send(noise)
+    except OSError:
+        pass
+    while True:
+        r = c.first()
+        replies.append(r)
+        if r == "EOF" or r.startswith("421"):
+            break
+    assert replies[-1] == "421 4.7.0 mx.example.test Error: too many errors", \
+        replies[-3:]
+    assert replies[:-1] == ["500 5.5.2 Error: command not recognized"] * 20 \
+        or len(replies) == 21
+    c.close()
+    c = Client(port)
+    c.first()
+    assert c.cmd("GET / HTTP/1.0") == \
+        "221 2.7.0 Error: I can break rules, too. Goodbye."
+    assert c.first() == "EOF"
+    log = inst.wait_log(r"non-SMTP command")
+    assert "warning: non-SMTP command from localhost[127.0.0.1]: GET / HTTP/1.0" \
+        in log
+    assert "too many errors after UNKNOWN from localhost[127.0.0.1]" in log
+
+
+def test_silent_and_slow_clients_time_out_others_served(inst):
+    port, base = start_smtpd(inst, "smtpd_timeout = 2s\n")
+    silent = Client(port)
+    assert silent.first().startswith("220")
+    slow = Client(port)
+    slow.first()
+    t0 = time.time()
+    # Another client is served while those two idle.
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        s.sendmail("a@example.org", ["joe@virt.test"], b"Subject: x\r\n\r\nx\r\n")
+    assert time.time() - t0 < 2
+    for ch in b"NOOP":
+        slow.send(bytes([ch]))
+        time.sleep(0.6)
+    assert silent.first() == "421 4.4.2 mx.example.test Error: timeout exceeded"
+    assert silent.first() == "EOF"
+    log = inst.wait_log(r"timeout after CONNECT from localhost")
+    assert "timeout after CONNECT" in log
+    maildir_messages(inst, base / "joe" / "new")
