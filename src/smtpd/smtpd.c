@@ -99,7 +99,8 @@ static int post_jail(struct server *srv, struct buf *why)
     d->helo_required = conf_bool("smtpd_helo_required");
     d->disable_vrfy = conf_bool("disable_vrfy_command");
     d->forbid_bare_newline = conf_bool("smtpd_forbid_bare_newline");
-    d->bare_newline_code = (int) conf_int("smtpd_forbid_bare_newline_reject_code");
+    d->bare_newline_code =
+        (int) conf_int("smtpd_forbid_bare_newline_reject_code");
     d->peername_lookup = conf_bool("smtpd_peername_lookup");
     d->port_logging = conf_bool("smtpd_client_port_logging");
     d->ehlo_discard = ehlo_bits(conf_str("smtpd_discard_ehlo_keywords"));
@@ -128,7 +129,8 @@ static int post_jail(struct server *srv, struct buf *why)
         addr_match_new("smtpd_forbid_bare_newline_exclusions",
                        conf_str("smtpd_forbid_bare_newline_exclusions"));
     d->mynetworks = addr_match_new("mynetworks", conf_str("mynetworks"));
-    d->local_rewrite = conf_split_list(conf_str("local_header_rewrite_clients"));
+    d->local_rewrite =
+        conf_split_list(conf_str("local_header_rewrite_clients"));
     d->fast_flush = conf_split_list(conf_str("fast_flush_domains"));
     for (size_t i = 0; i < d->fast_flush->argc; i++)
         str_lower(d->fast_flush->argv[i]);

@@ -29,18 +29,18 @@
 #include "smtpd_cmd.h"
 
 /* EHLO keywords that smtpd_discard_ehlo_keywords can remove. */
-#define SMTPD_EHLO_PIPELINING   (1u << 0)
-#define SMTPD_EHLO_SIZE         (1u << 1)
-#define SMTPD_EHLO_VRFY         (1u << 2)
-#define SMTPD_EHLO_ETRN         (1u << 3)
-#define SMTPD_EHLO_ENHANCED     (1u << 4)
-#define SMTPD_EHLO_8BITMIME     (1u << 5)
-#define SMTPD_EHLO_DSN          (1u << 6)
-#define SMTPD_EHLO_SMTPUTF8     (1u << 7)
-#define SMTPD_EHLO_CHUNKING     (1u << 8)
-#define SMTPD_EHLO_XCLIENT      (1u << 9)
-#define SMTPD_EHLO_XFORWARD     (1u << 10)
-#define SMTPD_EHLO_SILENT       (1u << 31) /* "silent-discard" */
+#define SMTPD_EHLO_PIPELINING (1u << 0)
+#define SMTPD_EHLO_SIZE       (1u << 1)
+#define SMTPD_EHLO_VRFY       (1u << 2)
+#define SMTPD_EHLO_ETRN       (1u << 3)
+#define SMTPD_EHLO_ENHANCED   (1u << 4)
+#define SMTPD_EHLO_8BITMIME   (1u << 5)
+#define SMTPD_EHLO_DSN        (1u << 6)
+#define SMTPD_EHLO_SMTPUTF8   (1u << 7)
+#define SMTPD_EHLO_CHUNKING   (1u << 8)
+#define SMTPD_EHLO_XCLIENT    (1u << 9)
+#define SMTPD_EHLO_XFORWARD   (1u << 10)
+#define SMTPD_EHLO_SILENT     (1u << 31) /* "silent-discard" */
 
 /* The daemon's configuration snapshot (main.cf with the -o overrides). */
 struct smtpd {
@@ -49,14 +49,14 @@ struct smtpd {
     struct smtpd_cmd_opts cmd;
     char *myhostname;
     char *mail_name;
-    char *banner;               /* smtpd_banner, expanded */
-    size_t line_limit;          /* line_length_limit */
-    long timeout_ms;            /* smtpd_timeout */
-    long error_sleep_ms;        /* smtpd_error_sleep_time */
+    char *banner;                /* smtpd_banner, expanded */
+    size_t line_limit;           /* line_length_limit */
+    long timeout_ms;             /* smtpd_timeout */
+    long error_sleep_ms;         /* smtpd_error_sleep_time */
     long soft_limit, hard_limit; /* smtpd_{soft,hard}_error_limit */
-    long junk_limit;            /* smtpd_junk_command_limit */
-    long rcpt_limit;            /* smtpd_recipient_limit */
-    long overshoot_limit;       /* smtpd_recipient_overshoot_limit */
+    long junk_limit;             /* smtpd_junk_command_limit */
+    long rcpt_limit;             /* smtpd_recipient_limit */
+    long overshoot_limit;        /* smtpd_recipient_overshoot_limit */
     bool helo_required;
     bool disable_vrfy;
     bool forbid_bare_newline;
@@ -69,12 +69,12 @@ struct smtpd {
     struct addr_match *xclient_ok; /* smtpd_authorized_xclient_hosts */
     struct addr_match *xforward_ok;
     struct addr_match *bare_nl_exempt;
-    struct argv *local_rewrite;   /* local_header_rewrite_clients */
+    struct argv *local_rewrite;    /* local_header_rewrite_clients */
     struct addr_match *mynetworks; /* for permit_mynetworks there */
     struct argv *fast_flush;       /* fast_flush_domains (lower case) */
     struct smtpd_check *check;
     struct cleanup_conf *cf;
-    struct argv *ifaddrs; /* this machine's interface addresses */
+    struct argv *ifaddrs;   /* this machine's interface addresses */
     unsigned long sessions; /* sessions started (for generation ids) */
 };
 

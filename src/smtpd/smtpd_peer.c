@@ -15,7 +15,7 @@
 #include "../lib/str.h"
 
 /* The host file, read at each connection: it is small and local. */
-#define HOSTS_FILE "/etc/hosts"
+#define HOSTS_FILE     "/etc/hosts"
 /* Longer lines are not host entries anyone writes; they are skipped. */
 #define HOSTS_LINE_MAX 4096
 

@@ -115,7 +115,7 @@ struct smtpd_sess {
     struct cleanup *c;
     struct buf queue_id;
     struct argv *prepend;
-    struct argv *actions; /* "HOLD", "FILTER x:y", ... for cleanup */
+    struct argv *actions;         /* "HOLD", "FILTER x:y", ... for cleanup */
     struct argv *pending_actions; /* from checks outside a transaction */
     struct argv *pending_prepend;
     /* DATA and BDAT. */
@@ -193,15 +193,15 @@ static void flush(struct smtpd_sess *s)
 
 /* log_ctx - "; from=<S> to=<R> proto=P helo=<H>" as Postfix ends a reject
  * line */
-static void log_ctx(const struct smtpd_sess *s, bool with_rcpt,
-                    struct buf *out)
+static void log_ctx(const struct smtpd_sess *s, bool with_rcpt, struct buf *out)
 {
     if (s->in_tx)
         buf_catf(out, "; from=<%s>", buf_str(&s->sender_ext));
     if (with_rcpt && buf_len(&s->rcpt_ext))
         buf_catf(out, "%sto=<%s>", s->in_tx ? " " : "; ",
                  buf_str(&s->rcpt_ext));
-    buf_catf(out, "%sproto=%s", s->in_tx || (with_rcpt && buf_len(&s->rcpt_ext)) ? " " : "; ",
+    buf_catf(out, "%sproto=%s",
+             s->in_tx || (with_rcpt && buf_len(&s->rcpt_ext)) ? " " : "; ",
              s->proto);
     if (s->have_helo)
         buf_catf(out, " helo=<%s>", buf_str(&s->helo));
@@ -321,9 +321,8 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
  * -1 with the reply queued and the reject logged.  SUBJECT names what
  * the effects are about ("<addr>: Recipient address").
  */
-static int check(struct smtpd_sess *s, const enum smtpd_stage *stages,
-                 size_t n, const char *rcpt, const char *subject,
-                 bool keep_dip)
+static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
+                 const char *rcpt, const char *subject, bool keep_dip)
 {
     struct smtpd_state st;
     struct smtpd_check_run *run = &s->run;
@@ -331,20 +330,20 @@ static int check(struct smtpd_sess *s, const enum smtpd_stage *stages,
     state_of(s, rcpt, &st);
     smtpd_check_start(run, s->d->check, &st, stages, n);
     switch (smtpd_check_step(run)) {
-    case SMTPD_CHECK_ACCEPT:
-        effects(s, run, subject);
-        if (keep_dip && run->defer_if_permit)
-            buf_set(&s->dip, buf_str(&run->dip));
-        return 0;
-    case SMTPD_CHECK_REPLY:
-        effects(s, run, subject);
-        log_event(s, "reject", buf_str(&run->reply), rcpt != NULL);
-        reply(s, buf_str(&run->reply));
-        return -1;
-    case SMTPD_CHECK_PENDING:
-        /* No restriction waits yet (DNS and policy services come with
+        case SMTPD_CHECK_ACCEPT:
+            effects(s, run, subject);
+            if (keep_dip && run->defer_if_permit)
+                buf_set(&s->dip, buf_str(&run->dip));
+            return 0;
+        case SMTPD_CHECK_REPLY:
+            effects(s, run, subject);
+            log_event(s, "reject", buf_str(&run->reply), rcpt != NULL);
+            reply(s, buf_str(&run->reply));
+            return -1;
+        case SMTPD_CHECK_PENDING:
+            /* No restriction waits yet (DNS and policy services come with
          * the resolver); smtpd_check never returns this today. */
-        msg_panic("smtpd: a restriction is waiting, which none can yet");
+            msg_panic("smtpd: a restriction is waiting, which none can yet");
     }
     return -1;
 }
@@ -430,8 +429,7 @@ static void cmd_helo(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
         buf_setf(&t, "250%c%s", kw->argc ? '-' : ' ', s->d->myhostname);
         reply(s, buf_str(&t));
         for (size_t i = 0; i < kw->argc; i++) {
-            buf_setf(&t, "250%c%s", i + 1 < kw->argc ? '-' : ' ',
-                     kw->argv[i]);
+            buf_setf(&t, "250%c%s", i + 1 < kw->argc ? '-' : ' ', kw->argv[i]);
             reply(s, buf_str(&t));
         }
         argv_free(kw);
@@ -455,8 +453,8 @@ static void path_text(struct span args, size_t skip, struct buf *out)
     if (lt && gt)
         buf_catn(out, lt + 1, (size_t) (gt - lt - 1));
     else
-        buf_catn(out, p.p, strcspn(p.p, " \t") < p.len ? strcspn(p.p, " \t")
-                                                        : p.len);
+        buf_catn(out, p.p,
+                 strcspn(p.p, " \t") < p.len ? strcspn(p.p, " \t") : p.len);
 }
 
 /* cmd_mail - MAIL FROM */
@@ -736,28 +734,29 @@ static void finish(struct smtpd_sess *s, bool bdat)
         buf_reset(&s->dline);
     }
     switch (cleanup_finish(s->c, &why)) {
-    case CLEANUP_OK:
-    case CLEANUP_DISCARDED:
-        if (bdat)
-            buf_setf(&t, "250 2.0.0 Ok: %llu bytes queued as %s",
-                     s->data_bytes, buf_str(&s->queue_id));
-        else
-            buf_setf(&t, "250 2.0.0 Ok: queued as %s", buf_str(&s->queue_id));
-        s->stat_ok[bdat ? ST_BDAT : ST_DATA]++;
-        break;
-    case CLEANUP_REJECTED:
-        if (str_has_prefix(buf_str(&why), "5.3.4"))
-            buf_set(&t, "552 5.3.4 Error: message file too big");
-        else
-            buf_setf(&t, "550 %s", buf_str(&why));
-        log_event(s, "reject", buf_str(&t), true);
-        break;
-    case CLEANUP_TEMPFAIL:
-        if (str_has_prefix(buf_str(&why), "4.3.0 queue file write error"))
-            buf_set(&t, "451 4.3.0 Error: queue file write error");
-        else
-            buf_setf(&t, "451 %s", buf_str(&why));
-        break;
+        case CLEANUP_OK:
+        case CLEANUP_DISCARDED:
+            if (bdat)
+                buf_setf(&t, "250 2.0.0 Ok: %llu bytes queued as %s",
+                         s->data_bytes, buf_str(&s->queue_id));
+            else
+                buf_setf(&t, "250 2.0.0 Ok: queued as %s",
+                         buf_str(&s->queue_id));
+            s->stat_ok[bdat ? ST_BDAT : ST_DATA]++;
+            break;
+        case CLEANUP_REJECTED:
+            if (str_has_prefix(buf_str(&why), "5.3.4"))
+                buf_set(&t, "552 5.3.4 Error: message file too big");
+            else
+                buf_setf(&t, "550 %s", buf_str(&why));
+            log_event(s, "reject", buf_str(&t), true);
+            break;
+        case CLEANUP_TEMPFAIL:
+            if (str_has_prefix(buf_str(&why), "4.3.0 queue file write error"))
+                buf_set(&t, "451 4.3.0 Error: queue file write error");
+            else
+                buf_setf(&t, "451 %s", buf_str(&why));
+            break;
     }
     s->c = NULL;
     reply(s, buf_str(&t));
@@ -824,8 +823,8 @@ static void bdat_bytes(struct smtpd_sess *s, const char *p, size_t len)
             }
             break;
         }
-        if (buf_len(&s->dline) && buf_str(&s->dline)[buf_len(&s->dline) - 1]
-                                      == '\r')
+        if (buf_len(&s->dline)
+            && buf_str(&s->dline)[buf_len(&s->dline) - 1] == '\r')
             buf_truncate(&s->dline, buf_len(&s->dline) - 1);
         content_line(s, buf_str(&s->dline), buf_len(&s->dline));
         buf_reset(&s->dline);
@@ -835,8 +834,7 @@ static void bdat_bytes(struct smtpd_sess *s, const char *p, size_t len)
 
 /* data_line - a DATA line (without LF; CR says it ended with CR LF);
  * true at the end of the message */
-static bool data_line(struct smtpd_sess *s, const char *p, size_t len,
-                      bool cr)
+static bool data_line(struct smtpd_sess *s, const char *p, size_t len, bool cr)
 {
     if (cr && s->prev_crlf && len == 1 && p[0] == '.')
         return true;
@@ -990,8 +988,8 @@ static void set_namaddr(struct smtpd_sess *s)
     unsigned char a6[16];
 
     if (s->d->port_logging && buf_len(&s->port))
-        buf_setf(&s->namaddr, "%s[%s]:%s", buf_str(&s->name),
-                 buf_str(&s->addr), buf_str(&s->port));
+        buf_setf(&s->namaddr, "%s[%s]:%s", buf_str(&s->name), buf_str(&s->addr),
+                 buf_str(&s->port));
     else
         buf_setf(&s->namaddr, "%s[%s]", buf_str(&s->name), buf_str(&s->addr));
     if (inet_pton(AF_INET6, buf_str(&s->addr), a6) == 1)
@@ -1146,10 +1144,10 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     set_namaddr(s);
     tx_reset(s);
     s->stat_ok[ST_XCLIENT]++;
-    s->xclient_ok = addr_match_find(s->d->xclient_ok, buf_str(&s->addr))
-                    == LK_FOUND;
-    s->xforward_ok = addr_match_find(s->d->xforward_ok, buf_str(&s->addr))
-                     == LK_FOUND;
+    s->xclient_ok =
+        addr_match_find(s->d->xclient_ok, buf_str(&s->addr)) == LK_FOUND;
+    s->xforward_ok =
+        addr_match_find(s->d->xforward_ok, buf_str(&s->addr)) == LK_FOUND;
     s->where = "XCLIENT";
     if (client_start(s) == 0)
         greet(s);
@@ -1258,39 +1256,39 @@ static bool forbidden(struct smtpd_sess *s, struct span verb)
 static enum cstat stat_of(enum smtpd_verb v)
 {
     switch (v) {
-    case SMTPD_VERB_HELO:
-        return ST_HELO;
-    case SMTPD_VERB_EHLO:
-        return ST_EHLO;
-    case SMTPD_VERB_XCLIENT:
-        return ST_XCLIENT;
-    case SMTPD_VERB_XFORWARD:
-        return ST_XFORWARD;
-    case SMTPD_VERB_STARTTLS:
-        return ST_STARTTLS;
-    case SMTPD_VERB_AUTH:
-        return ST_AUTH;
-    case SMTPD_VERB_MAIL:
-        return ST_MAIL;
-    case SMTPD_VERB_RCPT:
-        return ST_RCPT;
-    case SMTPD_VERB_DATA:
-        return ST_DATA;
-    case SMTPD_VERB_BDAT:
-        return ST_BDAT;
-    case SMTPD_VERB_RSET:
-        return ST_RSET;
-    case SMTPD_VERB_NOOP:
-        return ST_NOOP;
-    case SMTPD_VERB_VRFY:
-        return ST_VRFY;
-    case SMTPD_VERB_ETRN:
-        return ST_ETRN;
-    case SMTPD_VERB_QUIT:
-        return ST_QUIT;
-    case SMTPD_VERB_HELP:
-    case SMTPD_VERB_UNKNOWN:
-        return ST_UNKNOWN;
+        case SMTPD_VERB_HELO:
+            return ST_HELO;
+        case SMTPD_VERB_EHLO:
+            return ST_EHLO;
+        case SMTPD_VERB_XCLIENT:
+            return ST_XCLIENT;
+        case SMTPD_VERB_XFORWARD:
+            return ST_XFORWARD;
+        case SMTPD_VERB_STARTTLS:
+            return ST_STARTTLS;
+        case SMTPD_VERB_AUTH:
+            return ST_AUTH;
+        case SMTPD_VERB_MAIL:
+            return ST_MAIL;
+        case SMTPD_VERB_RCPT:
+            return ST_RCPT;
+        case SMTPD_VERB_DATA:
+            return ST_DATA;
+        case SMTPD_VERB_BDAT:
+            return ST_BDAT;
+        case SMTPD_VERB_RSET:
+            return ST_RSET;
+        case SMTPD_VERB_NOOP:
+            return ST_NOOP;
+        case SMTPD_VERB_VRFY:
+            return ST_VRFY;
+        case SMTPD_VERB_ETRN:
+            return ST_ETRN;
+        case SMTPD_VERB_QUIT:
+            return ST_QUIT;
+        case SMTPD_VERB_HELP:
+        case SMTPD_VERB_UNKNOWN:
+            return ST_UNKNOWN;
     }
     return ST_UNKNOWN;
 }
@@ -1319,8 +1317,8 @@ static void command(struct smtpd_sess *s, struct span line)
         struct span verb = span_trim(line);
 
         verb.len = 0;
-        while (verb.p + verb.len < line.p + line.len
-               && verb.p[verb.len] != ' ' && verb.p[verb.len] != '\t')
+        while (verb.p + verb.len < line.p + line.len && verb.p[verb.len] != ' '
+               && verb.p[verb.len] != '\t')
             verb.len++;
         s->where = "UNKNOWN";
         s->stat_all[ST_UNKNOWN]++;
@@ -1340,8 +1338,8 @@ static void command(struct smtpd_sess *s, struct span line)
         return;
     }
     st = stat_of(cmd.verb);
-    s->where = cmd.verb == SMTPD_VERB_HELP ? "UNKNOWN"
-                                           : smtpd_verb_name(cmd.verb);
+    s->where =
+        cmd.verb == SMTPD_VERB_HELP ? "UNKNOWN" : smtpd_verb_name(cmd.verb);
     s->stat_all[st]++;
     if (buf_len(&s->denied) && cmd.verb != SMTPD_VERB_QUIT) {
         reply(s, buf_str(&s->denied));
@@ -1362,57 +1360,57 @@ static void command(struct smtpd_sess *s, struct span line)
         goto out;
     }
     switch (cmd.verb) {
-    case SMTPD_VERB_HELO:
-        cmd_helo(s, &cmd, false);
-        break;
-    case SMTPD_VERB_EHLO:
-        cmd_helo(s, &cmd, true);
-        break;
-    case SMTPD_VERB_MAIL:
-        cmd_mail(s, &cmd);
-        break;
-    case SMTPD_VERB_RCPT:
-        cmd_rcpt(s, &cmd);
-        break;
-    case SMTPD_VERB_DATA:
-        cmd_data(s, &cmd);
-        break;
-    case SMTPD_VERB_BDAT:
-        cmd_bdat(s, &cmd);
-        break;
-    case SMTPD_VERB_RSET:
-        cmd_rset(s, &cmd);
-        break;
-    case SMTPD_VERB_NOOP:
-        reply(s, "250 2.0.0 Ok");
-        s->stat_ok[ST_NOOP]++;
-        break;
-    case SMTPD_VERB_QUIT:
-        reply(s, "221 2.0.0 Bye");
-        s->stat_ok[ST_QUIT]++;
-        s->closing = true;
-        break;
-    case SMTPD_VERB_VRFY:
-        cmd_vrfy(s, &cmd);
-        break;
-    case SMTPD_VERB_ETRN:
-        cmd_etrn(s, &cmd);
-        break;
-    case SMTPD_VERB_XCLIENT:
-        cmd_xclient(s, &cmd);
-        break;
-    case SMTPD_VERB_XFORWARD:
-        cmd_xforward(s, &cmd);
-        break;
-    case SMTPD_VERB_AUTH:
-    case SMTPD_VERB_STARTTLS:
-    case SMTPD_VERB_HELP:
-    case SMTPD_VERB_UNKNOWN:
-        /* Not offered (no TLS or SASL yet): Postfix answers these so
+        case SMTPD_VERB_HELO:
+            cmd_helo(s, &cmd, false);
+            break;
+        case SMTPD_VERB_EHLO:
+            cmd_helo(s, &cmd, true);
+            break;
+        case SMTPD_VERB_MAIL:
+            cmd_mail(s, &cmd);
+            break;
+        case SMTPD_VERB_RCPT:
+            cmd_rcpt(s, &cmd);
+            break;
+        case SMTPD_VERB_DATA:
+            cmd_data(s, &cmd);
+            break;
+        case SMTPD_VERB_BDAT:
+            cmd_bdat(s, &cmd);
+            break;
+        case SMTPD_VERB_RSET:
+            cmd_rset(s, &cmd);
+            break;
+        case SMTPD_VERB_NOOP:
+            reply(s, "250 2.0.0 Ok");
+            s->stat_ok[ST_NOOP]++;
+            break;
+        case SMTPD_VERB_QUIT:
+            reply(s, "221 2.0.0 Bye");
+            s->stat_ok[ST_QUIT]++;
+            s->closing = true;
+            break;
+        case SMTPD_VERB_VRFY:
+            cmd_vrfy(s, &cmd);
+            break;
+        case SMTPD_VERB_ETRN:
+            cmd_etrn(s, &cmd);
+            break;
+        case SMTPD_VERB_XCLIENT:
+            cmd_xclient(s, &cmd);
+            break;
+        case SMTPD_VERB_XFORWARD:
+            cmd_xforward(s, &cmd);
+            break;
+        case SMTPD_VERB_AUTH:
+        case SMTPD_VERB_STARTTLS:
+        case SMTPD_VERB_HELP:
+        case SMTPD_VERB_UNKNOWN:
+            /* Not offered (no TLS or SASL yet): Postfix answers these so
          * when they are not enabled. */
-        smtpd_cmd_unknown(&r);
-        reply(s, buf_str(&r));
-        break;
+            smtpd_cmd_unknown(&r);
+            reply(s, buf_str(&r));
+            break;
     }
 out:
     buf_fini(&r);
@@ -1466,8 +1464,7 @@ static bool take_data(struct smtpd_sess *s)
             if (cr)
                 ln--;
             else if (s->d->forbid_bare_newline
-                     && addr_match_find(s->d->bare_nl_exempt,
-                                        buf_str(&s->addr))
+                     && addr_match_find(s->d->bare_nl_exempt, buf_str(&s->addr))
                             != LK_FOUND) {
                 struct buf t = BUF_INIT;
 
@@ -1746,11 +1743,11 @@ static void sess_free(struct smtpd_sess *s)
     argv_free(s->pending_actions);
     argv_free(s->pending_prepend);
     struct buf *bufs[] = {
-        &s->out,      &s->addr,      &s->name,       &s->reverse,
-        &s->port,     &s->namaddr,   &s->rfc_addr,   &s->helo,
-        &s->fwd_name, &s->fwd_addr,  &s->fwd_port,   &s->fwd_helo,
-        &s->fwd_proto, &s->fwd_ident, &s->fwd_source, &s->denied,
-        &s->dip,      &s->sender_ext, &s->rcpt_ext,  &s->queue_id,
+        &s->out,       &s->addr,       &s->name,       &s->reverse,
+        &s->port,      &s->namaddr,    &s->rfc_addr,   &s->helo,
+        &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
+        &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
+        &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
         &s->dline,
     };
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
@@ -1799,11 +1796,11 @@ void smtpd_sess_start(struct smtpd *d, int fd)
 {
     struct smtpd_sess *s = mem_zalloc(sizeof(*s));
     struct buf *bufs[] = {
-        &s->out,      &s->addr,      &s->name,       &s->reverse,
-        &s->port,     &s->namaddr,   &s->rfc_addr,   &s->helo,
-        &s->fwd_name, &s->fwd_addr,  &s->fwd_port,   &s->fwd_helo,
-        &s->fwd_proto, &s->fwd_ident, &s->fwd_source, &s->denied,
-        &s->dip,      &s->sender_ext, &s->rcpt_ext,  &s->queue_id,
+        &s->out,       &s->addr,       &s->name,       &s->reverse,
+        &s->port,      &s->namaddr,    &s->rfc_addr,   &s->helo,
+        &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
+        &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
+        &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
         &s->dline,
     };
 

@@ -49,9 +49,6 @@ def test_syntax_errors_reported_once_each(confdir):
     assert r.err == (f'ulak: error: {main}:2: missing attribute name: "=x"\n'
                      f"ulak: error: {main}:3: missing '=' after attribute "
                      'name: "foo"\n'
-                     "ulak: warning: master.cf: service smtp/inet (smtpd): "
-                     "accepted, but not available in ulak 0.1.0 yet; the "
-                     "master does not start it\n"
                      "ulak: error: configuration check: 2 problems found in "
                      f"{confdir}\n"), r
 
