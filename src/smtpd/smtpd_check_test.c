@@ -217,6 +217,9 @@ static int golden_config(const char *config)
             st.recipient = NULL;
             stages[0] = SMTPD_STAGE_DATA;
             run_stages(c, &st, stages, 1, &got);
+        } else if (strcmp(f[4], "eod") == 0) {
+            stages[0] = SMTPD_STAGE_EOD;
+            run_stages(c, &st, stages, 1, &got);
         } else
             continue;
         checked++;
@@ -241,9 +244,9 @@ static int golden_config(const char *config)
 static void test_golden(void **state)
 {
     static const char *const configs[] = {
-        "default", "strict",   "nodelay",  "soft",    "warn",
-        "misc",    "hostbits", "unlisted", "unlistx", "pipe",
-        "pipe2",   "pipe3",    "access2",  "ifall"};
+        "default",  "strict",   "nodelay", "soft", "warn",  "misc",
+        "hostbits", "unlisted", "unlistx", "pipe", "pipe2", "pipe3",
+        "access2",  "ifall",    "bounce2", "eod"};
     size_t i;
     int total = 0;
 
@@ -251,7 +254,7 @@ static void test_golden(void **state)
     for (i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
         total += golden_config(configs[i]);
     print_message("%d golden answers compared\n", total);
-    assert_true(total >= 514);
+    assert_true(total >= 530);
 }
 
 /* test_effects - access(5) side effects come back as data */

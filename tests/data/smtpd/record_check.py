@@ -161,12 +161,28 @@ NEW_CASES = {
         (("127.0.0.2", "localhost"), "helo", "localhost", "a@example.org",
          ["u@remote.example"]),
     ],
+    "bounce2": [
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+    ],
+    "eod": [
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "a@example.org", ["root@mx.example.test"]),
+    ],
     "ifall": [
         (LOCAL, "helo", "localhost", "a@example.org", ["u@remote.example"]),
         (("127.0.0.2", "localhost"), "helo", "localhost", "a@example.org",
          ["u@remote.example"]),
     ],
 }
+
+
+# Configurations whose end-of-data answer is recorded too (step "eod").
+EOD_CONFIGS = {"eod"}
+MESSAGE = b"Subject: t\r\n\r\nbody\r\n.\r\n"
 
 
 def xclient_arg(addr):
@@ -187,7 +203,10 @@ def lockstep(config, n, s, f, addr, name, helo, sender, rcpts):
     if r.startswith("250"):
         for rc in rcpts:
             step("rcpt", rc, "RCPT TO:<%s>" % rc)
-        step("data", "", "DATA")
+        r = step("data", "", "DATA")
+        if r.startswith("354") and config in EOD_CONFIGS:
+            s.sendall(MESSAGE)
+            print("\t".join([config, str(n), addr, name, "eod", "", reply(f)[0]]))
 
 
 def pipelined(config, n, s, f, addr, name, greet, helo, sender, rcpts):
@@ -202,9 +221,13 @@ def pipelined(config, n, s, f, addr, name, greet, helo, sender, rcpts):
         print("\t".join([config, str(n), addr, name, greet, helo, reply(f)[0]]))
         first = 1
     s.sendall("".join(st[2] + "\r\n" for st in steps[first:]).encode()
-              + b"Subject: t\r\n\r\nbody\r\n.\r\n")
+              + MESSAGE)
+    r = ""
     for what, arg, _ in steps[first:]:
-        print("\t".join([config, str(n), addr, name, what, arg, reply(f)[0]]))
+        r = reply(f)[0]
+        print("\t".join([config, str(n), addr, name, what, arg, r]))
+    if r.startswith("354") and config in EOD_CONFIGS:
+        print("\t".join([config, str(n), addr, name, "eod", "", reply(f)[0]]))
 
 
 def main():
