@@ -32,6 +32,7 @@ struct resolve {
     struct domain_list *mailbox_domains;
     struct domain_list *relay_domains;
     struct argv *local_ips; /* canonical text of interface addresses */
+    size_t inet_ips;        /* the first ones: those of inet_interfaces */
     char *local_transport;
     char *virtual_transport;
     char *relay_transport;
@@ -180,6 +181,7 @@ struct resolve *resolve_open(void)
         "relay_domains", conf_str("relay_domains"), DOMAIN_LIST_HOST);
     r->local_ips = argv_new();
     add_interfaces(r->local_ips, "inet_interfaces", v4, v6);
+    r->inet_ips = r->local_ips->argc;
     add_interfaces(r->local_ips, "proxy_interfaces", v4, v6);
     r->local_transport = mem_strdup(conf_str("local_transport"));
     r->virtual_transport = mem_strdup(conf_str("virtual_transport"));
@@ -223,6 +225,22 @@ void resolve_free(struct resolve *r)
     mem_free(r->sdr_null_key);
     mem_free(r->sdt_null_key);
     mem_free(r);
+}
+
+/* resolve_inet_interface - ADDR is an address of inet_interfaces */
+bool resolve_inet_interface(const struct resolve *r, const char *addr)
+{
+    unsigned char bin[16];
+    char text[INET6_ADDRSTRLEN];
+    int af = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+    if (inet_pton(af, addr, bin) != 1
+        || inet_ntop(af, bin, text, sizeof(text)) == NULL)
+        return false;
+    for (size_t i = 0; i < r->inet_ips; i++)
+        if (strcasecmp(r->local_ips->argv[i], text) == 0)
+            return true;
+    return false;
 }
 
 /* resolve_reply_init - empty reply */

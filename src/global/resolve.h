@@ -120,6 +120,15 @@ ULAK_NODISCARD enum lk_result resolve_addr_sender(struct resolve *r,
                                                   struct span addr,
                                                   struct resolve_reply *reply);
 
+/*
+ * resolve_inet_interface - ADDR (textual IPv4 or IPv6, any IPv6 spelling)
+ * is one of the addresses of inet_interfaces as resolve_open found them
+ * ("all": every interface address getifaddrs lists, restricted by
+ * inet_protocols; "loopback-only"; addresses; host names), not counting
+ * proxy_interfaces: what smtpd's permit_inet_interfaces asks.
+ */
+bool resolve_inet_interface(const struct resolve *r, const char *addr);
+
 /* resolve_class_name - "local", "alias", "virtual", "relay", "default". */
 const char *resolve_class_name(enum resolve_class c);
 

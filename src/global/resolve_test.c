@@ -614,6 +614,40 @@ static void test_interfaces(void **state)
     resolve_reply_fini(&reply);
 }
 
+/* test_inet_interface - resolve_inet_interface: inet_interfaces only,
+ * any IPv6 spelling, never proxy_interfaces */
+static void test_inet_interface(void **state)
+{
+    struct resolve *r;
+
+    (void) state;
+    use_conf("inet_interfaces = 127.0.0.1\nproxy_interfaces = 192.0.2.7\n",
+             NULL);
+    r = resolve_open();
+    assert_true(resolve_inet_interface(r, "127.0.0.1"));
+    assert_false(resolve_inet_interface(r, "127.0.0.2"));
+    assert_false(resolve_inet_interface(r, "192.0.2.7"));
+    assert_false(resolve_inet_interface(r, "not an address"));
+    assert_false(resolve_inet_interface(r, ""));
+    resolve_free(r);
+    drop_conf();
+    use_conf("inet_interfaces = [::1], 127.0.0.1\ninet_protocols = all\n",
+             NULL);
+    r = resolve_open();
+    assert_true(resolve_inet_interface(r, "0:0:0:0:0:0:0:1"));
+    assert_true(resolve_inet_interface(r, "::1"));
+    assert_false(resolve_inet_interface(r, "::2"));
+    resolve_free(r);
+    drop_conf();
+    /* all: every interface, the loopback one among them. */
+    use_conf("inet_interfaces = all\ninet_protocols = ipv4\n", NULL);
+    r = resolve_open();
+    assert_true(resolve_inet_interface(r, "127.0.0.1"));
+    assert_false(resolve_inet_interface(r, "192.0.2.1"));
+    resolve_free(r);
+    drop_conf();
+}
+
 /* test_tempfail - a failing table is a temporary failure, never "not
  * found" (postfix: "transport_maps = fail:x" defers with "address
  * resolver failure") */
@@ -736,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_domains),
         cmocka_unit_test(test_tempfail),
         cmocka_unit_test(test_interfaces),
+        cmocka_unit_test(test_inet_interface),
         cmocka_unit_test(test_sender_dependent),
         cmocka_unit_test(test_hostile),
     };

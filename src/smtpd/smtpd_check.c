@@ -40,11 +40,17 @@ struct smtpd_check {
     struct addr_match *mynetworks;
     struct resolve *resolve;
     struct maps *local_rcpt; /* NULL: no local recipient check */
+    struct maps *valias;     /* virtual_alias_maps, NULL when empty */
+    struct maps *vmbox;      /* virtual_mailbox_maps, NULL when empty */
+    struct maps *relay_rcpt; /* relay_recipient_maps, NULL: no check */
     struct maps_opts mopts;
     char *delim;
     bool delay_reject;
     bool soft_bounce;
     bool relay_before_rcpt;
+    bool unlisted_rcpt;   /* smtpd_reject_unlisted_recipient */
+    bool unlisted_sender; /* smtpd_reject_unlisted_sender */
+    long unknown_alias, unknown_mailbox, unknown_relay, multi_bounce;
     long access_reject, access_defer, relay_reject, non_fqdn, invalid_host;
     long unknown_local, reject_code, defer_code;
 };
@@ -114,11 +120,25 @@ static char *strip_proxy(const char *spec)
     return buf_steal(&out);
 }
 
+/* param_maps - the tables of PARAM (without "proxy:"), NULL when empty */
+static struct maps *param_maps(const char *param)
+{
+    const char *v = conf_str(param);
+    struct maps *m;
+    char *spec;
+
+    if (v == NULL || *v == 0)
+        return NULL;
+    spec = strip_proxy(v);
+    m = maps_open(param, spec, DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+    mem_free(spec);
+    return m;
+}
+
 /* smtpd_check_open - read main.cf */
 struct smtpd_check *smtpd_check_open(void)
 {
     struct smtpd_check *c = mem_zalloc(sizeof(*c));
-    const char *lrm;
     size_t i;
     int s;
 
@@ -133,14 +153,16 @@ struct smtpd_check *smtpd_check_open(void)
     }
     c->mynetworks = addr_match_new("mynetworks", conf_str("mynetworks"));
     c->resolve = resolve_open();
-    lrm = conf_str("local_recipient_maps");
-    if (lrm != NULL && *lrm != 0) {
-        char *spec = strip_proxy(lrm);
-
-        c->local_rcpt = maps_open("local_recipient_maps", spec,
-                                  DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
-        mem_free(spec);
-    }
+    c->local_rcpt = param_maps("local_recipient_maps");
+    c->valias = param_maps("virtual_alias_maps");
+    c->vmbox = param_maps("virtual_mailbox_maps");
+    c->relay_rcpt = param_maps("relay_recipient_maps");
+    c->unlisted_rcpt = conf_bool("smtpd_reject_unlisted_recipient");
+    c->unlisted_sender = conf_bool("smtpd_reject_unlisted_sender");
+    c->unknown_alias = conf_int("unknown_virtual_alias_reject_code");
+    c->unknown_mailbox = conf_int("unknown_virtual_mailbox_reject_code");
+    c->unknown_relay = conf_int("unknown_relay_recipient_reject_code");
+    c->multi_bounce = conf_int("multi_recipient_bounce_reject_code");
     c->delim = mem_strdup(conf_str("recipient_delimiter"));
     c->mopts.delim = c->delim;
     c->mopts.parent_matches_sub =
@@ -182,6 +204,9 @@ void smtpd_check_free(struct smtpd_check *c)
     addr_match_free(c->mynetworks);
     resolve_free(c->resolve);
     maps_free(c->local_rcpt);
+    maps_free(c->valias);
+    maps_free(c->vmbox);
+    maps_free(c->relay_rcpt);
     mem_free(c->delim);
     mem_free(c);
 }
@@ -289,6 +314,7 @@ void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
     run->defer_if_permit = run->defer_if_reject = 0;
     run->warn_next = false;
     run->local_checked = false;
+    run->sender_checked = false;
     buf_reset(&run->reply);
     buf_reset(&run->dip);
     buf_reset(&run->dir);
@@ -690,6 +716,140 @@ static enum outcome access_result(struct smtpd_check_run *run,
     }
 }
 
+/* local_known - the local-class address RCPT (resolved) is in
+ * local_recipient_maps: by its user (with, then without extension), then
+ * whole; postmaster always exists */
+static enum lk_result local_known(struct smtpd_check *c, const char *rcpt)
+{
+    struct buf v = BUF_INIT;
+    struct span local, domain;
+    enum lk_result lr = LK_FOUND;
+    char *user;
+
+    (void) addr_split(span_of(rcpt), &local, &domain);
+    local.len = maps_split_ext(local.p, local.len, &c->mopts);
+    user = span_dup(local);
+    if (strcasecmp(user, "postmaster") != 0) {
+        lr = maps_search(c->local_rcpt, MAPS_ORDER_ALIAS, user, &c->mopts, &v,
+                         NULL);
+        if (lr == LK_NOTFOUND)
+            lr = maps_find(c->local_rcpt, rcpt, MAPS_FIND_ALL, &v);
+    }
+    mem_free(user);
+    buf_fini(&v);
+    return lr;
+}
+
+/*
+ * unlisted - ADDR (the recipient, or the sender for SUBJ_SENDER) is not a
+ * known address of its class: 1 with the reply, 0 (known, or a class that
+ * is not checked), or -1 with a tempfail reply.  See the header.
+ */
+static int unlisted(struct smtpd_check_run *run, const char *addr,
+                    enum subject subj)
+{
+    struct smtpd_check *c = run->c;
+    struct resolve_reply r;
+    struct buf v = BUF_INIT;
+    struct maps_opts vo = c->mopts;
+    struct maps *m = NULL;
+    const char *table = NULL;
+    const char *rcpt;
+    enum lk_result lr;
+    long code = 550;
+    int rc = 0;
+
+    resolve_reply_init(&r);
+    lr = resolve_addr(c->resolve, span_of(addr), &r);
+    if (lr == LK_TEMPFAIL) {
+        (void) tempfail(run, subj, buf_str(&r.why));
+        resolve_reply_fini(&r);
+        return -1;
+    }
+    rcpt = buf_str(&r.recipient);
+    if ((r.flags & RESOLVE_FLAG_ERROR) || r.rclass == RESOLVE_CLASS_DEFAULT
+        || (r.rclass == RESOLVE_CLASS_LOCAL && c->local_rcpt == NULL)
+        || (r.rclass == RESOLVE_CLASS_RELAY && c->relay_rcpt == NULL))
+        goto out;
+    /* An address with a virtual alias is known, whatever its class. */
+    if (c->valias != NULL) {
+        vo.parent_matches_sub = false;
+        vo.local_domain = r.rclass == RESOLVE_CLASS_LOCAL;
+        lr = maps_search(c->valias, MAPS_ORDER_VIRTUAL, rcpt, &vo, &v, NULL);
+        if (lr == LK_TEMPFAIL) {
+            (void) tempfail(run, subj, maps_why(c->valias));
+            rc = -1;
+            goto out;
+        }
+        if (lr == LK_FOUND)
+            goto out;
+    }
+    vo.local_domain = false;
+    switch (r.rclass) {
+        case RESOLVE_CLASS_LOCAL:
+            m = c->local_rcpt;
+            lr = local_known(c, rcpt);
+            table = "local recipient table";
+            code = c->unknown_local;
+            break;
+        case RESOLVE_CLASS_ALIAS:
+            lr = LK_NOTFOUND;
+            table = "virtual alias table";
+            code = c->unknown_alias;
+            break;
+        case RESOLVE_CLASS_VIRTUAL:
+            m = c->vmbox;
+            lr = m ? maps_search(m, MAPS_ORDER_VIRTUAL, rcpt, &vo, &v, NULL)
+                   : LK_NOTFOUND;
+            table = "virtual mailbox table";
+            code = c->unknown_mailbox;
+            break;
+        case RESOLVE_CLASS_RELAY:
+            m = c->relay_rcpt;
+            lr = maps_search(m, MAPS_ORDER_VIRTUAL, rcpt, &vo, &v, NULL);
+            table = "relay recipient table";
+            code = c->unknown_relay;
+            break;
+        case RESOLVE_CLASS_DEFAULT:
+            goto out;
+    }
+    if (lr == LK_TEMPFAIL) {
+        (void) tempfail(run, subj, maps_why(m));
+        rc = -1;
+    } else if (lr == LK_NOTFOUND) {
+        struct buf text = BUF_INIT;
+
+        buf_setf(&text, "User unknown in %s", table);
+        /* Postfix 3.7: 5.1.1 for a recipient; for a sender 5.1.0, but
+         * 5.1.7 in a virtual alias domain. */
+        make_reply(run, code,
+                   subj != SUBJ_SENDER               ? "5.1.1"
+                   : r.rclass == RESOLVE_CLASS_ALIAS ? "5.1.7"
+                                                     : "5.1.0",
+                   subj, buf_str(&text));
+        buf_fini(&text);
+        rc = 1;
+    }
+out:
+    buf_fini(&v);
+    resolve_reply_fini(&r);
+    return rc;
+}
+
+/* unlisted_outcome - unlisted() as the outcome of a restriction */
+static enum outcome unlisted_outcome(struct smtpd_check_run *run,
+                                     const char *addr, enum subject subj)
+{
+    switch (unlisted(run, addr, subj)) {
+        case 1:
+            return O_REPLY;
+        case -1:
+            return O_ERROR;
+        default:
+            return O_DUNNO;
+    }
+}
+
 /* relay_ok - the recipient is one we may accept from anyone */
 static enum outcome relay_check(struct smtpd_check_run *run, bool *ok)
 {
@@ -756,6 +916,41 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
     }
     if (strcasecmp(name, "permit_sasl_authenticated") == 0)
         return st->sasl_username && *st->sasl_username ? O_PERMIT : O_DUNNO;
+    if (strcasecmp(name, "permit_inet_interfaces") == 0)
+        return st->client_addr
+                       && resolve_inet_interface(c->resolve, st->client_addr)
+                   ? O_PERMIT
+                   : O_DUNNO;
+    if (strcasecmp(name, "reject_unauth_pipelining") == 0) {
+        if (!st->unauth_pipelining)
+            return O_DUNNO;
+        make_reply(run, 503, "5.5.0", ssub,
+                   "Improper use of SMTP command pipelining");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_multi_recipient_bounce") == 0) {
+        /* At RCPT the count excludes the recipient being checked; at
+         * DATA it is every accepted one. */
+        unsigned most =
+            f->stage == SMTPD_STAGE_DATA || f->stage == SMTPD_STAGE_EOD ? 1 : 0;
+
+        if (st->sender == NULL || *st->sender != 0 || st->rcpt_count <= most)
+            return O_DUNNO;
+        make_reply(run, c->multi_bounce, "5.5.3", ssub,
+                   "Multi-recipient bounce");
+        return O_REPLY;
+    }
+    if (strcasecmp(name, "reject_unlisted_recipient") == 0
+        || strcasecmp(name, "check_recipient_maps") == 0) {
+        if (st->recipient == NULL)
+            return O_DUNNO;
+        return unlisted_outcome(run, st->recipient, SUBJ_RCPT);
+    }
+    if (strcasecmp(name, "reject_unlisted_sender") == 0) {
+        if (st->sender == NULL || *st->sender == 0)
+            return O_DUNNO;
+        return unlisted_outcome(run, st->sender, SUBJ_SENDER);
+    }
     if (strcasecmp(name, "permit_mynetworks") == 0) {
         switch (addr_match_find(c->mynetworks, nz(st->client_addr))) {
             case LK_FOUND:
@@ -847,56 +1042,6 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
     return config_error(run, name);
 }
 
-/* local_unknown - after the recipient restrictions: a local recipient
- * that local_recipient_maps does not know; 1 with the reply, 0, or -1
- * with a tempfail reply */
-static int local_unknown(struct smtpd_check_run *run)
-{
-    struct smtpd_check *c = run->c;
-    const char *rcpt = run->st->recipient;
-    struct resolve_reply r;
-    struct buf v = BUF_INIT;
-    struct span local, domain;
-    enum lk_result lr;
-    int rc = 0;
-
-    if (rcpt == NULL || c->local_rcpt == NULL)
-        return 0;
-    resolve_reply_init(&r);
-    lr = resolve_addr(c->resolve, span_of(rcpt), &r);
-    if (lr == LK_TEMPFAIL) {
-        (void) tempfail(run, SUBJ_RCPT, buf_str(&r.why));
-        resolve_reply_fini(&r);
-        return -1;
-    }
-    if (r.rclass == RESOLVE_CLASS_LOCAL && !(r.flags & RESOLVE_FLAG_ERROR)) {
-        char *user;
-
-        (void) addr_split(span_of(buf_str(&r.recipient)), &local, &domain);
-        local.len = maps_split_ext(local.p, local.len, &c->mopts);
-        user = span_dup(local);
-        if (strcasecmp(user, "postmaster") != 0) {
-            lr = maps_search(c->local_rcpt, MAPS_ORDER_ALIAS, user, &c->mopts,
-                             &v, NULL);
-            if (lr == LK_NOTFOUND)
-                lr = maps_find(c->local_rcpt, buf_str(&r.recipient),
-                               MAPS_FIND_ALL, &v);
-            if (lr == LK_TEMPFAIL) {
-                (void) tempfail(run, SUBJ_RCPT, maps_why(c->local_rcpt));
-                rc = -1;
-            } else if (lr == LK_NOTFOUND) {
-                make_reply(run, c->unknown_local, "5.1.1", SUBJ_RCPT,
-                           "User unknown in local recipient table");
-                rc = 1;
-            }
-        }
-        mem_free(user);
-    }
-    buf_fini(&v);
-    resolve_reply_fini(&r);
-    return rc;
-}
-
 /* soften - soft_bounce: 5XX X.Y.Z becomes 4XX 4.Y.Z */
 static void soften(struct smtpd_check_run *run)
 {
@@ -944,12 +1089,23 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
         if (run->nframes == 0) {
             /* The current list passed (or has not started). */
             if (run->stage_at > 0
+                && run->stages[run->stage_at - 1] == SMTPD_STAGE_SENDER
+                && !run->sender_checked) {
+                const char *snd = run->st->sender;
+
+                run->sender_checked = true;
+                if (run->c->unlisted_sender && snd != NULL && *snd != 0
+                    && unlisted(run, snd, SUBJ_SENDER) != 0)
+                    return finish(run, SMTPD_CHECK_REPLY);
+            }
+            if (run->stage_at > 0
                 && run->stages[run->stage_at - 1] == SMTPD_STAGE_RECIPIENT
                 && !run->local_checked) {
-                int u;
+                const char *rcpt = run->st->recipient;
 
                 run->local_checked = true;
-                if ((u = local_unknown(run)) != 0)
+                if (run->c->unlisted_rcpt && rcpt != NULL
+                    && unlisted(run, rcpt, SUBJ_RCPT) != 0)
                     return finish(run, SMTPD_CHECK_REPLY);
             }
             if (run->stage_at == run->nstages) {

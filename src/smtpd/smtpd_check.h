@@ -8,12 +8,16 @@
  * smtpd_{client,helo,sender,relay,recipient,data,end_of_data,etrn}_
  * restrictions, smtpd_restriction_classes, smtpd_delay_reject,
  * soft_bounce, mynetworks (addr_match.h), local_recipient_maps, the
+ * virtual_alias_maps, virtual_mailbox_maps, relay_recipient_maps,
+ * smtpd_reject_unlisted_sender, smtpd_reject_unlisted_recipient, the
  * reply codes (access_map_reject_code, access_map_defer_code,
  * relay_domains_reject_code, non_fqdn_reject_code,
  * invalid_hostname_reject_code, unknown_local_recipient_reject_code,
- * reject_code, defer_code), recipient_delimiter; relay and local
- * decisions go through resolve.h (mydestination, inet_interfaces,
- * relay_domains, virtual domains).
+ * unknown_virtual_alias_reject_code, unknown_virtual_mailbox_reject_code,
+ * unknown_relay_recipient_reject_code,
+ * multi_recipient_bounce_reject_code, reject_code, defer_code),
+ * recipient_delimiter; relay and local decisions go through resolve.h
+ * (mydestination, inet_interfaces, relay_domains, virtual domains).
  *
  * Restrictions implemented: permit, reject, defer, permit_mynetworks,
  * permit_sasl_authenticated (SMTPD_STATE.sasl_username),
@@ -21,7 +25,13 @@
  * permit_auth_destination, reject_invalid_helo_hostname (and
  * reject_invalid_hostname), reject_non_fqdn_helo_hostname (and
  * reject_non_fqdn_hostname), reject_non_fqdn_sender,
- * reject_non_fqdn_recipient, check_client_access,
+ * reject_non_fqdn_recipient, permit_inet_interfaces (resolve.h
+ * resolve_inet_interface), reject_unauth_pipelining
+ * (SMTPD_STATE.unauth_pipelining), reject_multi_recipient_bounce
+ * (SMTPD_STATE.rcpt_count), reject_unlisted_sender,
+ * reject_unlisted_recipient (and check_recipient_maps),
+ * check_client_access (the name with its parent domains, then the
+ * address with its parent networks, as access(5) says),
  * check_reverse_client_hostname_access, check_helo_access,
  * check_sender_access, check_recipient_access, warn_if_reject,
  * defer_if_permit, defer_if_reject, and class names of
@@ -30,9 +40,26 @@
  * DEFER_IF_PERMIT, DUNNO, HOLD, DISCARD, FILTER, REDIRECT, BCC, PREPEND,
  * INFO, WARN, a class name or a list of restrictions.  Any other
  * restriction name is a configuration error: 451 4.3.5 "Server
- * configuration error", as Postfix answers it.  After the recipient
- * restrictions accept, a local recipient unknown to local_recipient_maps
- * is refused (550 5.1.1 ... User unknown in local recipient table).
+ * configuration error", as Postfix answers it (so are the restrictions
+ * that need DNS or a policy service: reject_unknown_*, reject_rbl_client,
+ * the rhsbl family, permit_mx_backup, check_policy_service, ...; they
+ * come later).
+ *
+ * Unlisted addresses (reject_unlisted_recipient, and implicitly after
+ * the recipient restrictions accept when smtpd_reject_unlisted_recipient
+ * is set; reject_unlisted_sender, and implicitly after the sender
+ * restrictions accept when smtpd_reject_unlisted_sender is set): the
+ * address is resolved; one with a virtual_alias_maps entry is known; else
+ * by class: local needs local_recipient_maps (when set), virtual alias
+ * domains have nothing else, virtual mailbox domains need
+ * virtual_mailbox_maps, relay domains relay_recipient_maps (when set);
+ * the default class is not checked.  Unknown: "CODE 5.1.1 <rcpt>:
+ * Recipient address rejected: User unknown in local recipient table"
+ * (virtual alias table, virtual mailbox table, relay recipient table)
+ * with the class's unknown_*_reject_code; for a sender "Sender address
+ * rejected" and 5.1.0 (5.1.7 for a virtual alias domain), as Postfix 3.7
+ * answers.  A table that fails: 451 4.3.0 <addr>: Temporary lookup
+ * failure.
  *
  * Suspension: smtpd_check_step evaluates until an answer or until a
  * check must wait (DNS, policy server: none of today's checks waits, so
@@ -76,6 +103,23 @@ struct smtpd_state {
      * includes the relay, recipient, data, end-of-data or ETRN lists
      * would accept, as Postfix does. */
     const char *defer_if_permit;
+    /* Illegal pipelining was seen in this session (sticky until the
+     * session ends or XCLIENT starts a new one), as Postfix 3.7 sets it:
+     * the client sent input before the greeting; or sent anything after
+     * HELO/EHLO in the same read (a pipelined HELO/EHLO is never allowed);
+     * or, PIPELINING not having been announced (HELO, or EHLO without
+     * it), sent a command while an earlier one was still unanswered (input
+     * already waiting behind the command being handled); or sent anything
+     * after DATA before its 354 (message text ahead of time: illegal even
+     * with PIPELINING).  reject_unauth_pipelining refuses while it is set
+     * ("503 5.5.0 <...>: ... rejected: Improper use of SMTP command
+     * pipelining"). */
+    bool unauth_pipelining;
+    /* Recipients accepted so far in this transaction, not counting the one
+     * being checked (0 at MAIL; at DATA, every accepted RCPT):
+     * reject_multi_recipient_bounce refuses a null sender when this is
+     * above 0 at RCPT, above 1 at DATA and end-of-data. */
+    unsigned rcpt_count;
 };
 
 struct smtpd_check;
@@ -126,7 +170,8 @@ struct smtpd_check_run {
     int defer_if_reject;
     struct buf dip, dir;
     bool warn_next;
-    bool local_checked;
+    bool local_checked;  /* the implicit recipient check ran */
+    bool sender_checked; /* the implicit sender check ran */
 };
 
 void smtpd_check_run_init(struct smtpd_check_run *run);

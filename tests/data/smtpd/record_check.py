@@ -70,30 +70,192 @@ def reply(f):
             return lines
 
 
+# The configurations added for the restrictions of issue 4's second part;
+# each case: client, greeting, helo, sender, recipients.  Greeting "helo"
+# sends HELO and then each command waiting for its reply; "HELO" and
+# "EHLO" send the greeting alone and then MAIL, the RCPTs, DATA and a
+# message in one write (pipelined: illegal after HELO, legal after EHLO);
+# "HELO+" and "EHLO+" send the greeting in that same write too (pipelined
+# HELO/EHLO is always illegal).  The step name of the greeting is the
+# greeting word, so the replay knows whether illegal pipelining was seen.
+LOCAL = ("127.0.0.1", "localhost")
+NEW_CASES = {
+    "unlisted": [
+        (OUT, "helo", "outside.example", "a@example.org",
+         ["nosuchuser@valias.example", "known@valias.example", "x@wild.example",
+          "nosuch@vmbox.example", "box@vmbox.example", "va@vmbox.example",
+          "nosuch@relay.example", "r@relay.example", "va@relay.example",
+          "alias@mx.example.test", "nosuchuser@mx.example.test", "u@remote.example"]),
+        (IN, "helo", "inside.example", "a@example.org",
+         ["nosuchuser@valias.example", "nosuch@vmbox.example", "nosuch@relay.example",
+          "u@remote.example"]),
+        (OUT, "helo", "outside.example", "nosuchuser@mx.example.test", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@valias.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@vmbox.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@relay.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "known@valias.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "box@vmbox.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "alias@mx.example.test", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "",
+         ["root@mx.example.test", "postmaster@mx.example.test", "nosuchuser@mx.example.test"]),
+        (OUT, "helo", "outside.example", "", ["nosuchuser@mx.example.test",
+                                              "root@mx.example.test", "root@mx.example.test"]),
+    ],
+    "unlistx": [
+        (OUT, "helo", "outside.example", "a@example.org",
+         ["nosuchuser@valias.example", "known@valias.example", "nosuch@vmbox.example",
+          "nosuch@relay.example", "r@relay.example", "nosuchuser@mx.example.test",
+          "root@mx.example.test", "u@remote.example"]),
+        (IN, "helo", "inside.example", "a@example.org",
+         ["nosuchuser@valias.example", "old@valias.example", "nosuch@vmbox.example",
+          "nosuch@relay.example", "nosuchuser@mx.example.test", "u@remote.example"]),
+        (OUT, "helo", "outside.example", "nosuchuser@mx.example.test", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@valias.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@vmbox.example", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "nosuch@relay.example", ["root@mx.example.test"]),
+    ],
+    "pipe": [
+        (OUT, "helo", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "HELO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO+", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "", ["root@mx.example.test"]),
+    ],
+    "pipe2": [
+        (OUT, "helo", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "HELO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "HELO+", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO+", "outside.example", "a@example.org", ["root@mx.example.test"]),
+    ],
+    "pipe3": [
+        (OUT, "helo", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "HELO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "EHLO+", "outside.example", "a@example.org", ["root@mx.example.test"]),
+    ],
+    "access2": [
+        (("198.51.100.77", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("203.0.113.5", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("203.0.7.7", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("192.0.2.1", "host.sub.example.com"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("192.0.2.1", "example.com"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("192.0.2.1", "notexample.com"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("2001:db8:1::5", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("2001:db8:1:0:0:0:0:5", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (("2001:db8:2::7", "a.example"), "helo", "a.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (LOCAL, "helo", "localhost", "a@example.org", ["u@remote.example"]),
+        (("127.0.0.2", "localhost"), "helo", "localhost", "a@example.org",
+         ["u@remote.example"]),
+    ],
+    "bounce2": [
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+    ],
+    "eod": [
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test",
+                                               "postmaster@mx.example.test"]),
+        (OUT, "helo", "outside.example", "", ["root@mx.example.test"]),
+        (OUT, "EHLO", "outside.example", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "a@example.org", ["root@mx.example.test"]),
+    ],
+    "ifall": [
+        (LOCAL, "helo", "localhost", "a@example.org", ["u@remote.example"]),
+        (("127.0.0.2", "localhost"), "helo", "localhost", "a@example.org",
+         ["u@remote.example"]),
+    ],
+}
+
+
+# Configurations whose end-of-data answer is recorded too (step "eod").
+EOD_CONFIGS = {"eod"}
+MESSAGE = b"Subject: t\r\n\r\nbody\r\n.\r\n"
+
+
+def xclient_arg(addr):
+    """xclient_arg - XCLIENT's form of an address"""
+    return "IPV6:" + addr if ":" in addr else addr
+
+
+def lockstep(config, n, s, f, addr, name, helo, sender, rcpts):
+    """lockstep - one command at a time, each reply read before the next"""
+    def step(what, arg, line):
+        s.sendall(line.encode() + b"\r\n")
+        r = reply(f)[0]
+        print("\t".join([config, str(n), addr, name, what, arg, r]))
+        return r
+
+    step("helo", helo, "HELO " + helo)
+    r = step("mail", sender, "MAIL FROM:<%s>" % sender)
+    if r.startswith("250"):
+        for rc in rcpts:
+            step("rcpt", rc, "RCPT TO:<%s>" % rc)
+        r = step("data", "", "DATA")
+        if r.startswith("354") and config in EOD_CONFIGS:
+            s.sendall(MESSAGE)
+            print("\t".join([config, str(n), addr, name, "eod", "", reply(f)[0]]))
+
+
+def pipelined(config, n, s, f, addr, name, greet, helo, sender, rcpts):
+    """pipelined - the greeting, then the rest in one write"""
+    steps = [(greet, helo, "%s %s" % (greet.rstrip("+"), helo)),
+             ("mail", sender, "MAIL FROM:<%s>" % sender)]
+    steps += [("rcpt", rc, "RCPT TO:<%s>" % rc) for rc in rcpts]
+    steps.append(("data", "", "DATA"))
+    first = 0
+    if not greet.endswith("+"):
+        s.sendall(steps[0][2].encode() + b"\r\n")
+        print("\t".join([config, str(n), addr, name, greet, helo, reply(f)[0]]))
+        first = 1
+    s.sendall("".join(st[2] + "\r\n" for st in steps[first:]).encode()
+              + MESSAGE)
+    r = ""
+    for what, arg, _ in steps[first:]:
+        r = reply(f)[0]
+        print("\t".join([config, str(n), addr, name, what, arg, r]))
+    if r.startswith("354") and config in EOD_CONFIGS:
+        print("\t".join([config, str(n), addr, name, "eod", "", reply(f)[0]]))
+
+
 def main():
     """main - every case, one session each"""
     config, port = sys.argv[1], int(sys.argv[2])
-    for n, ((addr, name), helo, sender, rcpts) in enumerate(CASES):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if config in NEW_CASES:
+        cases = NEW_CASES[config]
+    else:
+        cases = [(c, "helo", h, snd, r) for (c, h, snd, r) in CASES]
+    for n, ((addr, name), greet, helo, sender, rcpts) in enumerate(cases):
+        # permit_inet_interfaces looks at the connection's own address,
+        # which XCLIENT does not change: a 127.x client really connects
+        # from there.
+        real = addr.startswith("127.")
+        s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                     source_address=(addr, 0) if real else None)
         f = s.makefile("rb")
-
-        def step(what, arg, line):
-            s.sendall(line.encode() + b"\r\n")
-            r = reply(f)[0]
-            print("\t".join([config, str(n), addr, name, what, arg, r]))
-            return r
-
         reply(f)
-        s.sendall(b"EHLO rec.example\r\n")
-        reply(f)
-        s.sendall(("XCLIENT ADDR=%s NAME=%s\r\n" % (addr, name)).encode())
-        reply(f)
-        step("helo", helo, "HELO " + helo)
-        r = step("mail", sender, "MAIL FROM:<%s>" % sender)
-        if r.startswith("250"):
-            for rc in rcpts:
-                step("rcpt", rc, "RCPT TO:<%s>" % rc)
-            step("data", "", "DATA")
+        if not real:
+            s.sendall(b"EHLO rec.example\r\n")
+            reply(f)
+            s.sendall(("XCLIENT ADDR=%s NAME=%s\r\n"
+                       % (xclient_arg(addr), name)).encode())
+            reply(f)
+        if greet == "helo":
+            lockstep(config, n, s, f, addr, name, helo, sender, rcpts)
+        else:
+            pipelined(config, n, s, f, addr, name, greet, helo, sender, rcpts)
         s.sendall(b"QUIT\r\n")
         s.close()
 
