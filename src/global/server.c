@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ enum listen_kind {
 struct server {
     const struct server_spec *spec;
     struct loop *loop;
+    unsigned max_sessions; /* -l: the master's share; 0: the spec's */
     char *service;
     char *type;
     struct argv *args;
@@ -200,7 +202,8 @@ static void on_idle(int fd, int what, void *arg)
 static void update(struct server *srv)
 {
     const struct server_spec *spec = srv->spec;
-    bool full = spec->max_sessions && srv->sessions >= spec->max_sessions;
+    unsigned max = srv->max_sessions ? srv->max_sessions : spec->max_sessions;
+    bool full = max && srv->sessions >= max;
     bool used_up =
         !spec->long_running && srv->max_use > 0 && srv->used >= srv->max_use;
 
@@ -337,6 +340,22 @@ static void jail(struct server *srv, bool chroot_it, bool drop)
     buf_fini(&why);
 }
 
+/* raise_fd_limit - a process with many sessions needs a descriptor or
+ * two for each: the soft limit goes up towards the hard one */
+static void raise_fd_limit(unsigned sessions)
+{
+    struct rlimit rl;
+    rlim_t want = sessions ? (rlim_t) sessions * 2 + 64 : 65536;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        msg_warn("cannot raise the open file limit to %lu: %m",
+                 (unsigned long) rl.rlim_cur);
+}
+
 /* server_run - options, config, descriptors, jail, loop */
 int server_run(const struct server_spec *spec, int argc, char **argv)
 {
@@ -360,7 +379,7 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
     srv->type = mem_strdup("");
     srv->privileged = geteuid() == 0;
     optind = 1;
-    while ((ch = getopt(argc, argv, "+c:n:t:s:o:ujvDS")) != -1) {
+    while ((ch = getopt(argc, argv, "+c:n:t:s:l:o:ujvDS")) != -1) {
         switch (ch) {
             case 'c':
                 conf_set_dir(optarg);
@@ -377,6 +396,14 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
                 if (str_to_long(optarg, &count) < 0)
                     msg_fatal("-s %s: not a number", optarg);
                 break;
+            case 'l': {
+                unsigned long l;
+
+                if (str_to_ulong(optarg, &l) < 0 || l > 1000000)
+                    msg_fatal("-l %s: not a session count", optarg);
+                srv->max_sessions = (unsigned) l;
+                break;
+            }
             case 'o':
                 if (strchr(optarg, '=') == NULL)
                     msg_fatal("-o %s: not name=value", optarg);
@@ -397,10 +424,18 @@ int server_run(const struct server_spec *spec, int argc, char **argv)
                 srv->standalone = true;
                 break;
             default:
-                msg_fatal("usage: %s [-c dir] [-n service] [-t type] "
-                          "[-s count] [-o name=value] [-ujvS] [args]",
-                          spec->name);
+                msg_fatal(
+                    "usage: %s [-c dir] [-n service] [-t type] "
+                    "[-s count] [-l sessions] [-o name=value] [-ujvS] [args]",
+                    spec->name);
         }
+    }
+    {
+        unsigned max =
+            srv->max_sessions ? srv->max_sessions : spec->max_sessions;
+
+        if (max == 0 || max > 100)
+            raise_fd_limit(max);
     }
     srv->args = argv_new();
     for (int i = optind; i < argc; i++)

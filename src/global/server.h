@@ -26,6 +26,8 @@
  *   -c DIR      configuration directory (else $MAIL_CONFIG, /etc/postfix)
  *   -n SERVICE  the master.cf service name     -t TYPE  its type column
  *   -s N        number of listeners            -u       drop to mail_owner
+ *   -l N        sessions at once in this process (the master's share of
+ *               the service's maxproc; overrides spec.max_sessions)
  *   -j          chroot to queue_directory      -o NAME=VALUE  override
  *   -v          more verbose logging           -D       ignored (debugger)
  *   -S          stand-alone: no master; fd 0 is one connection (tests)

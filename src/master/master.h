@@ -38,6 +38,11 @@ enum master_prog_kind {
     0x01 /* keep maxproc (at least 1) processes
                                  * running, not only on demand (qmgr) */
 
+#define MASTER_PROG_MULTI \
+    0x02 /* one process serves many sessions: at most one process per
+          * core (and at most maxproc), each given "-l" its share of the
+          * service's maxproc sessions (smtpd) */
+
 struct master_prog {
     const char *name; /* the master.cf command name */
     enum master_prog_kind kind;

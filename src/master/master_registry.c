@@ -24,7 +24,7 @@ static const struct master_prog progs[] = {
     {"discard", MASTER_PROG_RUN, discard_main, 0, NULL},
     {"qmgr", MASTER_PROG_RUN, qmgr_main, MASTER_PROG_ALWAYS, NULL},
     {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
-    {"smtpd", MASTER_PROG_RUN, smtpd_main, 0, NULL},
+    {"smtpd", MASTER_PROG_RUN, smtpd_main, MASTER_PROG_MULTI, NULL},
 
     /* Postfix programs whose work ulak does inside another process. */
     {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup and smtpd"},

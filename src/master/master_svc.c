@@ -32,7 +32,8 @@ struct master_svc {
     char *fingerprint; /* everything that makes processes differ */
     const struct master_prog *prog;
     struct argv *argv; /* the child's argument vector */
-    long maxproc;      /* 0: no limit */
+    long maxproc;      /* processes; 0: no limit */
+    long limit;        /* the master.cf maxproc, for messages */
     long wakeup;       /* seconds, 0: none */
     bool wakeup_if_used;
     struct master_listen *lst;
@@ -295,7 +296,7 @@ static void on_listen(int fd, int what, void *arg)
         if (time(NULL) - s->limit_logged >= 60) {
             msg_warn("service \"%s\" (%s) has reached its process limit "
                      "\"%ld\": new clients may experience noticeable delays",
-                     s->name, s->endpoint, s->maxproc);
+                     s->name, s->endpoint, s->limit);
             s->limit_logged = time(NULL);
         }
         s->limit_warned = true;
@@ -432,6 +433,7 @@ static struct master_svc *svc_new(const struct master_ent *e,
     s->fingerprint = buf_steal(&b);
     s->prog = p;
     s->maxproc = master_ent_maxproc(e, c->default_limit);
+    s->limit = s->maxproc;
     s->wakeup = master_ent_wakeup(e, &s->wakeup_if_used);
     s->argv = argv_new();
     argv_add(s->argv, exe);
@@ -445,6 +447,19 @@ static struct master_svc *svc_new(const struct master_ent *e,
     argv_add(s->argv, e->type_name);
     argv_add(s->argv, "-s");
     argv_add(s->argv, "1"); /* fixed once the listeners are open */
+    if (p->flags & MASTER_PROG_MULTI) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        long procs = cores > 0 ? cores : 1;
+        char share[32];
+
+        if (s->maxproc > 0 && s->maxproc < procs)
+            procs = s->maxproc;
+        argv_add(s->argv, "-l");
+        str_fmt(share, sizeof(share), "%ld",
+                s->maxproc > 0 ? (s->maxproc + procs - 1) / procs : 0);
+        argv_add(s->argv, share);
+        s->maxproc = procs;
+    }
     if (master_ent_unpriv(e))
         argv_add(s->argv, "-u");
     if (master_ent_chroot(e))

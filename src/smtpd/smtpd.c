@@ -13,6 +13,7 @@
 #include "../lib/msg.h"
 #include "../lib/str.h"
 #include "../global/conf.h"
+#include "../global/resolve.h"
 
 static struct smtpd smtpd;
 
@@ -134,7 +135,7 @@ static int post_jail(struct server *srv, struct buf *why)
     d->fast_flush = conf_split_list(conf_str("fast_flush_domains"));
     for (size_t i = 0; i < d->fast_flush->argc; i++)
         str_lower(d->fast_flush->argv[i]);
-    d->ifaddrs = smtpd_peer_ifaddrs();
+    d->resolve = resolve_open();
     d->check = smtpd_check_open();
     if ((d->cf = cleanup_conf_new(why)) == NULL)
         return -1;
@@ -162,7 +163,7 @@ static void smtpd_free(struct smtpd *d)
     addr_match_free(d->mynetworks);
     argv_free(d->local_rewrite);
     argv_free(d->fast_flush);
-    argv_free(d->ifaddrs);
+    resolve_free(d->resolve);
     if (d->check)
         smtpd_check_free(d->check);
     cleanup_conf_free(d->cf);

@@ -74,8 +74,8 @@ struct smtpd {
     struct argv *fast_flush;       /* fast_flush_domains (lower case) */
     struct smtpd_check *check;
     struct cleanup_conf *cf;
-    struct argv *ifaddrs;   /* this machine's interface addresses */
-    unsigned long sessions; /* sessions started (for generation ids) */
+    struct resolve *resolve; /* for permit_inet_interfaces */
+    unsigned long sessions;  /* sessions started (for generation ids) */
 };
 
 /* smtpd_main - the daemon ("ulak --daemon smtpd", started by master). */
@@ -93,7 +93,4 @@ void smtpd_sess_start(struct smtpd *d, int fd);
  * block the loop.
  */
 void smtpd_peer_name(const char *addr, struct buf *name, struct buf *reverse);
-/* smtpd_peer_ifaddrs - the addresses of this machine's interfaces. */
-struct argv *smtpd_peer_ifaddrs(void);
-
 #endif

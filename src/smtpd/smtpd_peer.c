@@ -1,11 +1,10 @@
 /*
- * smtpd_peer - who the client is: its name from the host file and this
- * machine's interface addresses (see smtpd.h).
+ * smtpd_peer - who the client is: its name from the host file (see
+ * smtpd.h).
  */
 #include "smtpd.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,35 +60,4 @@ void smtpd_peer_name(const char *addr, struct buf *name, struct buf *reverse)
         argv_free(w);
     }
     (void) fclose(fp);
-}
-
-/* smtpd_peer_ifaddrs - the interface addresses */
-struct argv *smtpd_peer_ifaddrs(void)
-{
-    struct argv *out = argv_new();
-    struct ifaddrs *list, *ifa;
-    char text[INET6_ADDRSTRLEN];
-
-    if (getifaddrs(&list) != 0)
-        return out;
-    for (ifa = list; ifa; ifa = ifa->ifa_next) {
-        const void *a = NULL;
-        int af = 0;
-
-        if (ifa->ifa_addr == NULL)
-            continue;
-        if (ifa->ifa_addr->sa_family == AF_INET) {
-            af = AF_INET;
-            a = &((const struct sockaddr_in *) (const void *) ifa->ifa_addr)
-                     ->sin_addr;
-        } else if (ifa->ifa_addr->sa_family == AF_INET6) {
-            af = AF_INET6;
-            a = &((const struct sockaddr_in6 *) (const void *) ifa->ifa_addr)
-                     ->sin6_addr;
-        }
-        if (a && inet_ntop(af, a, text, sizeof(text)) != NULL)
-            argv_add(out, text);
-    }
-    freeifaddrs(list);
-    return out;
 }

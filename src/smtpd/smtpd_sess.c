@@ -31,6 +31,7 @@
 #include "../global/addr.h"
 #include "../global/dsn.h"
 #include "../global/flush_clnt.h"
+#include "../global/resolve.h"
 
 #define SESS_READ_CHUNK    16384
 #define SESS_DATA_LINE_MAX (256 * 1024)
@@ -104,6 +105,8 @@ struct smtpd_sess {
     struct buf denied; /* a connect-time reject (smtpd_delay_reject no) */
     struct buf dip;    /* a DEFER_IF_PERMIT kept for later checks */
     bool local_rewrite;
+    bool pipelining;        /* EHLO announced PIPELINING */
+    bool unauth_pipelining; /* commands sent ahead where not allowed */
     /* The transaction. */
     bool in_tx;
     struct smtpd_mail mail;
@@ -314,6 +317,8 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
     st->sender = s->in_tx ? buf_str(&s->mail.addr) : NULL;
     st->recipient = rcpt;
     st->defer_if_permit = buf_len(&s->dip) ? buf_str(&s->dip) : NULL;
+    st->unauth_pipelining = s->unauth_pipelining;
+    st->rcpt_count = (unsigned) s->nrcpt;
 }
 
 /*
@@ -388,6 +393,7 @@ static void cmd_helo(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
     buf_set(&s->helo, name);
     s->have_helo = true;
     s->proto = ehlo ? "ESMTP" : "SMTP";
+    s->pipelining = false;
     if (!ehlo) {
         buf_setf(&t, "250 %s", s->d->myhostname);
         reply(s, buf_str(&t));
@@ -397,8 +403,10 @@ static void cmd_helo(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
     } else {
         struct argv *kw = argv_new();
 
-        if (!(off & SMTPD_EHLO_PIPELINING))
+        if (!(off & SMTPD_EHLO_PIPELINING)) {
             argv_add(kw, "PIPELINING");
+            s->pipelining = true;
+        }
         if (!(off & SMTPD_EHLO_SIZE)) {
             if (s->d->cmd.message_size_limit)
                 buf_setf(&t, "SIZE %llu",
@@ -1013,9 +1021,8 @@ static int client_start(struct smtpd_sess *s)
         const char *w = d->local_rewrite->argv[i];
 
         if (strcmp(w, "permit_inet_interfaces") == 0) {
-            for (size_t j = 0; j < d->ifaddrs->argc; j++)
-                if (strcmp(d->ifaddrs->argv[j], buf_str(&s->addr)) == 0)
-                    s->local_rewrite = true;
+            if (resolve_inet_interface(d->resolve, buf_str(&s->addr)))
+                s->local_rewrite = true;
         } else if (strcmp(w, "permit_mynetworks") == 0) {
             if (addr_match_find(d->mynetworks, buf_str(&s->addr)) == LK_FOUND)
                 s->local_rewrite = true;
@@ -1076,6 +1083,8 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     }
     /* A new session as far as HELO and the protocol go. */
     s->have_helo = false;
+    s->pipelining = false;
+    s->unauth_pipelining = false;
     buf_reset(&s->helo);
     s->proto = "SMTP";
     for (size_t i = 0; i < w->argc && !bad; i++) {
@@ -1577,6 +1586,24 @@ static void sleep_done(int fd, int what, void *arg)
     process(s);
 }
 
+/* note_pipelining - LINE (just taken) has more input behind it where
+ * the client should have waited: after HELO, EHLO or DATA always, after
+ * anything when PIPELINING was not announced */
+static void note_pipelining(struct smtpd_sess *s, struct span line)
+{
+    static const char *const wait_after[] = {"HELO", "EHLO", "DATA"};
+    bool must_wait = !s->pipelining;
+
+    if (s->ioff == s->ilen || s->unauth_pipelining)
+        return;
+    for (size_t i = 0; i < 3 && !must_wait; i++)
+        if (line.len >= 4 && strncasecmp(line.p, wait_after[i], 4) == 0
+            && (line.len == 4 || line.p[4] == ' ' || line.p[4] == '\t'))
+            must_wait = true;
+    if (must_wait)
+        s->unauth_pipelining = true;
+}
+
 /* process - take what the input holds, then wait for more */
 static void process(struct smtpd_sess *s)
 {
@@ -1620,6 +1647,7 @@ static void process(struct smtpd_sess *s)
             s->ioff += used;
             if (rc == 2)
                 s->skip_line = true;
+            note_pipelining(s, line);
             command(s, line);
             if (s->closing)
                 break;
