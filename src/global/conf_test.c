@@ -329,8 +329,6 @@ static void test_check(void **state)
              "warning: %s/main.cf:3: biff: accepted, not acted on yet by "
              "ulak\n"
              "error: %s/main.cf:4: smtpd_timeout: \"5x\" is not a time\n"
-             "warning: %s/main.cf:4: smtpd_timeout: accepted, not acted on "
-             "yet by ulak\n"
              "error: %s/main.cf:5: address_verify_negative_expire_time: "
              "\"0\" is below the minimum of 1\n"
              "warning: %s/main.cf:5: address_verify_negative_expire_time: "
@@ -338,8 +336,6 @@ static void test_check(void **state)
              "warning: %s/main.cf:6: smtpd_tls_cert_file: accepted, not "
              "acted on yet by ulak\n"
              "warning: %s/main.cf: unused parameter: foo=bar\n"
-             "warning: %s/main.cf:10: smtpd_restriction_classes: accepted, "
-             "not acted on yet by ulak\n"
              "warning: %s/main.cf:13: PostfixUser_server_host: accepted, "
              "not acted on yet by ulak\n"
              "warning: %s/main.cf: unused parameter: PostfixUser_bogus=1\n"
@@ -351,7 +347,7 @@ static void test_check(void **state)
              "warning: %s/main.cf:19: myorigin: undefined parameter: "
              "mydomain_typo\n",
              dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir,
-             dir, dir, dir);
+             dir);
     if (strcmp(buf_str(&logged), buf_str(&want)) != 0) {
         fprintf(stderr, "got:\n%swant:\n%s", buf_str(&logged), buf_str(&want));
         fail();

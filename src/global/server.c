@@ -204,8 +204,13 @@ static void update(struct server *srv)
     const struct server_spec *spec = srv->spec;
     unsigned max = srv->max_sessions ? srv->max_sessions : spec->max_sessions;
     bool full = max && srv->sessions >= max;
-    bool used_up =
-        !spec->long_running && srv->max_use > 0 && srv->used >= srv->max_use;
+    /* max_use counts clients of a one-at-a-time process; one that holds
+     * MAX sessions at once serves MAX times as many before it retires,
+     * and one without a session limit does not retire. */
+    long uses = max > 0            ? srv->max_use * (long) max
+                : spec->on_trigger ? srv->max_use
+                                   : 0;
+    bool used_up = !spec->long_running && uses > 0 && srv->used >= uses;
 
     if (srv->standalone) {
         if (srv->sessions == 0)

@@ -18,7 +18,8 @@
  *     (drain: stop accepting, on_drain, exit when the last session ended),
  *     the status reports to the master, and the limits: a process with no
  *     session for $max_idle seconds exits, and so does one that has served
- *     $max_use sessions (0: no limit), unless the spec is long_running.
+ *     $max_use times its session limit (0: no limit; a process without a
+ *     session limit does not retire), unless the spec is long_running.
  *
  * Options (as Postfix's master passes them to its daemons; getopt stops at
  * the first word that is not an option, and the rest are the daemon's own

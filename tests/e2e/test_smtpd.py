@@ -298,3 +298,76 @@ def test_silent_and_slow_clients_time_out_others_served(inst):
     log = inst.wait_log(r"timeout after CONNECT from localhost")
     assert "timeout after CONNECT" in log
     maildir_messages(inst, base / "joe" / "new")
+
+
+def smtpd_rss_kib(inst):
+    """the resident memory of the instance's smtpd processes, in KiB"""
+    total = 0
+    for d in __import__("pathlib").Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+            if b"smtpd" not in cmd or str(inst.etc).encode() not in cmd:
+                continue
+            for ln in (d / "status").read_text().splitlines():
+                if ln.startswith("VmRSS:"):
+                    total += int(ln.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def test_2000_concurrent_sessions(inst):
+    """2,000 sessions held at once (maxproc 3000); each is answered, and a
+    message still goes through meanwhile.  The memory is printed (see
+    docs/PERFORMANCE.md)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    port = free_port()
+    spool = inst.root / "spool"
+    spool.mkdir()
+    chown(spool)
+    base, vconf = virtual_setup(inst, ["joe"])
+    inst.configure(
+        MASTER + f"127.0.0.1:{port} inet n - n - 3000 smtpd\n",
+        "compatibility_level = 3.6\nmyhostname = mx.example.test\n"
+        "mydestination = $myhostname\nalias_maps =\n"
+        f"mail_spool_directory = {spool}\n" + vconf)
+    assert inst.ulak("start").returncode == 0
+    base_rss = None
+    socks = []
+    for i in range(2000):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        except TimeoutError:
+            raise AssertionError(f"connection {i} refused; log:\n"
+                                 + inst.logtext()[-3000:])
+        socks.append(s)
+        if i == 0:
+            assert s.recv(100).startswith(b"220 ")
+            base_rss = smtpd_rss_kib(inst)
+    for i, s in enumerate(socks[1:]):
+        try:
+            assert s.recv(100).startswith(b"220 ")
+        except TimeoutError:
+            raise AssertionError(f"session {i + 1} got no banner; log:\n"
+                                 + inst.logtext()[-3000:])
+    for s in socks:
+        s.sendall(b"EHLO many.example\r\n")
+    for s in socks:
+        data = b""
+        while not data.endswith(b"250 CHUNKING\r\n"):
+            chunk = s.recv(1000)
+            assert chunk, data
+            data += chunk
+    rss = smtpd_rss_kib(inst)
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+        c.sendmail("a@example.org", ["joe@virt.test"], b"Subject: 2001\r\n\r\nx\r\n")
+    maildir_messages(inst, base / "joe" / "new")
+    for s in socks:
+        s.close()
+    print(f"smtpd RSS: {base_rss} KiB with one session, {rss} KiB with 2000 "
+          f"({(rss - base_rss) / 2000:.1f} KiB a session)")
+    assert rss > 0
