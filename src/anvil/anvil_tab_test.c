@@ -2,7 +2,9 @@
  * entry cap and the statistics texts. */
 #include "anvil/anvil_tab.h"
 #include "lib/argv.h"
+#include "lib/str.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,12 +287,149 @@ static void test_report(void **state)
     anvil_tab_free(t);
 }
 
+/*
+ * The golden replay: tests/data/smtpd/anvil_golden.txt holds, per
+ * configuration, the SMTP sessions with Debian's Postfix and the
+ * statistics its anvil logged.  The sessions are turned back into the
+ * events smtpd sent (a banner: connect; MAIL: message; RCPT: recipient; a
+ * TLS handshake: newtls; AUTH: auth; QUIT or a closed connection:
+ * disconnect) and the table must log the same lines (the clock time
+ * aside).  As the recording shows, Postfix's smtpd sends a rate event only
+ * when that rate has a limit (connect and disconnect always: the count
+ * limit is 50 by default), and registers no exempt client ("exempt" is
+ * not replayed).
+ */
+#define GOLDEN "tests/data/smtpd/anvil_golden.txt"
+#define IDENT  "127.0.0.1:PORT:127.0.0.1"
+
+struct replay {
+    char name[32];
+    struct anvil_tab *t;
+    struct anvil_owner *o;
+    struct argv *want;
+    struct argv *got;
+    int configs;
+    const char *conf; /* the settings: which limits are on */
+};
+
+/* untime - TEXT without its " at ..." clock time */
+static void untime(char *text)
+{
+    char *at = strstr(text, " at ");
+
+    if (at)
+        *at = 0;
+}
+
+/* replay_end - compare the configuration replayed so far */
+static void replay_end(struct replay *r)
+{
+    if (r->t == NULL)
+        return;
+    anvil_tab_report(r->t, collect, r->got);
+    for (size_t i = 0; i < r->got->argc; i++)
+        untime(r->got->argv[i]);
+    for (size_t i = 0; i < r->want->argc || i < r->got->argc; i++) {
+        const char *w = i < r->want->argc ? r->want->argv[i] : "(none)";
+        const char *g = i < r->got->argc ? r->got->argv[i] : "(none)";
+
+        if (strcmp(w, g) != 0)
+            fail_msg("%s: line %zu: got \"%s\", want \"%s\"", r->name, i, g, w);
+    }
+    anvil_owner_free(r->t, r->o, T0);
+    anvil_tab_free(r->t);
+    argv_free(r->want);
+    argv_free(r->got);
+    r->t = NULL;
+    r->configs++;
+}
+
+/* replay_step - the event of one recorded step */
+static void replay_step(struct replay *r, const char *cmd, const char *reply)
+{
+    enum anvil_tab_op op;
+
+    if (strcmp(cmd, "connect") == 0)
+        op = ANVIL_TAB_CONNECT;
+    else if (str_has_prefix(cmd, "MAIL ")
+             && strstr(r->conf, "message_rate_limit"))
+        op = ANVIL_TAB_MESSAGE;
+    else if (str_has_prefix(cmd, "RCPT ")
+             && strstr(r->conf, "recipient_rate_limit"))
+        op = ANVIL_TAB_RECIPIENT;
+    else if (strcmp(cmd, "tls-handshake") == 0 && strcmp(reply, "ok") == 0
+             && strstr(r->conf, "new_tls_session_rate_limit"))
+        op = ANVIL_TAB_NEWTLS;
+    else if (str_has_prefix(cmd, "AUTH ") && strstr(r->conf, "auth_rate_limit"))
+        op = ANVIL_TAB_AUTH;
+    else if (strcmp(cmd, "QUIT") == 0
+             || (strcmp(cmd, "close?") == 0 && strcmp(reply, "closed") == 0)
+             || (strcmp(reply, "closed") == 0 && strcmp(cmd, "QUIT") != 0))
+        op = ANVIL_TAB_DISCONNECT;
+    else
+        return;
+    ev(r->t, r->o, op, IDENT, T0);
+}
+
+/* test_golden - Postfix's anvil statistics for the recorded sessions */
+static void test_golden(void **state)
+{
+    FILE *fp = fopen(GOLDEN, "r");
+    struct replay r = {0};
+    char line[8192];
+    char conf[1024] = "";
+    bool closed = false;
+
+    (void) state;
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp)) {
+        struct argv *f;
+
+        line[strcspn(line, "\n")] = 0;
+        f = argv_split(line, "\t");
+        if (f->argc >= 2 && strcmp(f->argv[0], "conf") == 0) {
+            replay_end(&r);
+            if (strcmp(f->argv[1], "exempt") != 0) {
+                assert_int_equal(str_copy(r.name, sizeof(r.name), f->argv[1]),
+                                 0);
+                r.t = anvil_tab_new(60, 100);
+                r.o = anvil_owner_new(r.t);
+                r.want = argv_new();
+                r.got = argv_new();
+                if (f->argc >= 3)
+                    assert_int_equal(str_copy(conf, sizeof(conf), f->argv[2]),
+                                     0);
+                r.conf = conf;
+            }
+            closed = false;
+        } else if (r.t && f->argc == 6 && strcmp(f->argv[0], "step") == 0) {
+            /* a session that was closed ends once */
+            bool end = strcmp(f->argv[5], "closed") == 0;
+
+            if (strcmp(f->argv[4], "connect") == 0)
+                closed = false;
+            if (!(end && closed))
+                replay_step(&r, f->argv[4], f->argv[5]);
+            closed |= end || strcmp(f->argv[4], "QUIT") == 0;
+        } else if (r.t && f->argc == 4 && strcmp(f->argv[0], "log") == 0
+                   && str_has_suffix(f->argv[2], "/anvil")) {
+            argv_add(r.want, f->argv[3]);
+            untime(r.want->argv[r.want->argc - 1]);
+        }
+        argv_free(f);
+    }
+    replay_end(&r);
+    fclose(fp);
+    assert_int_equal(r.configs, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count),  cmocka_unit_test(test_rates),
         cmocka_unit_test(test_owners), cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_cap),    cmocka_unit_test(test_report),
+        cmocka_unit_test(test_golden),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
