@@ -29,6 +29,8 @@ _Static_assert((int) IPC_ANVIL_CONNECT == (int) ANVIL_TAB_CONNECT
                    && (int) IPC_ANVIL_LOOKUP == (int) ANVIL_TAB_LOOKUP,
                "ipc_anvil_op and anvil_tab_op differ");
 
+#define TIME_FOREVER (30L * 365 * 86400)
+
 /* One client stream (one smtpd process). */
 struct aconn {
     int fd;
@@ -41,6 +43,7 @@ struct aconn {
 };
 
 static struct anvil {
+    time_t status_due; /* the next statistics */
     struct server *srv;
     struct loop *loop;
     struct anvil_tab *tab;
@@ -277,14 +280,24 @@ static void log_stat(void *ctx, const char *text)
     msg_info("%s", text);
 }
 
+/* timer_ms - SECONDS as a timer's milliseconds; a timer of more than a
+ * day fires daily and waits again (no overflow for large settings) */
+static long timer_ms(long seconds)
+{
+    return (seconds > 86400 ? 86400 : seconds) * 1000;
+}
+
 /* on_status - the periodic statistics */
 static void on_status(int fd, int what, void *arg)
 {
     (void) fd;
     (void) what;
     (void) arg;
-    anvil_tab_report(a.tab, log_stat, NULL);
-    loop_ev_arm(a.status_ev, a.status_time * 1000);
+    if (time(NULL) >= a.status_due) {
+        anvil_tab_report(a.tab, log_stat, NULL);
+        a.status_due = time(NULL) + a.status_time;
+    }
+    loop_ev_arm(a.status_ev, timer_ms(a.status_due - time(NULL)));
 }
 
 /* on_expire - free what nobody used for a time unit */
@@ -294,7 +307,7 @@ static void on_expire(int fd, int what, void *arg)
     (void) what;
     (void) arg;
     anvil_tab_expire(a.tab, time(NULL));
-    loop_ev_arm(a.expire_ev, a.unit * 1000);
+    loop_ev_arm(a.expire_ev, timer_ms(a.unit));
 }
 
 /* post_jail - the table and the timers */
@@ -309,11 +322,17 @@ static int post_jail(struct server *srv, struct buf *why)
         a.unit = 1;
     if (a.status_time < 1)
         a.status_time = 1;
+    /* No sum with the clock may overflow: 30 years are forever here. */
+    if (a.unit > TIME_FOREVER)
+        a.unit = TIME_FOREVER;
+    if (a.status_time > TIME_FOREVER)
+        a.status_time = TIME_FOREVER;
     a.tab = anvil_tab_new(a.unit, ANVIL_MAX_IDENTS);
+    a.status_due = time(NULL) + a.status_time;
     a.status_ev = loop_timer(a.loop, on_status, NULL);
-    loop_ev_arm(a.status_ev, a.status_time * 1000);
+    loop_ev_arm(a.status_ev, timer_ms(a.status_time));
     a.expire_ev = loop_timer(a.loop, on_expire, NULL);
-    loop_ev_arm(a.expire_ev, a.unit * 1000);
+    loop_ev_arm(a.expire_ev, timer_ms(a.unit));
     return 0;
 }
 
