@@ -4,6 +4,7 @@ processes would (ipc frames on private/anvil)."""
 import re
 import socket
 import struct
+import time
 
 from ipcframe import (ANVIL_REPLY, anvil_req, decode_anvil_reply, frame,
                       recv_frame)
@@ -49,7 +50,6 @@ def up(inst, main=""):
 def lookup_until(peer, client, want_count, timeout=5.0):
     """anvil takes back a closed stream's connections when it sees the end
     of file: ask until it did."""
-    import time
     end = time.time() + timeout
     while True:
         r = peer.ask("lookup", client)
