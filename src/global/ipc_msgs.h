@@ -40,6 +40,18 @@ enum ipc_reply_status {
     IPC_REPLY_FAIL = 2,     /* the request cannot be served */
 };
 
+/* anvil_req.op (the same numbers as anvil_tab's enum anvil_tab_op) */
+enum ipc_anvil_op {
+    IPC_ANVIL_CONNECT = 1,       /* a new connection: count, rate */
+    IPC_ANVIL_DISCONNECT = 2,    /* it ended: count (no rate) */
+    IPC_ANVIL_MESSAGE = 3,       /* a MAIL command: rate */
+    IPC_ANVIL_RECIPIENT = 4,     /* a RCPT command: rate */
+    IPC_ANVIL_NEWTLS = 5,        /* a new (uncached) TLS session: rate */
+    IPC_ANVIL_NEWTLS_REPORT = 6, /* the new TLS rate, nothing counted */
+    IPC_ANVIL_AUTH = 7,          /* an AUTH command: rate */
+    IPC_ANVIL_LOOKUP = 8,        /* every value, nothing counted */
+};
+
 /* The C type of each field kind. */
 #define IPC_CTYPE_STR               char *
 #define IPC_CTYPE_INT               int32_t

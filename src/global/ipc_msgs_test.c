@@ -159,7 +159,7 @@ static void test_small_messages(void **state)
     /* Groups are no frame types (fuzz_ipc once decoded with one: panic). */
     for (size_t i = 0; i < ipc_msgs_count; i++)
         assert_int_not_equal(ipc_msgs_all[i]->type, 0);
-    assert_int_equal(ipc_msgs_count, 6);
+    assert_int_equal(ipc_msgs_count, 8);
     assert_int_equal(ipc_rcpt_desc.type, 0);
     assert_null(ipc_msgs_name(0));
     assert_null(ipc_msgs_name(999));
@@ -169,10 +169,53 @@ static void test_small_messages(void **state)
 }
 
 /* main - run the ipc_msgs tests */
+/* test_anvil - anvil_req and anvil_reply both ways; a reply without
+ * its required status does not decode */
+static void test_anvil(void **state)
+{
+    struct ipc_anvil_req req = {
+        .op = IPC_ANVIL_CONNECT, .service = "smtp", .client = "2001:db8::1"};
+    struct ipc_anvil_reply rep = {.status = 0, .count = 2, .rate = 3};
+    struct ipc_anvil_req got;
+    struct ipc_anvil_reply grep;
+    struct buf out = BUF_INIT, why = BUF_INIT, text = BUF_INIT;
+    struct ipc_frame f;
+
+    (void) state;
+    assert_int_equal(ipc_anvil_req_encode(&req, 9, &out, &why), 0);
+    assert_string_equal(dump_of(&out, &f, &text),
+                        "anvil_req op=1 service=smtp client=2001:db8::1");
+    assert_int_equal(f.type, 7);
+    assert_int_equal(ipc_anvil_req_decode(&f, &got, &why), 0);
+    assert_int_equal(got.op, IPC_ANVIL_CONNECT);
+    assert_string_equal(got.client, "2001:db8::1");
+    ipc_anvil_req_fini(&got);
+    buf_reset(&out);
+    assert_int_equal(ipc_anvil_reply_encode(&rep, 9, &out, &why), 0);
+    assert_string_equal(dump_of(&out, &f, &text),
+                        "anvil_reply status=0 count=2 rate=3");
+    assert_int_equal(ipc_anvil_reply_decode(&f, &grep, &why), 0);
+    assert_int_equal(grep.count, 2);
+    assert_int_equal(grep.mail_rate, 0);
+    ipc_anvil_reply_fini(&grep);
+    /* a reply frame with no field at all */
+    buf_reset(&out);
+    ipc_enc_begin(&out, 8, 1, 9);
+    assert_int_equal(ipc_enc_end(&out, 0, &why), 0);
+    assert_int_equal(ipc_parse(span_make(buf_str(&out), buf_len(&out)),
+                               &(size_t){0}, &f, &why),
+                     IPC_PARSE_FRAME);
+    assert_int_equal(ipc_anvil_reply_decode(&f, &grep, &why), -1);
+    buf_fini(&out);
+    buf_fini(&why);
+    buf_fini(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deliver_req),
+        cmocka_unit_test(test_anvil),
         cmocka_unit_test(test_small_messages),
     };
 

@@ -6,6 +6,7 @@
 #include "master.h"
 
 #include "../lib/msg.h"
+#include "../anvil/anvil.h"
 #include "../discard/discard.h"
 #include "../error/error.h"
 #include "../local/local.h"
@@ -25,6 +26,7 @@ static const struct master_prog progs[] = {
     {"qmgr", MASTER_PROG_RUN, qmgr_main, MASTER_PROG_ALWAYS, NULL},
     {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
     {"smtpd", MASTER_PROG_RUN, smtpd_main, MASTER_PROG_MULTI, NULL},
+    {"anvil", MASTER_PROG_RUN, anvil_main, 0, NULL},
 
     /* Postfix programs whose work ulak does inside another process. */
     {"cleanup", MASTER_PROG_BUILTIN, NULL, 0, "pickup and smtpd"},
@@ -43,7 +45,6 @@ static const struct master_prog progs[] = {
     {"smtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"lmtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"pipe", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"anvil", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"postscreen", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"dnsblog", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"tlsproxy", MASTER_PROG_NOTYET, NULL, 0, NULL},

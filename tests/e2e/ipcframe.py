@@ -132,3 +132,31 @@ def deliver(path, request_id=7, timeout=30, **req):
             if st.get("done"):
                 break
     return out
+
+
+# anvil (src/global/ipc_msgs.def: anvil_req, anvil_reply)
+ANVIL_REQ = (7, 1)
+ANVIL_REPLY = (8, 1)
+ANVIL_OPS = {"connect": 1, "disconnect": 2, "message": 3, "recipient": 4,
+             "newtls": 5, "newtls_report": 6, "auth": 7, "lookup": 8}
+ANVIL_REQ_FIELDS = {"op": (1, "int"), "service": (2, "str"),
+                    "client": (3, "str")}
+ANVIL_REPLY_FIELDS = {
+    1: "status", 2: "count", 3: "rate", 4: "conn_rate", 5: "mail_rate",
+    6: "rcpt_rate", 7: "ntls_rate", 8: "auth_rate",
+}
+
+
+def anvil_req(request_id, op, service, client):
+    """An anvil_req frame; OP is a name of ANVIL_OPS or a number."""
+    op = ANVIL_OPS.get(op, op)
+    return frame(ANVIL_REQ, request_id, fields(
+        ANVIL_REQ_FIELDS, {"op": op, "service": service, "client": client}))
+
+
+def decode_anvil_reply(body):
+    """The fields of an anvil_reply, every one (absent ones are 0)."""
+    msg = {name: 0 for name in ANVIL_REPLY_FIELDS.values()}
+    for num, data in parse_fields(body):
+        msg[ANVIL_REPLY_FIELDS[num]] = struct.unpack(">i", data)[0]
+    return msg
