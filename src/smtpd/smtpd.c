@@ -136,6 +136,17 @@ static int post_jail(struct server *srv, struct buf *why)
     for (size_t i = 0; i < d->fast_flush->argc; i++)
         str_lower(d->fast_flush->argv[i]);
     d->resolve = resolve_open();
+    d->conn_count_limit = conf_int("smtpd_client_connection_count_limit");
+    d->conn_rate_limit = conf_int("smtpd_client_connection_rate_limit");
+    d->msg_rate_limit = conf_int("smtpd_client_message_rate_limit");
+    d->rcpt_rate_limit = conf_int("smtpd_client_recipient_rate_limit");
+    d->limit_exempt =
+        addr_match_new("smtpd_client_event_limit_exceptions",
+                       conf_str("smtpd_client_event_limit_exceptions"));
+    /* anvil counts per master.cf service; without a service name (a
+     * stand-alone test run) there is nothing to share. */
+    if (server_service(srv)[0])
+        d->anvil = anvil_clnt_open(d->loop, server_service(srv));
     d->check = smtpd_check_open();
     if ((d->cf = cleanup_conf_new(why)) == NULL)
         return -1;
@@ -164,6 +175,9 @@ static void smtpd_free(struct smtpd *d)
     argv_free(d->local_rewrite);
     argv_free(d->fast_flush);
     resolve_free(d->resolve);
+    addr_match_free(d->limit_exempt);
+    if (d->anvil)
+        anvil_clnt_close(d->anvil);
     if (d->check)
         smtpd_check_free(d->check);
     cleanup_conf_free(d->cf);

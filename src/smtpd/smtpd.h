@@ -22,6 +22,7 @@
 #include "../lib/buf.h"
 #include "../lib/loop.h"
 #include "../global/addr_match.h"
+#include "../global/anvil_clnt.h"
 #include "../global/maps.h"
 #include "../global/server.h"
 #include "../cleanup/cleanup.h"
@@ -69,9 +70,12 @@ struct smtpd {
     struct addr_match *xclient_ok; /* smtpd_authorized_xclient_hosts */
     struct addr_match *xforward_ok;
     struct addr_match *bare_nl_exempt;
-    struct argv *local_rewrite;    /* local_header_rewrite_clients */
-    struct addr_match *mynetworks; /* for permit_mynetworks there */
-    struct argv *fast_flush;       /* fast_flush_domains (lower case) */
+    struct argv *local_rewrite;      /* local_header_rewrite_clients */
+    struct addr_match *mynetworks;   /* for permit_mynetworks there */
+    struct argv *fast_flush;         /* fast_flush_domains (lower case) */
+    struct anvil_clnt *anvil;        /* NULL: no client limits */
+    struct addr_match *limit_exempt; /* smtpd_client_event_limit_exceptions */
+    long conn_count_limit, conn_rate_limit, msg_rate_limit, rcpt_rate_limit;
     struct smtpd_check *check;
     struct cleanup_conf *cf;
     struct resolve *resolve; /* for permit_inet_interfaces */

@@ -90,6 +90,13 @@ struct smtpd_sess {
     size_t ooff;
     bool closing; /* close when the output is written */
     bool sleeping;
+    /* Waiting for anvil: input stays buffered until the answer. */
+    bool waiting;
+    uint32_t anvil_id;
+    bool anvil_registered; /* a connection anvil counts */
+    struct buf anvil_addr; /* the address it was counted for */
+    struct buf gate_line;  /* the command that waits */
+    bool gate_passed;      /* its rate check is done */
     enum mode mode;
     /* The client. */
     struct buf addr, name, reverse, port, namaddr, rfc_addr;
@@ -137,6 +144,12 @@ struct smtpd_sess {
 
 static void process(struct smtpd_sess *s);
 static void sess_free(struct smtpd_sess *s);
+static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
+                     struct span line);
+static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
+                     struct span line);
+static bool limited(const struct smtpd_sess *s, long limit);
+static bool gate(struct smtpd_sess *s, enum ipc_anvil_op op, struct span line);
 
 /* nz - S or "" */
 static const char *nz(const char *s)
@@ -354,6 +367,70 @@ static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
 }
 
 /*
+ * Client limits (anvil).
+ */
+
+/* limited - LIMIT applies to this client */
+static bool limited(const struct smtpd_sess *s, long limit)
+{
+    return limit > 0 && s->anvil_registered;
+}
+
+/* on_gate - anvil's answer to a MAIL or RCPT rate event */
+static void on_gate(void *arg, int status, unsigned count, unsigned rate)
+{
+    struct smtpd_sess *s = arg;
+    bool mail = str_has_prefix(buf_str(&s->gate_line), "M")
+                || str_has_prefix(buf_str(&s->gate_line), "m");
+    long limit = mail ? s->d->msg_rate_limit : s->d->rcpt_rate_limit;
+    struct buf t = BUF_INIT;
+
+    (void) count;
+    s->anvil_id = 0;
+    s->waiting = false;
+    if (status == ANVIL_CLNT_OK && (long) rate > limit) {
+        msg_warn("%s rate limit exceeded: %u from %s for service %s",
+                 mail ? "Message delivery request" : "Recipient address", rate,
+                 buf_str(&s->namaddr), server_service(s->d->srv));
+        buf_setf(&t, "450 4.7.1 Error: too %s from %s",
+                 mail ? "much mail" : "many recipients", buf_str(&s->addr));
+        reply(s, buf_str(&t));
+    } else {
+        struct smtpd_cmd cmd;
+        struct buf r = BUF_INIT;
+
+        /* The command again, its rate checked. */
+        s->gate_passed = true;
+        if (smtpd_cmd_split(span_of(buf_str(&s->gate_line)), &s->d->cmd, &cmd,
+                            &r)
+            == 0) {
+            if (cmd.verb == SMTPD_VERB_MAIL)
+                cmd_mail(s, &cmd, span_of(buf_str(&s->gate_line)));
+            else
+                cmd_rcpt(s, &cmd, span_of(buf_str(&s->gate_line)));
+        }
+        s->gate_passed = false;
+        buf_fini(&r);
+    }
+    buf_fini(&t);
+    process(s);
+}
+
+/* gate - send a rate event for LINE's command and wait (true), unless its
+ * rate was just checked (false: go on) */
+static bool gate(struct smtpd_sess *s, enum ipc_anvil_op op, struct span line)
+{
+    if (s->gate_passed)
+        return false;
+    buf_reset(&s->gate_line);
+    buf_catspan(&s->gate_line, line);
+    s->anvil_id = anvil_clnt_request(s->d->anvil, op, buf_str(&s->anvil_addr),
+                                     on_gate, s);
+    s->waiting = true;
+    return true;
+}
+
+/*
  * Commands.
  */
 
@@ -466,7 +543,8 @@ static void path_text(struct span args, size_t skip, struct buf *out)
 }
 
 /* cmd_mail - MAIL FROM */
-static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
+                     struct span line)
 {
     static const enum smtpd_stage sender_stage[] = {SMTPD_STAGE_SENDER};
     struct buf r = BUF_INIT;
@@ -480,6 +558,8 @@ static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
         reply(s, "503 5.5.1 Error: nested MAIL command");
         goto out;
     }
+    if (limited(s, s->d->msg_rate_limit) && gate(s, IPC_ANVIL_MESSAGE, line))
+        goto out;
     if (smtpd_cmd_mail(cmd->args, &s->d->cmd, &s->mail, &r) < 0) {
         if (str_has_prefix(buf_str(&r), "501 5.1.7")) {
             path_text(cmd->args, 5, &t);
@@ -565,7 +645,8 @@ static int open_queue(struct smtpd_sess *s)
 }
 
 /* cmd_rcpt - RCPT TO */
-static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
+static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
+                     struct span line)
 {
     enum smtpd_stage stages[SMTPD_STAGE_COUNT];
     size_t n;
@@ -578,6 +659,8 @@ static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
         reply(s, "503 5.5.1 Error: need MAIL command");
         goto out;
     }
+    if (limited(s, s->d->rcpt_rate_limit) && gate(s, IPC_ANVIL_RECIPIENT, line))
+        goto out;
     if (s->rcpt_tries >= s->d->rcpt_limit + s->d->overshoot_limit
         && s->d->overshoot_limit > 0) {
         /* Postfix counts the excess as errors. */
@@ -1376,10 +1459,10 @@ static void command(struct smtpd_sess *s, struct span line)
             cmd_helo(s, &cmd, true);
             break;
         case SMTPD_VERB_MAIL:
-            cmd_mail(s, &cmd);
+            cmd_mail(s, &cmd, line);
             break;
         case SMTPD_VERB_RCPT:
-            cmd_rcpt(s, &cmd);
+            cmd_rcpt(s, &cmd, line);
             break;
         case SMTPD_VERB_DATA:
             cmd_data(s, &cmd);
@@ -1556,7 +1639,7 @@ static void stats(const struct smtpd_sess *s, struct buf *out)
             buf_catf(out, " %s=%u/%u", stat_names[i], s->stat_ok[i],
                      s->stat_all[i]);
     }
-    if (ok == all)
+    if (ok == all && all > 0)
         buf_catf(out, " commands=%u", all);
     else
         buf_catf(out, " commands=%u/%u", ok, all);
@@ -1607,7 +1690,7 @@ static void note_pipelining(struct smtpd_sess *s, struct span line)
 /* process - take what the input holds, then wait for more */
 static void process(struct smtpd_sess *s)
 {
-    while (!s->closing && !s->sleeping) {
+    while (!s->closing && !s->sleeping && !s->waiting) {
         if (buf_len(&s->out) - s->ooff > SESS_OUT_HIGH) {
             flush(s);
             if (buf_len(&s->out) - s->ooff > SESS_OUT_HIGH)
@@ -1680,7 +1763,7 @@ static void process(struct smtpd_sess *s)
         s->ilen -= s->ioff;
         s->ioff = 0;
     }
-    if (s->closing || s->sleeping
+    if (s->closing || s->sleeping || s->waiting
         || buf_len(&s->out) - s->ooff > SESS_OUT_HIGH) {
         loop_ev_disarm(s->rev);
     } else if (!loop_ev_armed(s->rev)) {
@@ -1757,6 +1840,11 @@ static void on_write(int fd, int what, void *arg)
 /* sess_free - release everything */
 static void sess_free(struct smtpd_sess *s)
 {
+    if (s->anvil_id)
+        anvil_clnt_cancel(s->d->anvil, s->anvil_id);
+    if (s->anvil_registered)
+        (void) anvil_clnt_disconnect(s->d->anvil, buf_str(&s->anvil_addr), NULL,
+                                     NULL);
     tx_reset(s);
     loop_ev_free(s->rev);
     loop_ev_free(s->wev);
@@ -1776,11 +1864,46 @@ static void sess_free(struct smtpd_sess *s)
         &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
         &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
         &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
-        &s->dline,
+        &s->dline,     &s->anvil_addr, &s->gate_line,
     };
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         buf_fini(bufs[i]);
     mem_free(s);
+}
+
+/* on_connect - anvil's count of this connection: over a limit, a 421 */
+static void on_connect(void *arg, int status, unsigned count, unsigned rate)
+{
+    struct smtpd_sess *s = arg;
+    struct smtpd *d = s->d;
+    const char *over = NULL;
+    unsigned n = 0;
+
+    s->anvil_id = 0;
+    s->waiting = false;
+    if (status == ANVIL_CLNT_OK && d->conn_count_limit > 0
+        && (long) count > d->conn_count_limit) {
+        over = "Connection concurrency";
+        n = count;
+    } else if (status == ANVIL_CLNT_OK && d->conn_rate_limit > 0
+               && (long) rate > d->conn_rate_limit) {
+        over = "Connection rate";
+        n = rate;
+    }
+    if (over) {
+        struct buf t = BUF_INIT;
+
+        msg_warn("%s limit exceeded: %u from %s for service %s", over, n,
+                 buf_str(&s->namaddr), server_service(d->srv));
+        buf_setf(&t, "421 4.7.0 %s Error: too many connections from %s",
+                 d->myhostname, buf_str(&s->addr));
+        reply(s, buf_str(&t));
+        s->closing = true;
+        buf_fini(&t);
+    } else if (client_start(s) == 0) {
+        greet(s);
+    }
+    process(s);
 }
 
 /* peer_of - the client's address and port from the socket */
@@ -1829,7 +1952,7 @@ void smtpd_sess_start(struct smtpd *d, int fd)
         &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
         &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
         &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
-        &s->dline,
+        &s->dline,     &s->anvil_addr, &s->gate_line,
     };
 
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
@@ -1868,6 +1991,16 @@ void smtpd_sess_start(struct smtpd *d, int fd)
         addr_match_find(d->xclient_ok, buf_str(&s->addr)) == LK_FOUND;
     s->xforward_ok =
         addr_match_find(d->xforward_ok, buf_str(&s->addr)) == LK_FOUND;
+    if (d->anvil
+        && addr_match_find(d->limit_exempt, buf_str(&s->addr)) != LK_FOUND) {
+        /* The greeting waits for anvil's count. */
+        buf_set(&s->anvil_addr, buf_str(&s->addr));
+        s->anvil_registered = true;
+        s->waiting = true;
+        s->anvil_id =
+            anvil_clnt_connect(d->anvil, buf_str(&s->addr), on_connect, s);
+        return;
+    }
     if (client_start(s) == 0)
         greet(s);
     process(s);

@@ -371,3 +371,61 @@ def test_2000_concurrent_sessions(inst):
     print(f"smtpd RSS: {base_rss} KiB with one session, {rss} KiB with 2000 "
           f"({(rss - base_rss) / 2000:.1f} KiB a session)")
     assert rss > 0
+
+
+ANVIL_GOLDEN = (__import__("pathlib").Path(__file__).resolve().parents[1]
+                / "data" / "smtpd" / "anvil_golden.txt")
+
+
+def anvil_cases():
+    confs, steps = {}, {}
+    for ln in ANVIL_GOLDEN.read_text().splitlines():
+        f = ln.split("\t")
+        if f[0] == "conf":
+            confs[f[1]] = f[2]
+        elif f[0] == "step":
+            steps.setdefault(f[1], []).append((f[3], f[4], f[5]))
+    # newtls and auth need STARTTLS and SASL, which ulak does not offer yet.
+    return [(n, confs[n], steps[n]) for n in confs if n not in ("newtls", "auth")]
+
+
+@__import__("pytest").mark.parametrize(
+    "name,conf,steps", anvil_cases(), ids=[c[0] for c in anvil_cases()])
+def test_client_limits_answer_as_postfix(inst, name, conf, steps):
+    """the client limits that anvil keeps, replayed from Postfix 3.7's
+    answers (tests/data/smtpd/anvil_golden.txt)"""
+    main = "".join(s.strip() + "\n" for s in conf.split(";")
+                   if not s.strip().startswith("smtpd_tls")
+                   and not s.strip().startswith("smtpd_sasl"))
+    port, _ = start_smtpd(inst, "smtpd_error_sleep_time = 0\n"
+                          "smtpd_authorized_xclient_hosts =\n" + main,
+                          "anvil unix - - n - 1 anvil\n")
+    open_ = {}
+    for sess, line, want in steps:
+        if line == "connect":
+            c = Client(port)
+            open_[sess] = c
+            got = "\n".join(c.reply())
+            want = want.replace("ESMTP Postfix", "ESMTP ulak")
+        elif line == "close?":
+            got = "closed" if open_[sess].first() == "EOF" else "open"
+        elif line == ".":
+            open_[sess].send("Subject: limits\r\n\r\nx\r\n.\r\n")
+            got = "\n".join(open_[sess].reply())
+            got = re.sub(r"queued as [0-9A-F]+$", "queued as QUEUEID", got)
+        else:
+            c = open_[sess]
+            try:
+                c.send(line + "\r\n")
+                r = c.reply()
+            except OSError:
+                r = ["EOF"]
+            got = "closed" if r == ["EOF"] else "\n".join(r)
+        assert got == want.replace("\\n", "\n"), (name, sess, line, inst.logtext()[-2000:])
+    log = inst.logtext()
+    for ln in ANVIL_GOLDEN.read_text().splitlines():
+        f = ln.split("\t")
+        if f[0] == "log" and f[1] == name and f[2].endswith("/smtpd") \
+                and "limit exceeded" in f[3]:
+            want = f[3].replace("127.0.0.1:PORT", f"127.0.0.1:{port}")
+            assert want in log, (want, log[-3000:])
