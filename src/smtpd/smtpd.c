@@ -98,6 +98,7 @@ static int post_jail(struct server *srv, struct buf *why)
     d->rcpt_limit = conf_int("smtpd_recipient_limit");
     d->overshoot_limit = conf_int("smtpd_recipient_overshoot_limit");
     d->helo_required = conf_bool("smtpd_helo_required");
+    d->soft_bounce = conf_bool("soft_bounce");
     d->disable_vrfy = conf_bool("disable_vrfy_command");
     d->forbid_bare_newline = conf_bool("smtpd_forbid_bare_newline");
     d->bare_newline_code =

@@ -59,6 +59,7 @@ struct smtpd {
     long rcpt_limit;             /* smtpd_recipient_limit */
     long overshoot_limit;        /* smtpd_recipient_overshoot_limit */
     bool helo_required;
+    bool soft_bounce;
     bool disable_vrfy;
     bool forbid_bare_newline;
     int bare_newline_code;

@@ -161,10 +161,19 @@ static const char *nz(const char *s)
  * Output.
  */
 
-/* reply - queue one reply line (CRLF added) */
+/* reply - queue one reply line (CRLF added); with soft_bounce a 5XX
+ * goes out as 4XX, its enhanced code too, as Postfix's smtpd sends it */
 static void reply(struct smtpd_sess *s, const char *text)
 {
+    size_t at = buf_len(&s->out);
+
     buf_cat(&s->out, text);
+    if (s->d->soft_bounce && text[0] == '5') {
+        s->out.data[at] = '4';
+        if (text[1] && text[2] && text[3] == ' ' && text[4] == '5'
+            && text[5] == '.')
+            s->out.data[at + 4] = '4';
+    }
     buf_cat(&s->out, "\r\n");
     if (text[0] == '4' || text[0] == '5')
         s->errors++;
@@ -1196,15 +1205,22 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
         } else if (span_caseeq(name, "ADDR")) {
             const char *x = buf_str(&v);
             unsigned char tmp[16];
+            char text[INET6_ADDRSTRLEN];
 
-            if (str_has_prefix(x, "IPv6:") || str_has_prefix(x, "ipv6:"))
+            if (strncasecmp(x, "IPv6:", 5) == 0)
                 x += 5;
-            if (inet_pton(AF_INET, x, tmp) != 1
-                && inet_pton(AF_INET6, x, tmp) != 1) {
+            /* Kept in the canonical form, as Postfix logs it. */
+            if (inet_pton(AF_INET, x, tmp) == 1
+                && inet_ntop(AF_INET, tmp, text, sizeof(text)) != NULL) {
+                buf_set(&s->addr, text);
+            } else if (inet_pton(AF_INET6, x, tmp) == 1
+                       && inet_ntop(AF_INET6, tmp, text, sizeof(text))
+                              != NULL) {
+                buf_set(&s->addr, text);
+            } else {
                 bad = true;
                 break;
             }
-            buf_set(&s->addr, x);
         } else if (span_caseeq(name, "PORT")) {
             buf_set(&s->port, buf_str(&v));
         } else if (span_caseeq(name, "HELO")) {
@@ -1304,8 +1320,7 @@ static void cmd_xforward(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
         if (dst) {
             const char *x = buf_str(&v);
 
-            if (dst == &s->fwd_addr
-                && (str_has_prefix(x, "IPv6:") || str_has_prefix(x, "ipv6:")))
+            if (dst == &s->fwd_addr && strncasecmp(x, "IPv6:", 5) == 0)
                 x += 5;
             buf_set(dst, unavailable ? "" : x);
             if (dst == &s->fwd_name && unavailable)
