@@ -9,14 +9,20 @@ config a check_CONFIG.cf) and tests/data/smtpd/record_cmd.py
 Postfix instances made by /work/shared/tools/postfix-ref.  This module
 sends the same bytes in the same order as those scripts did:
 
-  check sessions: banner; "EHLO rec.example"; "XCLIENT ADDR=a NAME=n";
-      then the recorded steps: "HELO h", "MAIL FROM:<s>", and, when the
-      server answers MAIL with 250 (as the recorder decided), each
-      "RCPT TO:<r>" and "DATA"; then "QUIT".
+  check sessions: banner; "EHLO rec.example"; "XCLIENT ADDR=a NAME=n"
+      (a client 127.x connects from that address instead, without
+      XCLIENT); then the recorded steps.  Greeting step "helo": "HELO h",
+      "MAIL FROM:<s>", and, when the server answers MAIL with 250 (as the
+      recorder decided), each "RCPT TO:<r>", "DATA" and, in the
+      configurations with an "eod" step, a message and its final dot.
+      Greeting "HELO"/"EHLO": that greeting, then MAIL, the RCPTs, DATA
+      and the message in one write; "HELO+"/"EHLO+": all in one write.
+      Then "QUIT".
   cmd cases: banner; the prelude (none | EHLO client.example | + MAIL
       FROM:<s@example.org> | + RCPT TO:<root@mx.example.test>); the line
       under test; "QUIT".
-The first line of the answer to each recorded step is compared.
+The first line of the answer to each recorded step is compared (a queue
+id in "queued as ID" is not).
 
 API (what tests/e2e/test_smtpd_golden.py uses):
   CHECK_CONFIGS, CMD_MODES       the configurations of the golden files:
@@ -133,8 +139,9 @@ def cmd_cases(mode):
 class _Session:
     """one SMTP connection, read a reply at a time"""
 
-    def __init__(self, host, port):
-        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+    def __init__(self, host, port, source=None):
+        self.sock = socket.create_connection((host, port), timeout=TIMEOUT,
+                                             source_address=source)
         self.f = self.sock.makefile("rb")
 
     def reply(self):
@@ -174,37 +181,104 @@ class _Session:
             pass
 
 
+_QUEUE_ID = re.compile(r"(queued as )[0-9A-Za-z]+")
+
+
+def _same(want, got):
+    """WANT and GOT agree, queue ids apart ("250 2.0.0 Ok: queued as ID")"""
+    if want is None or got is None:
+        return want is got
+    return _QUEUE_ID.sub(r"\1ID", want) == _QUEUE_ID.sub(r"\1ID", got)
+
+
 def _want(overrides, step, arg, want):
     return overrides.get((step, arg), want) if overrides else want
+
+
+MESSAGE = b"Subject: t\r\n\r\nbody\r\n.\r\n"
+GREETINGS = ("helo", "HELO", "EHLO", "HELO+", "EHLO+")
+
+
+def _keyed(steps):
+    """[(step, argument, n)]: N counts the earlier steps with the same
+    step and argument (a session may name a recipient twice)"""
+    seen = collections.Counter()
+    out = []
+    for st, a in steps:
+        out.append((st, a, seen[(st, a)]))
+        seen[(st, a)] += 1
+    return out
+
+
+def _xclient_arg(addr):
+    return "IPV6:" + addr if ":" in addr else addr
+
+
+def _check_session(host, port, addr, name, steps, eod):
+    """one check session as record_check.py ran it; [(step, arg, got)]"""
+    greet, helo = steps[0][0], steps[0][1]
+    sender = next((a for st, a, _ in steps if st == "mail"), "")
+    rcpts = [a for st, a, _ in steps if st == "rcpt"]
+    got = []
+    # A 127.x client really connects from there (permit_inet_interfaces
+    # sees the connection's address, which XCLIENT does not change).
+    real = addr.startswith("127.")
+    s = _Session(host, port, (addr, 0) if real else None)
+    try:
+        s.reply()
+        if not real:
+            s.ask(b"EHLO rec.example")
+            s.ask(f"XCLIENT ADDR={_xclient_arg(addr)} NAME={name}".encode())
+        if greet == "helo":
+            got.append(("helo", helo, s.ask(f"HELO {helo}".encode("latin-1"))))
+            r = s.ask(f"MAIL FROM:<{sender}>".encode("latin-1"))
+            got.append(("mail", sender, r))
+            if r.startswith("250"):
+                for rc in rcpts:
+                    got.append(("rcpt", rc,
+                                s.ask(f"RCPT TO:<{rc}>".encode("latin-1"))))
+                r = s.ask(b"DATA")
+                got.append(("data", "", r))
+                if r.startswith("354") and eod:
+                    s.send(MESSAGE[:-2])
+                    got.append(("eod", "", s.reply()[0]))
+            return got
+        todo = [(greet, helo, f"{greet.rstrip('+')} {helo}"),
+                ("mail", sender, f"MAIL FROM:<{sender}>")]
+        todo += [("rcpt", rc, f"RCPT TO:<{rc}>") for rc in rcpts]
+        todo.append(("data", "", "DATA"))
+        if not greet.endswith("+"):
+            got.append((greet, helo, s.ask(todo[0][2].encode("latin-1"))))
+            todo = todo[1:]
+        s.send("".join(t[2] + "\r\n" for t in todo).encode("latin-1")
+               + MESSAGE[:-2])
+        r = ""
+        for st, a, _ in todo:
+            r = s.reply()[0]
+            got.append((st, a, r))
+        if r.startswith("354") and eod:
+            got.append(("eod", "", s.reply()[0]))
+        return got
+    finally:
+        s.close()
 
 
 def replay_check(host, port, config, overrides=None):
     """the mismatches of CONFIG's restriction sessions"""
     out = []
-    for case, addr, name, steps in check_sessions(config):
-        s = _Session(host, port)
-        try:
-            s.reply()
-            s.ask(b"EHLO rec.example")
-            s.ask(f"XCLIENT ADDR={addr} NAME={name}".encode())
-            wanted = {(st, a): w for st, a, w in steps}
-            todo = [(st, a) for st, a, _ in steps if st in ("helo", "mail")]
-            rcpts = [a for st, a, _ in steps if st == "rcpt"]
-            got = {}
-            for st, a in todo:
-                cmd = f"HELO {a}" if st == "helo" else f"MAIL FROM:<{a}>"
-                got[(st, a)] = s.ask(cmd.encode("latin-1"))
-            mail = [g for (st, _), g in got.items() if st == "mail"]
-            if mail and mail[0].startswith("250"):
-                for r in rcpts:
-                    got[("rcpt", r)] = s.ask(f"RCPT TO:<{r}>".encode("latin-1"))
-                got[("data", "")] = s.ask(b"DATA")
-        finally:
-            s.close()
+    sessions = check_sessions(config)
+    # record_check.py sends the message (step "eod") for these only.
+    eod = any(st == "eod" for _, _, _, steps in sessions for st, _, _ in steps)
+    for case, addr, name, steps in sessions:
+        got_steps = _check_session(host, port, addr, name, steps, eod)
+        wanted = dict(zip(_keyed([(st, a) for st, a, _ in steps]),
+                          [w for _, _, w in steps]))
+        got = dict(zip(_keyed([(st, a) for st, a, _ in got_steps]),
+                       [g for _, _, g in got_steps]))
         for key in list(wanted) + [k for k in got if k not in wanted]:
-            w = _want(overrides, *key, wanted.get(key))
+            w = _want(overrides, key[0], key[1], wanted.get(key))
             g = got.get(key)
-            if w != g:
+            if not _same(w, g):
                 out.append(Mismatch(int(case), key[0], key[1], w, g))
     return out
 
@@ -232,7 +306,7 @@ def replay_cmd(host, port, mode, overrides=None):
         finally:
             s.close()
         want = _want(overrides, prelude, esc, want)
-        if got != want:
+        if not _same(want, got):
             out.append(Mismatch(n, prelude, esc, want, got))
     return out
 
