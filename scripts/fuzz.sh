@@ -1,7 +1,9 @@
 #!/bin/bash
 # fuzz.sh - build the libFuzzer drivers of tests/fuzz and run them.
 #
-#   scripts/fuzz.sh smoke      each target for $FUZZ_SECONDS (default 30) s,
+#   scripts/fuzz.sh smoke      the parsers of network input ($net_targets)
+#                              for $FUZZ_NET_SECONDS (default 60) s each, the
+#                              others for $FUZZ_SECONDS (default 30) s each,
 #                              $FUZZ_JOBS (default 2) at a time
 #   scripts/fuzz.sh TARGET [libFuzzer options...]   one target, open-ended
 #
@@ -15,6 +17,10 @@ cd "$top"
 make --no-print-directory -s B=build/fuzz SAN=fuzz fuzzers >/dev/null
 mode=${1:-smoke}
 secs=${FUZZ_SECONDS:-30}
+net_secs=${FUZZ_NET_SECONDS:-60}
+# What a remote SMTP client reaches (issue 4): command lines, MAIL/RCPT
+# with their ESMTP parameters, addresses.  They run longest, and first.
+net_targets="fuzz_smtpd_cmd fuzz_smtpd_mail_rcpt fuzz_addr"
 
 run_one() {
     local t=$1; shift
@@ -35,8 +41,9 @@ fi
 # at a time.
 jobs=${FUZZ_JOBS:-2}
 smoke_one() {
-    local t=$1
-    if ! run_one "$t" -seed=1 -max_total_time="$secs" -timeout=10 \
+    local t=$1 s=$secs
+    case " $net_targets " in *" $t "*) s=$net_secs ;; esac
+    if ! run_one "$t" -seed=1 -max_total_time="$s" -timeout=10 \
         -rss_limit_mb=1024 >"build/fuzz/$t.log" 2>&1; then
         tail -n 40 "build/fuzz/$t.log"
         echo "fuzz: $t FAILED (log: build/fuzz/$t.log)"
@@ -44,13 +51,19 @@ smoke_one() {
     fi
 }
 export -f run_one smoke_one
-export secs
+export secs net_secs net_targets
 targets=()
+for t in $net_targets; do
+    [ -e "tests/fuzz/$t.c" ] || { echo "fuzz: no tests/fuzz/$t.c"; exit 1; }
+    targets+=("$t")
+done
 for src in tests/fuzz/*.c; do
     [ -e "$src" ] || continue
-    targets+=("$(basename "$src" .c)")
+    t=$(basename "$src" .c)
+    case " $net_targets " in *" $t "*) continue ;; esac
+    targets+=("$t")
 done
 if ! printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'smoke_one {}'; then
     exit 1
 fi
-echo "fuzz: ${#targets[@]} targets, ${secs}s each, no crashes"
+echo "fuzz: ${#targets[@]} targets (network parsers ${net_secs}s, others ${secs}s), no crashes"

@@ -29,10 +29,13 @@ void smtpd_cmd_opts_default(struct smtpd_cmd_opts *o)
     o->message_size_limit = 10240000;
 }
 
-/* is_ws - SMTP argument separator (Postfix splits on blanks and tabs) */
+/* is_ws - SMTP word separator: Postfix splits a command line at every
+ * byte that C's isspace() accepts, so "MAIL\vFROM:<a@b>\rSIZE=1" is MAIL
+ * with a SIZE parameter (golden cases with \v, \f and a bare \r) */
 static bool is_ws(char c)
 {
-    return c == ' ' || c == '\t';
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
+           || c == '\n';
 }
 
 /* skip_ws - S without leading white space */

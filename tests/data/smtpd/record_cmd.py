@@ -97,6 +97,18 @@ CASES = [
     ("mail", "RCPT TO:<root@mx.example.test> NOTIFY=never"),
     ("mail", "RCPT TO:<root@mx.example.test> BODY=8BITMIME"),
     ("mail", "RCPT TO:<root@mx.example.test> SMTPUTF8"),
+    # every isspace() byte separates words (found by fuzz_smtpd_mail_rcpt)
+    ("ehlo", "MAIL FROM:<a@b.example> FOO\rBAR"), ("ehlo", "MAIL FROM:<a@b.example> FOO\x0bBAR"),
+    ("ehlo", "MAIL FROM:<a@b.example> FOO\x01BAR"), ("ehlo", "MAIL FROM:<a@b.example>\rSIZE=1"),
+    ("ehlo", "MAIL FROM:\r<a@b.example>"), ("ehlo", "MAIL FROM:\x0ba@b.example"),
+    ("ehlo", "MAIL FROM:a@b.example\rSIZE=1"), ("ehlo", "MAIL\x0cFROM:<>"),
+    ("ehlo", "MAIL FROM:<a@b.example> SIZE=\rx"),
+    ("mail", "RCPT TO:<root@mx.example.test>\x0cNOTIFY=NEVER"),
+    ("mail", "RCPT\x0bTO:\x0b<root@mx.example.test>"),
+    ("mail", "RCPT TO:<root@mx.example.test> NOTIFY=NEVER\x0cFOO"),
+    ("ehlo", "VRFY\x0broot\x0cSMTPUTF8"), ("ehlo", "ETRN\x0bexample.org\x0bx"),
+    ("ehlo", "\x0bNOOP"), ("ehlo", "\rNOOP"), ("ehlo", "\x0b"), ("ehlo", "RSET\r"),
+    ("ehlo", "RSET\rx"), ("ehlo", "HELO\x0b"), ("mail", "BDAT\x0b0"),
 ]
 
 
