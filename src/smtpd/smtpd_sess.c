@@ -784,13 +784,9 @@ static int data_checks(struct smtpd_sess *s)
         return -1;
     }
     if (s->nrcpt == 0) {
-        if (s->rcpt_tries == 0) {
-            reply(s, "503 5.5.1 Error: need RCPT command");
-        } else {
-            log_event(s, "reject", "554 5.5.1 Error: no valid recipients",
-                      true);
-            reply(s, "554 5.5.1 Error: no valid recipients");
-        }
+        /* In a transaction, Postfix says this even when no RCPT came. */
+        log_event(s, "reject", "554 5.5.1 Error: no valid recipients", true);
+        reply(s, "554 5.5.1 Error: no valid recipients");
         return -1;
     }
     return check(s, data_stage, 1, NULL, "<DATA>: Data command", false);
@@ -1429,7 +1425,8 @@ static void command(struct smtpd_sess *s, struct span line)
             verb.len++;
         s->where = "UNKNOWN";
         s->stat_all[ST_UNKNOWN]++;
-        if (verb.len && forbidden(s, verb)) {
+        if (verb.len && strstr(buf_str(&r), "command not recognized")
+            && forbidden(s, verb)) {
             struct buf show = BUF_INIT;
 
             buf_catn(&show, line.p, line.len > 100 ? 100 : line.len);
@@ -1462,7 +1459,7 @@ static void command(struct smtpd_sess *s, struct span line)
     if (cmd.verb != SMTPD_VERB_MAIL && cmd.verb != SMTPD_VERB_RCPT
         && cmd.verb != SMTPD_VERB_XCLIENT && cmd.verb != SMTPD_VERB_XFORWARD
         && cmd.verb != SMTPD_VERB_ETRN && cmd.verb != SMTPD_VERB_BDAT
-        && smtpd_cmd_check_args(&cmd, &r) < 0) {
+        && cmd.verb != SMTPD_VERB_DATA && smtpd_cmd_check_args(&cmd, &r) < 0) {
         reply(s, buf_str(&r));
         goto out;
     }
@@ -1510,11 +1507,16 @@ static void command(struct smtpd_sess *s, struct span line)
             cmd_xforward(s, &cmd);
             break;
         case SMTPD_VERB_AUTH:
+            /* No SASL yet: Postfix's answer without smtpd_sasl_auth_enable */
+            reply(s, "503 5.5.1 Error: authentication not enabled");
+            break;
         case SMTPD_VERB_STARTTLS:
+            /* No TLS yet: Postfix's answer without a server certificate */
+            reply(s, "502 5.5.1 Error: command not implemented");
+            break;
         case SMTPD_VERB_HELP:
         case SMTPD_VERB_UNKNOWN:
-            /* Not offered (no TLS or SASL yet): Postfix answers these so
-         * when they are not enabled. */
+            /* Postfix 3.7 has no HELP. */
             smtpd_cmd_unknown(&r);
             reply(s, buf_str(&r));
             break;
