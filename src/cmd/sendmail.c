@@ -3,8 +3,9 @@
  * (sendmail(1) of Postfix 3.7, with postdrop's work done in-process).
  *
  * Modes: -bm (the default: submit), -bi / -I (newaliases), -bp and the
- * name mailq (postqueue -p), -bs (SMTP on standard input: needs smtpd, not
- * in this release), -bv (address verification: see verify_addrs), -q,
+ * name mailq (postqueue -p), -bs (SMTP on standard input and output:
+ * smtpd in stand-alone mode, the same session code as on the network),
+ * -bv (address verification: see verify_addrs), -q,
  * -qRsite, -qIid (postqueue -f, -s site, -i id), -bd / -bl / -bh / -bH
  * (refused, as Postfix refuses what it does not support).  sendmail uses cleanup's
  * address mapping for -bv (cleanup.h, the one daemon header a command
@@ -47,6 +48,7 @@
 #include "../global/resolve.h"
 #include "../global/trigger.h"
 #include "../cleanup/cleanup.h"
+#include "../smtpd/smtpd.h"
 #include "cmd.h"
 
 /* sysexits.h values (Postfix's sendmail uses them) */
@@ -868,10 +870,16 @@ int sendmail_main(int argc, char **argv)
         case SM_MODE_FLUSH:
             status = run_postqueue(sm.qflag, sm.qarg);
             break;
-        case SM_MODE_STREAM:
-            msg_fatal("-bs (SMTP on standard input) needs smtpd, which is "
-                      "not in this ulak release (%s)",
-                      ULAK_VERSION);
+        case SM_MODE_STREAM: {
+            /* A copy: smtpd's option parsing sets the directory again. */
+            char *dir = mem_strdup(conf_dir());
+            char *args[] = {(char *) "smtpd", (char *) "-S", (char *) "-c", dir,
+                            NULL};
+
+            status = smtpd_main(4, args);
+            mem_free(dir);
+            break;
+        }
     }
     argv_free(sm.rcpts);
     argv_free(sm.xrcpts);

@@ -568,6 +568,12 @@ unsigned server_sessions(const struct server *srv)
     return srv->sessions;
 }
 
+/* server_standalone - -S */
+bool server_standalone(const struct server *srv)
+{
+    return srv->standalone;
+}
+
 /* server_privileged - accessor */
 bool server_privileged(const struct server *srv)
 {

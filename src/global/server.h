@@ -110,6 +110,9 @@ const struct argv *server_args(const struct server *srv);
 bool server_draining(const struct server *srv);
 /* server_sessions - sessions in progress. */
 unsigned server_sessions(const struct server *srv);
+/* server_standalone - started with -S: one connection on standard input,
+ * no master. */
+bool server_standalone(const struct server *srv);
 /* server_privileged - the process started as root (before any drop): the
  * instance is privileged, and user= settings apply. */
 bool server_privileged(const struct server *srv);

@@ -157,8 +157,15 @@ static int post_jail(struct server *srv, struct buf *why)
 /* on_accept - a new client */
 static void on_accept(struct server *srv, int fd)
 {
-    (void) srv;
-    smtpd_sess_start(&smtpd, fd);
+    int wfd = -1;
+
+    /* Stand-alone (sendmail -bs): the replies go to standard output, and
+     * the log only to the log, not into the user's terminal. */
+    if (server_standalone(srv)) {
+        wfd = dup(1);
+        msg_output_stderr(false);
+    }
+    smtpd_sess_start(&smtpd, fd, wfd);
 }
 
 /* smtpd_free - the snapshot, at exit */

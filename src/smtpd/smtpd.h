@@ -86,8 +86,10 @@ struct smtpd {
 /* smtpd_main - the daemon ("ulak --daemon smtpd", started by master). */
 int smtpd_main(int argc, char **argv);
 
-/* smtpd_sess_start - serve a new connection on FD (owned from now on). */
-void smtpd_sess_start(struct smtpd *d, int fd);
+/* smtpd_sess_start - serve a new connection on FD (owned from now on);
+ * replies go to WFD (owned too) when it is not -1 (sendmail -bs: standard
+ * input and output). */
+void smtpd_sess_start(struct smtpd *d, int fd, int wfd);
 
 /*
  * smtpd_peer_name - the client's host name as smtpd_peername_lookup

@@ -79,6 +79,7 @@ struct rcpt {
 struct smtpd_sess {
     struct smtpd *d;
     int fd;
+    int wfd; /* replies: fd, or standard output for sendmail -bs */
     struct loop_ev *rev, *wev, *sleep_ev;
     /* Input: bytes in ibuf[ioff, ilen). */
     char *ibuf;
@@ -183,7 +184,7 @@ static void reply(struct smtpd_sess *s, const char *text)
 static void flush(struct smtpd_sess *s)
 {
     while (s->ooff < buf_len(&s->out)) {
-        ssize_t n = write(s->fd, buf_str(&s->out) + s->ooff,
+        ssize_t n = write(s->wfd, buf_str(&s->out) + s->ooff,
                           buf_len(&s->out) - s->ooff);
 
         if (n < 0 && errno == EINTR)
@@ -1867,6 +1868,8 @@ static void sess_free(struct smtpd_sess *s)
     loop_ev_free(s->wev);
     loop_ev_free(s->sleep_ev);
     (void) close(s->fd);
+    if (s->wfd != s->fd)
+        (void) close(s->wfd);
     mem_free(s->ibuf);
     mem_free(s->rcpts);
     smtpd_mail_fini(&s->mail);
@@ -1932,8 +1935,13 @@ static void peer_of(struct smtpd_sess *s)
 
     buf_set(&s->addr, "unknown");
     buf_set(&s->port, "unknown");
-    if (getpeername(s->fd, (struct sockaddr *) &ss, &len) != 0)
+    if (getpeername(s->fd, (struct sockaddr *) &ss, &len) != 0) {
+        /* Not a socket: standard input of sendmail -bs, a local client. */
+        buf_set(&s->addr, "127.0.0.1");
+        buf_set(&s->port, "0");
+        buf_set(&s->name, "localhost");
         return;
+    }
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *in = (const void *) &ss;
 
@@ -1960,7 +1968,7 @@ static void peer_of(struct smtpd_sess *s)
 }
 
 /* smtpd_sess_start - a new session */
-void smtpd_sess_start(struct smtpd *d, int fd)
+void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
 {
     struct smtpd_sess *s = mem_zalloc(sizeof(*s));
     struct buf *bufs[] = {
@@ -1976,6 +1984,7 @@ void smtpd_sess_start(struct smtpd *d, int fd)
         buf_init(bufs[i], 0);
     s->d = d;
     s->fd = fd;
+    s->wfd = wfd >= 0 ? wfd : fd;
     s->icap = d->line_limit + SESS_READ_CHUNK;
     s->ibuf = mem_alloc(s->icap);
     s->proto = "SMTP";
@@ -1987,7 +1996,7 @@ void smtpd_sess_start(struct smtpd *d, int fd)
     smtpd_mail_init(&s->mail);
     smtpd_check_run_init(&s->run);
     s->rev = loop_read(d->loop, fd, on_read, s);
-    s->wev = loop_write(d->loop, fd, on_write, s);
+    s->wev = loop_write(d->loop, s->wfd, on_write, s);
     s->sleep_ev = loop_timer(d->loop, sleep_done, s);
     d->sessions++;
 

@@ -197,8 +197,6 @@ def test_oF_and_r(inst):
 
 def test_unavailable_modes(inst):
     etc, q = inst
-    r = send(etc, "-bs", stdin="")
-    assert r.rc == 75 and "-bs (SMTP on standard input) needs smtpd" in r.err
     r = send(etc, "-bz", stdin="")
     assert r.rc == 75 and "sendmail: fatal: unsupported: -bz" in r.err
     r = send(etc, "-Z", stdin="")

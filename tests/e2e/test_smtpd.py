@@ -429,3 +429,25 @@ def test_client_limits_answer_as_postfix(inst, name, conf, steps):
                 and "limit exceeded" in f[3]:
             want = f[3].replace("127.0.0.1:PORT", f"127.0.0.1:{port}")
             assert want in log, (want, log[-3000:])
+
+
+def test_sendmail_bs_speaks_smtp_on_stdin_and_stdout(inst):
+    """sendmail -bs: the same SMTP session on standard input and output,
+    the message into the queue and on to the Maildir"""
+    from test_pickup import sendmail
+    _, base = start_smtpd(inst)
+    r = sendmail(inst, "-bs", stdin=(
+        "EHLO me.example\r\nMAIL FROM:<a@example.org>\r\n"
+        "RCPT TO:<ann@virt.test>\r\nDATA\r\nSubject: bs\r\n\r\nvia -bs\r\n"
+        ".\r\nQUIT\r\n"))
+    assert r.returncode == 0, r
+    lines = [ln.rstrip("\r") for ln in r.stdout.splitlines()]
+    assert lines[0] == "220 mx.example.test ESMTP ulak", r.stdout
+    assert "250 2.1.5 Ok" in lines and "221 2.0.0 Bye" in lines, r.stdout
+    assert any(re.fullmatch(r"250 2\.0\.0 Ok: queued as [0-9A-F]+", ln)
+               for ln in lines), r.stdout
+    assert r.stderr == "", r.stderr
+    msg = maildir_messages(inst, base / "ann" / "new")[0]
+    assert re.search(rb"Received: from me\.example \(localhost \[127\.0\.0\.1\]\)"
+                     rb"\n\tby mx\.example\.test \(ulak\) with ESMTP id ", msg)
+    assert msg.endswith(b"\n\nvia -bs\n")
