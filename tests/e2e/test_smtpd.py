@@ -451,3 +451,41 @@ def test_sendmail_bs_speaks_smtp_on_stdin_and_stdout(inst):
     assert re.search(rb"Received: from me\.example \(localhost \[127\.0\.0\.1\]\)"
                      rb"\n\tby mx\.example\.test \(ulak\) with ESMTP id ", msg)
     assert msg.endswith(b"\n\nvia -bs\n")
+
+
+def test_etrn_flushes_fast_flush_domains_only(inst):
+    port, _ = start_smtpd(inst, "fast_flush_domains = remote.example\n"
+                          "smtpd_error_sleep_time = 0\n")
+    c = Client(port)
+    c.first()
+    assert c.cmd("EHLO e.example").startswith("250")
+    assert c.cmd("ETRN other.example") == \
+        "459 <other.example>: service unavailable"
+    assert c.cmd("ETRN remote.example") == "250 Queuing started"
+    assert c.cmd("ETRN a b") == "500 Syntax: ETRN domain"
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("ETRN remote.example") == \
+        "503 Error: MAIL transaction in progress"
+    c.cmd("QUIT")
+
+
+def test_message_over_the_size_limit(inst):
+    """SIZE at MAIL and the content itself, against message_size_limit,
+    as Postfix 3.7 answers (552 5.3.4)"""
+    port, base = start_smtpd(inst, "message_size_limit = 1000\n")
+    c = Client(port)
+    c.first()
+    c.cmd("HELO x.example")
+    assert c.cmd("MAIL FROM:<a@example.org> SIZE=2000") == \
+        "552 5.3.4 Message size exceeds fixed limit"
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<joe@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("DATA").startswith("354")
+    c.send(b"Subject: x\r\n\r\n" + (b"z" * 70 + b"\r\n") * 50 + b".\r\n")
+    assert c.first() == "552 5.3.4 Error: message file too big"
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    log = inst.wait_log(r"disconnect from")
+    assert "helo=1 mail=1/2 rcpt=1 data=0/1 quit=1 commands=4/6" in log, log
+    assert not (base / "joe" / "new").exists() or \
+        not list((base / "joe" / "new").iterdir())
+    assert not [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
