@@ -842,11 +842,15 @@ static void finish(struct smtpd_sess *s, bool bdat)
             s->stat_ok[bdat ? ST_BDAT : ST_DATA]++;
             break;
         case CLEANUP_REJECTED:
-            if (str_has_prefix(buf_str(&why), "5.3.4"))
+            /* cleanup logged a content reject; smtpd logs only the size,
+             * as Postfix's does. */
+            if (str_has_prefix(buf_str(&why), "5.3.4")) {
+                msg_warn("%s: queue file size limit exceeded",
+                         buf_str(&s->queue_id));
                 buf_set(&t, "552 5.3.4 Error: message file too big");
-            else
+            } else {
                 buf_setf(&t, "550 %s", buf_str(&why));
-            log_event(s, "reject", buf_str(&t), true);
+            }
             break;
         case CLEANUP_TEMPFAIL:
             if (str_has_prefix(buf_str(&why), "4.3.0 queue file write error"))

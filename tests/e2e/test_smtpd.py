@@ -486,6 +486,8 @@ def test_message_over_the_size_limit(inst):
     assert c.cmd("QUIT") == "221 2.0.0 Bye"
     log = inst.wait_log(r"disconnect from")
     assert "helo=1 mail=1/2 rcpt=1 data=0/1 quit=1 commands=4/6" in log, log
+    assert re.search(r"smtpd\[\d+\]: warning: [0-9A-F]+: queue file size "
+                     r"limit exceeded", log), log
     assert not (base / "joe" / "new").exists() or \
         not list((base / "joe" / "new").iterdir())
     assert not [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
