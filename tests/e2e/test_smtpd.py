@@ -491,3 +491,21 @@ def test_message_over_the_size_limit(inst):
     assert not (base / "joe" / "new").exists() or \
         not list((base / "joe" / "new").iterdir())
     assert not [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
+
+
+def test_swaks_sends_a_message(inst):
+    """swaks (Debian's package) as the client: a whole ESMTP transaction
+    with PIPELINING, into the Maildir"""
+    import subprocess
+    port, base = start_smtpd(inst)
+    r = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}",
+                        "--from", "a@example.org", "--to", "joe@virt.test",
+                        "--pipeline", "--header", "Subject: from swaks",
+                        "--body", "swaks body"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r
+    assert re.search(r"<\*\*  250 2\.0\.0 Ok: queued as [0-9A-F]+|"
+                     r"<-  250 2\.0\.0 Ok: queued as [0-9A-F]+", r.stdout), \
+        r.stdout
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    assert b"\nSubject: from swaks\n" in msg and b"swaks body" in msg
