@@ -459,7 +459,11 @@ static void make_reply(struct smtpd_check_run *run, long code, const char *dsn,
 /* config_error - the answer to a restriction ulak cannot evaluate */
 static enum outcome config_error(struct smtpd_check_run *run, const char *what)
 {
-    argv_add(run->fx.warnings, what);
+    struct buf w = BUF_INIT;
+
+    buf_setf(&w, "warning: %s", what);
+    argv_add(run->fx.warnings, buf_str(&w));
+    buf_fini(&w);
     buf_set(&run->reply, "451 4.3.5 Server configuration error");
     return O_ERROR;
 }
@@ -468,8 +472,11 @@ static enum outcome config_error(struct smtpd_check_run *run, const char *what)
 static enum outcome tempfail(struct smtpd_check_run *run, enum subject subj,
                              const char *why)
 {
-    argv_add(run->fx.warnings, why);
     struct buf name = BUF_INIT;
+
+    buf_setf(&name, "warning: %s", why);
+    argv_add(run->fx.warnings, buf_str(&name));
+    buf_reset(&name);
     const char *colon;
 
     /* Postfix 3.7: "451 4.3.0 <name>: Temporary lookup failure", the name
@@ -698,7 +705,12 @@ static enum outcome access_result(struct smtpd_check_run *run,
         return O_DUNNO;
     }
     if (word_is(value, "WARN", &text) || word_is(value, "INFO", &text)) {
-        argv_add(run->fx.warnings, text);
+        struct buf w = BUF_INIT;
+
+        buf_setf(&w, "%s: %s",
+                 value[0] == 'W' || value[0] == 'w' ? "warn" : "info", text);
+        argv_add(run->fx.warnings, buf_str(&w));
+        buf_fini(&w);
         return O_DUNNO;
     }
     /* A class name or a list of restrictions, evaluated in place. */
@@ -1039,7 +1051,15 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
             return config_error(run, "restriction classes nested too deeply");
         return O_PUSHED;
     }
-    return config_error(run, name);
+    {
+        struct buf w = BUF_INIT;
+        enum outcome bad;
+
+        buf_setf(&w, "unknown smtpd restriction: \"%s\"", name);
+        bad = config_error(run, buf_str(&w));
+        buf_fini(&w);
+        return bad;
+    }
 }
 
 /* soften - soft_bounce: 5XX X.Y.Z becomes 4XX 4.Y.Z */

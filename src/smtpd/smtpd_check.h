@@ -143,12 +143,16 @@ enum smtpd_check_status {
 struct smtpd_check_effects {
     struct buf hold; /* HOLD [text]: "" text when set without one */
     bool held;
-    bool discard;          /* DISCARD */
-    struct buf filter;     /* FILTER transport:destination, last wins */
-    struct buf redirect;   /* REDIRECT addr, last wins */
-    struct argv *bcc;      /* BCC addr, each */
-    struct argv *prepend;  /* PREPEND header: value, each */
-    struct argv *warnings; /* WARN/INFO text and warn_if_reject logs */
+    bool discard;         /* DISCARD */
+    struct buf filter;    /* FILTER transport:destination, last wins */
+    struct buf redirect;  /* REDIRECT addr, last wins */
+    struct argv *bcc;     /* BCC addr, each */
+    struct argv *prepend; /* PREPEND header: value, each */
+    /* What to log, each "warning: TEXT" (a configuration or table
+     * problem: a warning line), "warn: TEXT" / "info: TEXT" (the WARN
+     * and INFO actions) or "reject_warning: REPLY" (warn_if_reject): the
+     * latter three as "NOQUEUE: warn: RCPT from ...; from=<..> ..." */
+    struct argv *warnings;
 };
 
 /* One evaluation: the stages to run in order, and where it stands. */

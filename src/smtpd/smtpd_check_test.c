@@ -331,7 +331,7 @@ static void test_effects(void **state)
     st.recipient = "g@mx.example.test";
     smtpd_check_start(&run, c, &st, stages, n);
     assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
-    assert_string_equal(run.fx.warnings->argv[0], "odd");
+    assert_string_equal(run.fx.warnings->argv[0], "warn: odd");
 
     /* A class that names itself ends as a configuration error. */
     st.recipient = "h@mx.example.test";

@@ -291,8 +291,12 @@ static void effects(struct smtpd_sess *s, const struct smtpd_check_run *run,
 
         if (str_has_prefix(w, "reject_warning: "))
             log_event(s, "reject_warning", w + 16, true);
+        else if (str_has_prefix(w, "warn: "))
+            log_event(s, "warn", w + 6, true);
+        else if (str_has_prefix(w, "info: "))
+            log_event(s, "info", w + 6, true);
         else
-            log_event(s, "warn", w, true);
+            msg_warn("%s", str_has_prefix(w, "warning: ") ? w + 9 : w);
     }
     if (fx->held) {
         buf_setf(&t, "%s triggers HOLD action", subject);

@@ -509,3 +509,37 @@ def test_swaks_sends_a_message(inst):
         r.stdout
     msg = maildir_messages(inst, base / "joe" / "new")[0]
     assert b"\nSubject: from swaks\n" in msg and b"swaks body" in msg
+
+
+def test_access_actions_are_logged_and_held(inst):
+    """HOLD and WARN from an access table: Postfix's log lines, and the
+    held message waits in hold/; an unknown restriction is a warning and
+    451 4.3.5"""
+    port, base = start_smtpd(
+        inst, "smtpd_error_sleep_time = 0\n"
+        "smtpd_recipient_restrictions = check_recipient_access inline:{ "
+        "{joe@virt.test=HOLD} {ann@virt.test=WARN odd} "
+        "{x@virt.test=no_such_restriction} }, permit\n", boxes=("joe", "ann", "x"))
+    c = Client(port)
+    c.first()
+    c.cmd("HELO h.example")
+    c.cmd("MAIL FROM:<a@example.org>")
+    assert c.cmd("RCPT TO:<joe@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("RCPT TO:<ann@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("RCPT TO:<x@virt.test>") == \
+        "451 4.3.5 Server configuration error"
+    assert c.cmd("DATA").startswith("354")
+    c.send("Subject: held\r\n\r\nheld\r\n.\r\n")
+    qid = re.fullmatch(r"250 2\.0\.0 Ok: queued as ([0-9A-F]+)",
+                       c.first()).group(1)
+    c.cmd("QUIT")
+    log = inst.wait_log(r"disconnect from")
+    ctx = "; from=<a@example.org> to=<{}> proto=SMTP helo=<h.example>"
+    # The first recipient is checked before the queue file exists.
+    assert ("NOQUEUE: hold: RCPT from localhost[127.0.0.1]: <joe@virt.test>: "
+            "Recipient address triggers HOLD action"
+            + ctx.format("joe@virt.test")) in log, log
+    assert (f"{qid}: warn: RCPT from localhost[127.0.0.1]: odd"
+            + ctx.format("ann@virt.test")) in log, log
+    assert 'warning: unknown smtpd restriction: "no_such_restriction"' in log
+    assert [p for p in (inst.queue / "hold").rglob(qid)], log
