@@ -1151,33 +1151,47 @@ static void greet(struct smtpd_sess *s)
     buf_fini(&t);
 }
 
+/* attr_words - the name=value words of XCLIENT or XFORWARD (VERB), after
+ * the checks both share; NULL when answered with an error */
+static struct argv *attr_words(struct smtpd_sess *s,
+                               const struct smtpd_cmd *cmd, bool allowed,
+                               const char *verb)
+{
+    struct argv *w;
+    char *args;
+    struct buf t = BUF_INIT;
+
+    if (!allowed) {
+        reply(s, "550 5.7.0 Error: insufficient authorization");
+        return NULL;
+    }
+    if (s->in_tx) {
+        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return NULL;
+    }
+    args = span_dup(cmd->args);
+    w = argv_split(args, " \t");
+    mem_free(args);
+    if (w->argc == 0) {
+        buf_setf(&t, "501 5.5.4 Syntax: %s attribute=value...", verb);
+        reply(s, buf_str(&t));
+        buf_fini(&t);
+        argv_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 /* cmd_xclient - XCLIENT name=value...: a new identity, then a new
  * greeting */
 static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
 {
-    struct argv *w;
+    struct argv *w = attr_words(s, cmd, s->xclient_ok, "XCLIENT");
     struct buf v = BUF_INIT;
     bool bad = false;
 
-    if (!s->xclient_ok) {
-        reply(s, "550 5.7.0 Error: insufficient authorization");
+    if (w == NULL)
         return;
-    }
-    if (s->in_tx) {
-        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
-        return;
-    }
-    {
-        char *args = span_dup(cmd->args);
-
-        w = argv_split(args, " \t");
-        mem_free(args);
-    }
-    if (w->argc == 0) {
-        reply(s, "501 5.5.4 Syntax: XCLIENT attribute=value...");
-        argv_free(w);
-        return;
-    }
     /* A new session as far as HELO and the protocol go. */
     s->have_helo = false;
     s->pipelining = false;
@@ -1271,27 +1285,12 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
 /* cmd_xforward - XFORWARD name=value...: where the mail came from */
 static void cmd_xforward(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
 {
-    struct argv *w;
+    struct argv *w = attr_words(s, cmd, s->xforward_ok, "XFORWARD");
     struct buf v = BUF_INIT;
     bool bad = false;
-    char *args;
 
-    if (!s->xforward_ok) {
-        reply(s, "550 5.7.0 Error: insufficient authorization");
+    if (w == NULL)
         return;
-    }
-    if (s->in_tx) {
-        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
-        return;
-    }
-    args = span_dup(cmd->args);
-    w = argv_split(args, " \t");
-    mem_free(args);
-    if (w->argc == 0) {
-        reply(s, "501 5.5.4 Syntax: XFORWARD attribute=value...");
-        argv_free(w);
-        return;
-    }
     for (size_t i = 0; i < w->argc && !bad; i++) {
         const char *a = w->argv[i];
         const char *eq = strchr(a, '=');
@@ -1863,6 +1862,26 @@ static void on_write(int fd, int what, void *arg)
         process(s);
 }
 
+/* sess_bufs - initialise (INIT) or free every buf of a session */
+static void sess_bufs(struct smtpd_sess *s, bool init)
+{
+    struct buf *bufs[] = {
+        &s->out,       &s->addr,       &s->name,       &s->reverse,
+        &s->port,      &s->namaddr,    &s->rfc_addr,   &s->helo,
+        &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
+        &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
+        &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
+        &s->dline,     &s->anvil_addr, &s->gate_line,
+    };
+
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        if (init)
+            buf_init(bufs[i], 0);
+        else
+            buf_fini(bufs[i]);
+    }
+}
+
 /* sess_free - release everything */
 static void sess_free(struct smtpd_sess *s)
 {
@@ -1886,16 +1905,7 @@ static void sess_free(struct smtpd_sess *s)
     argv_free(s->actions);
     argv_free(s->pending_actions);
     argv_free(s->pending_prepend);
-    struct buf *bufs[] = {
-        &s->out,       &s->addr,       &s->name,       &s->reverse,
-        &s->port,      &s->namaddr,    &s->rfc_addr,   &s->helo,
-        &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
-        &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
-        &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
-        &s->dline,     &s->anvil_addr, &s->gate_line,
-    };
-    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-        buf_fini(bufs[i]);
+    sess_bufs(s, false);
     mem_free(s);
 }
 
@@ -1979,17 +1989,8 @@ static void peer_of(struct smtpd_sess *s)
 void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
 {
     struct smtpd_sess *s = mem_zalloc(sizeof(*s));
-    struct buf *bufs[] = {
-        &s->out,       &s->addr,       &s->name,       &s->reverse,
-        &s->port,      &s->namaddr,    &s->rfc_addr,   &s->helo,
-        &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
-        &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
-        &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
-        &s->dline,     &s->anvil_addr, &s->gate_line,
-    };
 
-    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-        buf_init(bufs[i], 0);
+    sess_bufs(s, true);
     s->d = d;
     s->fd = fd;
     s->wfd = wfd >= 0 ? wfd : fd;
