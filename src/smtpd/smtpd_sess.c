@@ -675,12 +675,6 @@ static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
     }
     if (limited(s, s->d->rcpt_rate_limit) && gate(s, IPC_ANVIL_RECIPIENT, line))
         goto out;
-    if (s->rcpt_tries >= s->d->rcpt_limit + s->d->overshoot_limit
-        && s->d->overshoot_limit > 0) {
-        /* Postfix counts the excess as errors. */
-        reply(s, "452 4.5.3 Error: too many recipients");
-        goto out;
-    }
     if (smtpd_cmd_rcpt(cmd->args, &s->d->cmd, &r, &rep) < 0) {
         if (str_has_prefix(buf_str(&rep), "501 5.1.3")) {
             path_text(cmd->args, 3, &t);
@@ -692,8 +686,12 @@ static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
     }
     s->rcpt_tries++;
     path_text(cmd->args, 3, &s->rcpt_ext);
-    if ((long) s->nrcpt >= s->d->rcpt_limit) {
+    if ((long) s->nrcpt >= s->d->rcpt_limit && s->d->rcpt_limit > 0) {
         reply(s, "452 4.5.3 Error: too many recipients");
+        /* Only what goes past smtpd_recipient_overshoot_limit counts as
+         * an error, as Postfix counts it. */
+        if (s->rcpt_tries <= s->d->rcpt_limit + s->d->overshoot_limit)
+            s->errors--;
         goto out;
     }
     n = smtpd_check_rcpt_stages(s->d->check, stages);
@@ -1457,13 +1455,12 @@ static void command(struct smtpd_sess *s, struct span line)
         reply(s, buf_str(&s->denied));
         goto out;
     }
-    /* Junk: commands that move no mail, past the limit. */
+    /* Junk: commands that move no mail; past smtpd_junk_command_limit
+     * each counts as an error (the hard error limit ends it). */
     if ((cmd.verb == SMTPD_VERB_NOOP || cmd.verb == SMTPD_VERB_VRFY
          || cmd.verb == SMTPD_VERB_ETRN || cmd.verb == SMTPD_VERB_RSET)
-        && ++s->junk > s->d->junk_limit && s->d->junk_limit > 0) {
-        hang_up(s, "Error: too many errors", "too many errors");
-        goto out;
-    }
+        && ++s->junk > s->d->junk_limit)
+        s->errors++;
     if (cmd.verb != SMTPD_VERB_MAIL && cmd.verb != SMTPD_VERB_RCPT
         && cmd.verb != SMTPD_VERB_XCLIENT && cmd.verb != SMTPD_VERB_XFORWARD
         && cmd.verb != SMTPD_VERB_ETRN && cmd.verb != SMTPD_VERB_BDAT
@@ -1755,14 +1752,16 @@ static void process(struct smtpd_sess *s)
             s->ioff += used;
             if (rc == 2)
                 s->skip_line = true;
+            /* As Postfix: the next command after the hard error limit is
+             * answered with 421 instead. */
+            if (s->errors >= s->d->hard_limit) {
+                hang_up(s, "Error: too many errors", "too many errors");
+                break;
+            }
             note_pipelining(s, line);
             command(s, line);
             if (s->closing)
                 break;
-            if (s->errors > before && s->errors >= s->d->hard_limit) {
-                hang_up(s, "Error: too many errors", "too many errors");
-                break;
-            }
             if (s->errors > before && s->errors >= s->d->soft_limit
                 && s->d->error_sleep_ms > 0) {
                 /* Postfix sleeps before the reply; the reply waits here

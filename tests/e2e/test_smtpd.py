@@ -543,3 +543,29 @@ def test_access_actions_are_logged_and_held(inst):
             + ctx.format("ann@virt.test")) in log, log
     assert 'warning: unknown smtpd restriction: "no_such_restriction"' in log
     assert [p for p in (inst.queue / "hold").rglob(qid)], log
+
+
+def test_recipient_and_junk_limits_count_errors_as_postfix(inst):
+    """smtpd_recipient_limit with its overshoot, and
+    smtpd_junk_command_limit, under smtpd_hard_error_limit: the replies
+    Postfix 3.7 gives under the same settings"""
+    port, _ = start_smtpd(inst, "smtpd_recipient_limit = 2\n"
+                          "smtpd_recipient_overshoot_limit = 1\n"
+                          "smtpd_hard_error_limit = 2\n"
+                          "smtpd_error_sleep_time = 0\n"
+                          "smtpd_junk_command_limit = 2\n")
+    c = Client(port)
+    c.first()
+    c.cmd("HELO x.example")
+    c.cmd("MAIL FROM:<a@example.org>")
+    got = [c.cmd("RCPT TO:<joe@virt.test>") for _ in range(5)]
+    assert got == ["250 2.1.5 Ok"] * 2 + \
+        ["452 4.5.3 Error: too many recipients"] * 3
+    assert c.cmd("NOOP") == "421 4.7.0 mx.example.test Error: too many errors"
+    c.close()
+    c = Client(port)
+    c.first()
+    c.cmd("HELO x.example")
+    got = [c.cmd("NOOP") for _ in range(5)]
+    assert got == ["250 2.0.0 Ok"] * 4 + \
+        ["421 4.7.0 mx.example.test Error: too many errors"]
