@@ -90,6 +90,21 @@ static int post_jail(struct server *srv, struct buf *why)
     if (d->line_limit < 512)
         d->line_limit = 512; /* Postfix's floor for command lines */
     d->timeout_ms = conf_time("smtpd_timeout") * 1000;
+    /* A text parameter in Postfix (its default is an expression). */
+    {
+        const char *v = conf_str("smtpd_per_request_deadline");
+
+        if (strcasecmp(v, "yes") == 0)
+            d->per_request_deadline = true;
+        else if (strcasecmp(v, "no") != 0) {
+            buf_setf(why,
+                     "smtpd_per_request_deadline: \"%s\" is not a "
+                     "boolean (yes or no)",
+                     v);
+            return -1;
+        }
+    }
+    d->min_data_rate = conf_int("smtpd_min_data_rate");
     d->error_sleep_ms = conf_time("smtpd_error_sleep_time") * 1000;
     d->soft_limit = conf_int("smtpd_soft_error_limit");
     if (str_int("smtpd_hard_error_limit", &d->hard_limit, why) < 0

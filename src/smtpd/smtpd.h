@@ -53,6 +53,8 @@ struct smtpd {
     char *banner;                /* smtpd_banner, expanded */
     size_t line_limit;           /* line_length_limit */
     long timeout_ms;             /* smtpd_timeout */
+    bool per_request_deadline;   /* smtpd_per_request_deadline */
+    long min_data_rate;          /* smtpd_min_data_rate (bytes/s) */
     long error_sleep_ms;         /* smtpd_error_sleep_time */
     long soft_limit, hard_limit; /* smtpd_{soft,hard}_error_limit */
     long junk_limit;             /* smtpd_junk_command_limit */

@@ -141,6 +141,9 @@ struct smtpd_sess {
     bool bdat_cr; /* the last chunk ended with CR */
     struct smtpd_check_run run;
     struct timeval arrival;
+    /* smtpd_per_request_deadline: when the request being read must be
+     * complete (CLOCK_MONOTONIC milliseconds). */
+    long long deadline;
 };
 
 static void process(struct smtpd_sess *s);
@@ -151,6 +154,15 @@ static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
                      struct span line);
 static bool limited(const struct smtpd_sess *s, long limit);
 static bool gate(struct smtpd_sess *s, enum ipc_anvil_op op, struct span line);
+
+/* now_ms - the monotonic clock in milliseconds */
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* nz - S or "" */
 static const char *nz(const char *s)
@@ -1760,6 +1772,7 @@ static void process(struct smtpd_sess *s)
             }
             note_pipelining(s, line);
             command(s, line);
+            s->deadline = now_ms() + s->d->timeout_ms; /* the next request */
             if (s->closing)
                 break;
             if (s->errors > before && s->errors >= s->d->soft_limit
@@ -1791,7 +1804,16 @@ static void process(struct smtpd_sess *s)
         || buf_len(&s->out) - s->ooff > SESS_OUT_HIGH) {
         loop_ev_disarm(s->rev);
     } else if (!loop_ev_armed(s->rev)) {
-        loop_ev_arm(s->rev, s->d->timeout_ms);
+        long ms = s->d->timeout_ms;
+
+        /* With smtpd_per_request_deadline the limit is for the whole
+         * request, not for each read. */
+        if (s->d->per_request_deadline) {
+            long long left = s->deadline - now_ms();
+
+            ms = left > 0 ? (long) left : 0;
+        }
+        loop_ev_arm(s->rev, ms);
     }
 }
 
@@ -1835,6 +1857,9 @@ static void on_read(int fd, int what, void *arg)
         return;
     }
     s->ilen += (size_t) n;
+    /* Message content earns time at smtpd_min_data_rate. */
+    if ((s->mode == M_DATA || s->mode == M_BDAT) && s->d->min_data_rate > 0)
+        s->deadline += (long long) n * 1000 / s->d->min_data_rate;
     /* Re-arm: the timeout counts from the last input. */
     loop_ev_disarm(s->rev);
     process(s);
@@ -1993,6 +2018,7 @@ void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
     s->d = d;
     s->fd = fd;
     s->wfd = wfd >= 0 ? wfd : fd;
+    s->deadline = now_ms() + d->timeout_ms;
     s->icap = d->line_limit + SESS_READ_CHUNK;
     s->ibuf = mem_alloc(s->icap);
     s->proto = "SMTP";

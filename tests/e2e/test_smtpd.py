@@ -569,3 +569,22 @@ def test_recipient_and_junk_limits_count_errors_as_postfix(inst):
     got = [c.cmd("NOOP") for _ in range(5)]
     assert got == ["250 2.0.0 Ok"] * 4 + \
         ["421 4.7.0 mx.example.test Error: too many errors"]
+
+
+def test_per_request_deadline_ends_a_trickling_client(inst):
+    """smtpd_per_request_deadline = yes: a command that trickles in one
+    byte at a time must still be complete within smtpd_timeout; without
+    it (the default) the time limit is per read, as in Postfix"""
+    port, _ = start_smtpd(inst, "smtpd_timeout = 2s\n"
+                          "smtpd_per_request_deadline = yes\n")
+    c = Client(port)
+    c.first()
+    t0 = time.time()
+    try:
+        for ch in b"NOOP NOOP NOOP NOOP NOOP NOOP":
+            c.send(bytes([ch]))
+            time.sleep(0.25)
+    except OSError:
+        pass
+    assert c.first() == "421 4.4.2 mx.example.test Error: timeout exceeded"
+    assert 1.5 < time.time() - t0 < 6
