@@ -1823,5 +1823,18 @@ int conf_check(void)
         buf_fini(&why);
     }
     argv_free(names);
+    /* master.cf's -o settings: the same word for what ulak ignores. */
+    for (size_t i = 0; i < master_opts->argc; i++) {
+        const char *opt = master_opts->argv[i];
+        const char *eq = strchr(opt, '=');
+        char *name = mem_strndup(opt, eq ? (size_t) (eq - opt) : strlen(opt));
+        const struct param *p = params_find(name);
+
+        if (p && !(p->flags & PARAM_ACTED))
+            msg_warn("master.cf: service %s: -o %s: accepted, not acted on "
+                     "yet by ulak",
+                     master_where->argv[i], name);
+        mem_free(name);
+    }
     return errors;
 }

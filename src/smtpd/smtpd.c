@@ -114,6 +114,25 @@ static int post_jail(struct server *srv, struct buf *why)
     d->overshoot_limit = conf_int("smtpd_recipient_overshoot_limit");
     d->helo_required = conf_bool("smtpd_helo_required");
     d->soft_bounce = conf_bool("soft_bounce");
+    /* ulak has no TLS yet.  Where TLS is required, mail is refused as
+     * Postfix refuses it before STARTTLS; a wrapper-mode port (smtps)
+     * speaks no plaintext at all.  Never plaintext where TLS was asked. */
+    d->tls_required =
+        strcasecmp(conf_str("smtpd_tls_security_level"), "encrypt") == 0
+        || conf_bool("smtpd_enforce_tls");
+    d->tls_wrapper = conf_bool("smtpd_tls_wrappermode");
+    if (d->tls_required)
+        msg_warn("%s: TLS is required here, and this ulak release has no "
+                 "TLS: mail is refused (530 5.7.0)",
+                 server_service(srv));
+    if (d->tls_wrapper)
+        msg_warn("%s: smtpd_tls_wrappermode = yes, and this ulak release "
+                 "has no TLS: connections are closed",
+                 server_service(srv));
+    if (conf_bool("smtpd_sasl_auth_enable"))
+        msg_warn("%s: smtpd_sasl_auth_enable = yes, and this ulak release "
+                 "has no SASL: AUTH is refused",
+                 server_service(srv));
     d->disable_vrfy = conf_bool("disable_vrfy_command");
     d->forbid_bare_newline = conf_bool("smtpd_forbid_bare_newline");
     d->bare_newline_code =

@@ -61,6 +61,8 @@ struct smtpd {
     long rcpt_limit;             /* smtpd_recipient_limit */
     long overshoot_limit;        /* smtpd_recipient_overshoot_limit */
     bool helo_required;
+    bool tls_required; /* smtpd_tls_security_level encrypt, smtpd_enforce_tls */
+    bool tls_wrapper;  /* smtpd_tls_wrappermode */
     bool soft_bounce;
     bool disable_vrfy;
     bool forbid_bare_newline;

@@ -584,6 +584,10 @@ static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
         reply(s, "503 5.5.1 Error: nested MAIL command");
         goto out;
     }
+    if (s->d->tls_required) {
+        reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+        goto out;
+    }
     if (limited(s, s->d->msg_rate_limit) && gate(s, IPC_ANVIL_MESSAGE, line))
         goto out;
     if (smtpd_cmd_mail(cmd->args, &s->d->cmd, &s->mail, &r) < 0) {
@@ -2035,6 +2039,17 @@ void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
     d->sessions++;
 
     peer_of(s);
+    if (d->tls_wrapper) {
+        /* No TLS to wrap the session in: nothing in plaintext. */
+        set_namaddr(s);
+        msg_info("connect from %s", buf_str(&s->namaddr));
+        msg_warn("%s: TLS (smtpd_tls_wrappermode) is not available: "
+                 "connection closed",
+                 buf_str(&s->namaddr));
+        s->closing = true;
+        process(s);
+        return;
+    }
     if (buf_len(&s->name) == 0) {
         if (d->peername_lookup)
             smtpd_peer_name(buf_str(&s->addr), &s->name, &s->reverse);

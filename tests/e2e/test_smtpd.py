@@ -588,3 +588,29 @@ def test_per_request_deadline_ends_a_trickling_client(inst):
         pass
     assert c.first() == "421 4.4.2 mx.example.test Error: timeout exceeded"
     assert 1.5 < time.time() - t0 < 6
+
+
+def test_tls_required_or_wrapped_is_never_plaintext(inst):
+    """ulak has no TLS yet: a service that requires it refuses mail as
+    Postfix does before STARTTLS, a wrapper-mode service (smtps) closes
+    at once, and both say so in the log and in ulak check"""
+    wrap = free_port()
+    port, _ = start_smtpd(
+        inst, "smtpd_tls_security_level = encrypt\n",
+        f"127.0.0.1:{wrap} inet n - n - - smtpd\n"
+        "  -o smtpd_tls_wrappermode=yes\n")
+    c = Client(port)
+    assert c.first().startswith("220 ")
+    c.cmd("EHLO t.example")
+    assert c.cmd("MAIL FROM:<a@example.org>") == \
+        "530 5.7.0 Must issue a STARTTLS command first"
+    c.close()
+    w = Client(wrap)
+    assert w.first() == "EOF"
+    log = inst.wait_log(r"connection closed")
+    assert "TLS is required here, and this ulak release has no TLS" in log
+    r = inst.ulak("check")
+    assert (f"master.cf: service 127.0.0.1:{wrap}/inet: -o "
+            "smtpd_tls_wrappermode: accepted, not acted on yet by ulak") \
+        in r.stderr, r
+    assert "smtpd_tls_security_level: accepted, not acted on yet" in r.stderr
