@@ -114,6 +114,7 @@ static int post_jail(struct server *srv, struct buf *why)
     d->overshoot_limit = conf_int("smtpd_recipient_overshoot_limit");
     d->helo_required = conf_bool("smtpd_helo_required");
     d->soft_bounce = conf_bool("soft_bounce");
+    d->delay_open = conf_bool("smtpd_delay_open_until_valid_rcpt");
     /* ulak has no TLS yet.  Where TLS is required, mail is refused as
      * Postfix refuses it before STARTTLS; a wrapper-mode port (smtps)
      * speaks no plaintext at all.  Never plaintext where TLS was asked. */

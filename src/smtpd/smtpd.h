@@ -61,6 +61,7 @@ struct smtpd {
     long rcpt_limit;             /* smtpd_recipient_limit */
     long overshoot_limit;        /* smtpd_recipient_overshoot_limit */
     bool helo_required;
+    bool delay_open;   /* smtpd_delay_open_until_valid_rcpt */
     bool tls_required; /* smtpd_tls_security_level encrypt, smtpd_enforce_tls */
     bool tls_wrapper;  /* smtpd_tls_wrappermode */
     bool soft_bounce;

@@ -148,6 +148,7 @@ struct smtpd_sess {
 
 static void process(struct smtpd_sess *s);
 static void sess_free(struct smtpd_sess *s);
+static int open_queue(struct smtpd_sess *s);
 static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
                      struct span line);
 static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
@@ -614,6 +615,12 @@ static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
         argv_add(s->actions, s->pending_actions->argv[i]);
     for (size_t i = 0; i < s->pending_prepend->argc; i++)
         argv_add(s->prepend, s->pending_prepend->argv[i]);
+    /* smtpd_delay_open_until_valid_rcpt = no: the queue file now. */
+    if (!s->d->delay_open && open_queue(s) < 0) {
+        s->in_tx = false;
+        buf_reset(&s->sender_ext);
+        goto out;
+    }
     reply(s, "250 2.1.0 Ok");
     s->stat_ok[ST_MAIL]++;
 out:

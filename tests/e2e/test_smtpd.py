@@ -614,3 +614,22 @@ def test_tls_required_or_wrapped_is_never_plaintext(inst):
             "smtpd_tls_wrappermode: accepted, not acted on yet by ulak") \
         in r.stderr, r
     assert "smtpd_tls_security_level: accepted, not acted on yet" in r.stderr
+
+
+def test_queue_file_at_mail_without_delay_open(inst):
+    """smtpd_delay_open_until_valid_rcpt = no: the queue file (and the
+    client= line) at MAIL; RSET removes it again"""
+    port, _ = start_smtpd(inst, "smtpd_delay_open_until_valid_rcpt = no\n")
+    c = Client(port)
+    c.first()
+    c.cmd("HELO x.example")
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    log = inst.wait_log(r"client=localhost")
+    qid = re.search(r"([0-9A-F]+): client=localhost\[127\.0\.0\.1\]",
+                    log).group(1)
+    assert [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
+    assert c.cmd("RSET") == "250 2.0.0 Ok"
+    assert c.cmd("NOOP") == "250 2.0.0 Ok"
+    assert not [p for p in (inst.queue / "incoming").rglob("*")
+                if p.is_file()], qid
+    c.cmd("QUIT")
