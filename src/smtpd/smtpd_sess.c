@@ -138,7 +138,8 @@ struct smtpd_sess {
     bool bdat_last;
     bool bdat_mode; /* this transaction uses BDAT */
     bool bdat_failed;
-    bool bdat_cr; /* the last chunk ended with CR */
+    bool bdat_discard;             /* answer this chunk "Discarded N bytes" */
+    unsigned long long bdat_count; /* this chunk's size */
     struct smtpd_check_run run;
     struct timeval arrival;
     /* smtpd_per_request_deadline: when the request being read must be
@@ -911,6 +912,8 @@ static void cmd_bdat(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     s->bdat_left = count;
     s->bdat_last = last;
     s->mode = M_BDAT;
+    s->bdat_count = count;
+    s->bdat_discard = s->bdat_failed;
     if (!s->bdat_mode && !s->bdat_failed) {
         if (data_checks(s) < 0) {
             s->bdat_failed = true;
@@ -1645,11 +1648,20 @@ static bool take_bdat(struct smtpd_sess *s)
         return false;
     s->mode = M_CMD;
     if (s->bdat_failed) {
+        /* The first failed chunk was answered at its command; the later
+         * ones are answered as Postfix answers them. */
+        if (s->bdat_discard) {
+            struct buf t = BUF_INIT;
+
+            buf_setf(&t, "551 5.0.0 Discarded %llu bytes after earlier error",
+                     s->bdat_count);
+            reply(s, buf_str(&t));
+            buf_fini(&t);
+        }
         if (s->bdat_last) {
             s->bdat_failed = false;
             tx_reset(s);
         }
-        /* The error was answered at the command. */
         return true;
     }
     if (s->bdat_last) {

@@ -633,3 +633,24 @@ def test_queue_file_at_mail_without_delay_open(inst):
     assert not [p for p in (inst.queue / "incoming").rglob("*")
                 if p.is_file()], qid
     c.cmd("QUIT")
+
+
+def test_bdat_after_a_failed_chunk(inst):
+    """the chunks after a refused BDAT are read and answered as Postfix
+    3.7 answers them"""
+    port, _ = start_smtpd(inst, "smtpd_error_sleep_time = 0\n")
+    c = Client(port)
+    c.first()
+    c.send("EHLO x\r\n")
+    c.reply()
+    assert c.cmd("MAIL FROM:<a@example.org>") == "250 2.1.0 Ok"
+    c.send(b"BDAT 3\r\nabc")
+    assert c.first() == "554 5.5.1 Error: no valid recipients"
+    c.send(b"BDAT 3\r\nabc")
+    assert c.first() == "551 5.0.0 Discarded 3 bytes after earlier error"
+    c.send(b"BDAT 3 LAST\r\nabc")
+    assert c.first() == "551 5.0.0 Discarded 3 bytes after earlier error"
+    assert c.cmd("NOOP") == "250 2.0.0 Ok"
+    c.send(b"BDAT 2\r\nab")
+    assert c.first() == "503 5.5.1 Error: need RCPT command"
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
