@@ -1753,14 +1753,10 @@ static void process(struct smtpd_sess *s)
             if (buf_len(&s->out) - s->ooff > SESS_OUT_HIGH)
                 break;
         }
-        if (s->mode == M_DATA) {
-            if (!take_data(s))
+        if (s->mode == M_DATA || s->mode == M_BDAT) {
+            if (!(s->mode == M_DATA ? take_data(s) : take_bdat(s)))
                 break;
-            continue;
-        }
-        if (s->mode == M_BDAT) {
-            if (!take_bdat(s))
-                break;
+            s->deadline = now_ms() + s->d->timeout_ms; /* the next request */
             continue;
         }
         {
