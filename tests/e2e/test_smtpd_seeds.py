@@ -31,6 +31,7 @@ DNS = ("needs the DNS: ulak has no resolver yet (issue 5) and answers a "
 PARSER = ("ulak's SMTP path parser refuses <a@b@c> (docs/ARCHITECTURE.md "
           "\"Where ulak differs\"); Postfix takes it and refuses the relay")
 
+
 def golden():
     """golden - {seed: {case: (addr, name, [(step, arg, reply)])}}"""
     out = collections.defaultdict(dict)
@@ -42,7 +43,6 @@ def golden():
 
 
 GOLD = golden()
-
 
 # (seed, case, step, argument) -> (ulak's reply, why it differs)
 DIFFERENCES = {}
@@ -194,3 +194,8 @@ def test_golden_covers_every_seed_and_probe():
         recorded = [(a, [arg for st, arg, _ in steps if st == "rcpt"])
                     for _, (a, _n, steps) in sorted(GOLD[seed].items())]
         assert recorded == [(c[0], r) for c, _h, r in REC.cases(seed)], seed
+    # every difference names a recorded step, and says why
+    steps = {(seed, case, st, arg) for seed, cases in GOLD.items()
+             for case, (_a, _n, sts) in cases.items() for st, arg, _ in sts}
+    for key, (reply, why) in DIFFERENCES.items():
+        assert key in steps and reply and why, key
