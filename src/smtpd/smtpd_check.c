@@ -1000,6 +1000,15 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
         make_reply(run, c->invalid_host, "5.5.2", SUBJ_HELO, "Invalid name");
         return O_REPLY;
     }
+    if (strcasecmp(name, "reject_unknown_helo_hostname") == 0
+        || strcasecmp(name, "reject_unknown_hostname") == 0) {
+        /* Postfix looks up no address literal (and no missing HELO):
+         * those pass without the DNS.  A name needs the resolver, which
+         * ulak does not have yet (issue 5). */
+        if (st->helo == NULL || st->helo[0] == '[')
+            return O_DUNNO;
+        return config_error(run, name);
+    }
     if (strcasecmp(name, "reject_non_fqdn_helo_hostname") == 0
         || strcasecmp(name, "reject_non_fqdn_hostname") == 0) {
         if (st->helo == NULL || fqdn_host(st->helo))

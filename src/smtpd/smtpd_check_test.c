@@ -361,6 +361,57 @@ static void test_effects(void **state)
     buf_fini(&why);
 }
 
+/* test_unknown_helo - reject_unknown_helo_hostname (and its old name)
+ * passes an address literal without the DNS, as Postfix does (seed 002,
+ * tests/data/smtpd/seed_relay_golden.txt); a name needs the resolver */
+static void test_unknown_helo(void **state)
+{
+    struct smtpd_check *c;
+    struct smtpd_check_run run;
+    struct smtpd_state st;
+    enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+    size_t n;
+    const char *lists[] = {"reject_unknown_hostname",
+                           "reject_unknown_helo_hostname"};
+    size_t i;
+    char extra[256];
+
+    (void) state;
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        assert_true(snprintf(extra, sizeof(extra),
+                             "smtpd_helo_restrictions = %s, reject\n", lists[i])
+                    > 0);
+        load_conf(NULL, extra);
+        c = smtpd_check_open();
+        assert_non_null(c);
+        memset(&st, 0, sizeof(st));
+        st.client_addr = "192.0.2.1";
+        st.client_name = "outside.example";
+        st.sender = "a@example.org";
+        st.recipient = "root@mx.example.test";
+        n = smtpd_check_rcpt_stages(c, stages);
+        smtpd_check_run_init(&run);
+
+        /* an address literal: no lookup, the next restriction rejects */
+        st.helo = "[192.0.2.1]";
+        smtpd_check_start(&run, c, &st, stages, n);
+        assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+        assert_string_equal(buf_str(&run.reply),
+                            "554 5.7.1 <[192.0.2.1]>: Helo command "
+                            "rejected: Access denied");
+
+        /* a name: the DNS is needed */
+        st.helo = "outside.example";
+        smtpd_check_start(&run, c, &st, stages, n);
+        assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+        assert_string_equal(buf_str(&run.reply),
+                            "451 4.3.5 Server configuration error");
+
+        smtpd_check_run_fini(&run);
+        smtpd_check_free(c);
+    }
+}
+
 /* setup - a private configuration directory, quiet logging */
 static int setup(void **state)
 {
@@ -388,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_effects),
+        cmocka_unit_test(test_unknown_helo),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
