@@ -657,3 +657,25 @@ def test_bdat_after_a_failed_chunk(inst):
     c.send(b"BDAT 2\r\nab")
     assert c.first() == "503 5.5.1 Error: need RCPT command"
     assert c.cmd("QUIT") == "221 2.0.0 Bye"
+
+
+def test_forbid_bare_newline_refuses_a_bare_lf_in_data(inst):
+    """smtpd_forbid_bare_newline = yes: a bare LF in the content ends the
+    session with smtpd_forbid_bare_newline_reject_code, nothing queued;
+    clients in the exclusions ($mynetworks) may still send one"""
+    port, base = start_smtpd(inst, "smtpd_forbid_bare_newline = yes\n"
+                             "smtpd_forbid_bare_newline_exclusions =\n")
+    c = Client(port)
+    c.first()
+    for line in ["HELO x.example", "MAIL FROM:<a@example.org>",
+                 "RCPT TO:<joe@virt.test>"]:
+        c.cmd(line)
+    assert c.cmd("DATA").startswith("354")
+    c.send(b"Subject: bare\r\n\r\none\ntwo\r\n.\r\n")
+    assert c.first() == \
+        "550 5.5.2 mx.example.test Error: bare <LF> received"
+    assert c.first() == "EOF"
+    time.sleep(0.5)
+    assert not [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
+    assert not (base / "joe" / "new").exists() or \
+        not list((base / "joe" / "new").iterdir())
