@@ -114,6 +114,10 @@ struct cleanup *cleanup_open(struct cleanup_conf *cf, struct buf *why)
     c->cf = cf;
     c->w = w;
     c->id = mem_strdup(queue_writer_id(w));
+    /* content_filter: every message through the filter (a FILTER action
+     * replaces it); "-o content_filter=" turns it off for a service. */
+    if (cf->content_filter[0])
+        c->filter = mem_strdup(cf->content_filter);
     c->state = STATE_ENV;
     c->attrs = argv_new();
     c->bcc = argv_new();

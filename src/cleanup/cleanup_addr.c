@@ -149,6 +149,7 @@ struct cleanup_conf *cleanup_conf_new(struct buf *why)
     cf->drop_headers = conf_list("message_drop_headers");
     cf->myorigin = mem_strdup(conf_str("myorigin"));
     cf->myhostname = mem_strdup(conf_str("myhostname"));
+    cf->content_filter = mem_strdup(conf_str("content_filter"));
     cf->mail_name = mem_strdup(conf_str("mail_name"));
     cf->delim = mem_strdup(conf_str("recipient_delimiter"));
     cf->qmgr_service = mem_strdup(conf_str("queue_service_name"));
@@ -188,6 +189,7 @@ void cleanup_conf_free(struct cleanup_conf *cf)
     argv_free(cf->drop_headers);
     mem_free(cf->myorigin);
     mem_free(cf->myhostname);
+    mem_free(cf->content_filter);
     mem_free(cf->mail_name);
     mem_free(cf->delim);
     mem_free(cf->qmgr_service);

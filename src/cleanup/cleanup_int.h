@@ -12,6 +12,7 @@
 
 struct cleanup_conf {
     struct queue_dir qd;
+    char *content_filter; /* content_filter, "" when none */
     struct rewrite_conf *rc;
     struct maps *canon;      /* canonical_maps, or NULL */
     struct maps *send_canon; /* sender_canonical_maps, or NULL */

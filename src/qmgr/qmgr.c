@@ -870,7 +870,10 @@ static void msg_schedule(struct qmsg *m)
 {
     struct resolve_reply reply;
     struct span sender = span_of(m->env.sender);
+    const char *filter = queue_env_attr(&m->env, "content_filter");
 
+    if (filter != NULL && *filter == 0)
+        filter = NULL;
     resolve_reply_init(&reply);
     for (size_t i = 0; i < m->env.nrcpt; i++) {
         const struct queue_rcpt *qr = &m->env.rcpts[i];
@@ -892,6 +895,19 @@ static void msg_schedule(struct qmsg *m)
                          buf_str(&reply.why));
                 defer_rcpt(m, i, "none", "4.3.0", "address resolver failure");
                 continue;
+        }
+        /* A content filter (content_filter, a FILTER action) takes every
+         * recipient: "transport:nexthop", the recipient's own next hop
+         * when the filter names none. */
+        if (filter != NULL) {
+            const char *colon = strchr(filter, ':');
+
+            if (colon && colon > filter) {
+                buf_set(&reply.transport, filter);
+                buf_truncate(&reply.transport, (size_t) (colon - filter));
+                if (colon[1])
+                    buf_set(&reply.nexthop, colon + 1);
+            }
         }
         m->r[i].address = mem_strdup(buf_str(&reply.recipient));
         m->r[i].nexthop = mem_strdup(buf_str(&reply.nexthop));

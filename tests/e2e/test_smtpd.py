@@ -679,3 +679,66 @@ def test_forbid_bare_newline_refuses_a_bare_lf_in_data(inst):
     assert not [p for p in (inst.queue / "incoming").rglob("*") if p.is_file()]
     assert not (base / "joe" / "new").exists() or \
         not list((base / "joe" / "new").iterdir())
+
+
+def test_access_actions_shape_the_message(inst):
+    """DISCARD, REDIRECT, BCC, PREPEND, FILTER and DUNNO from
+    check_recipient_access: the reply is 250 and the message is what the
+    action says"""
+    port, base = start_smtpd(
+        inst, "smtpd_recipient_restrictions = check_recipient_access "
+        "inline:{ {joe@virt.test=PREPEND X-Tag: tagged} "
+        "{ann@virt.test=BCC bob@virt.test} {x@virt.test=DUNNO} "
+        "{gone@virt.test=DISCARD} {redir@virt.test=REDIRECT ann@virt.test} "
+        "{filt@virt.test=FILTER error:filtered here} }, permit\n",
+        boxes=("joe", "ann", "bob", "x", "gone", "redir", "filt"))
+
+    def send(rcpt, body):
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            refused = s.sendmail("a@example.org", [rcpt],
+                                 f"Subject: {body}\r\n\r\n{body}\r\n".encode())
+            assert refused == {}
+
+    send("joe@virt.test", "prepended")
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    assert re.search(rb"\nX-Tag: tagged\nReceived: from ", msg), msg
+    send("ann@virt.test", "copied")
+    assert b"copied" in maildir_messages(inst, base / "bob" / "new")[0]
+    assert b"copied" in maildir_messages(inst, base / "ann" / "new")[0]
+    send("redir@virt.test", "redirected")
+    got = maildir_messages(inst, base / "ann" / "new", 2)
+    assert any(b"redirected" in m for m in got)
+    send("gone@virt.test", "discarded")
+    send("filt@virt.test", "filtered")
+    send("x@virt.test", "plain")
+    maildir_messages(inst, base / "x" / "new")
+    log = inst.wait_log(r"filtered here")
+    # The FILTER transport (error:) got the message instead of virtual.
+    assert re.search(r"to=<filt@virt\.test>, relay=none, .*status=bounced "
+                     r"\(filtered here\)", log), log
+    assert not (base / "gone" / "new").exists() or \
+        not list((base / "gone" / "new").iterdir())
+    assert not (base / "redir" / "new").exists() or \
+        not list((base / "redir" / "new").iterdir())
+    assert "triggers DISCARD action" in log and \
+        "triggers REDIRECT ann@virt.test" in log, log
+
+
+def test_content_filter_and_its_override(inst):
+    """main.cf content_filter sends every message to the filter transport;
+    "-o content_filter=" on a service (the re-injection port of a content
+    filter setup) turns it off there"""
+    plain = free_port()
+    port, base = start_smtpd(
+        inst, "content_filter = error:5.7.1 filtered out\n",
+        f"127.0.0.1:{plain} inet n - n - - smtpd -o content_filter=\n")
+    for p, subject in ((port, "to the filter"), (plain, "past the filter")):
+        with smtplib.SMTP("127.0.0.1", p) as s:
+            s.sendmail("a@example.org", ["joe@virt.test"],
+                       f"Subject: {subject}\r\n\r\nx\r\n".encode())
+    msg = maildir_messages(inst, base / "joe" / "new")[0]
+    assert b"Subject: past the filter" in msg
+    log = inst.wait_log(r"filtered out")
+    assert re.search(r"to=<joe@virt\.test>, relay=none, .*dsn=5\.7\.1, "
+                     r"status=bounced \(filtered out\)", log), log
+    assert len(list((base / "joe" / "new").iterdir())) == 1
