@@ -341,7 +341,8 @@ enum subject {
     SUBJ_RCPT,
     SUBJ_DATA,
     SUBJ_EOD,
-    SUBJ_ETRN
+    SUBJ_ETRN,
+    SUBJ_REVERSE /* check_reverse_client_hostname_access */
 };
 
 /* stage_subject - whose name a generic reject in STAGE carries */
@@ -383,6 +384,10 @@ static void subject_text(const struct smtpd_state *st, enum subject subj,
             buf_catf(out, "<%s[%s]>: Client host rejected",
                      st->client_name ? st->client_name : "unknown",
                      nz(st->client_addr));
+            break;
+        case SUBJ_REVERSE:
+            buf_catf(out, "<%s>: Unverified Client host rejected",
+                     st->reverse_name ? st->reverse_name : "unknown");
             break;
         case SUBJ_HELO:
             buf_catf(out, "<%s>: Helo command rejected", nz(st->helo));
@@ -557,6 +562,7 @@ static enum outcome check_access(struct smtpd_check_run *run,
     enum outcome o;
 
     switch (subj) {
+        case SUBJ_REVERSE:
         case SUBJ_CLIENT: {
             const char *name = reverse ? st->reverse_name : st->client_name;
 
@@ -1038,7 +1044,7 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
             bool reverse;
         } checks[] = {
             {"check_client_access", SUBJ_CLIENT, false},
-            {"check_reverse_client_hostname_access", SUBJ_CLIENT, true},
+            {"check_reverse_client_hostname_access", SUBJ_REVERSE, true},
             {"check_helo_access", SUBJ_HELO, false},
             {"check_sender_access", SUBJ_SENDER, false},
             {"check_recipient_access", SUBJ_RCPT, false},
@@ -1110,6 +1116,10 @@ static bool final_stage(const struct smtpd_check_run *run)
 /* smtpd_check_step - run until an answer */
 enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
 {
+    if (run->st->discarded) {
+        run->status = SMTPD_CHECK_ACCEPT;
+        return run->status;
+    }
     for (;;) {
         struct smtpd_frame *f;
         enum outcome o;

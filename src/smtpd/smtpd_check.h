@@ -120,6 +120,10 @@ struct smtpd_state {
      * reject_multi_recipient_bounce refuses a null sender when this is
      * above 0 at RCPT, above 1 at DATA and end-of-data. */
     unsigned rcpt_count;
+    /* A DISCARD action fired earlier in this transaction: as in Postfix,
+     * every later check of the transaction accepts at once (the message
+     * is dropped anyway). */
+    bool discarded;
 };
 
 struct smtpd_check;

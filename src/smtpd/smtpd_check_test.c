@@ -86,6 +86,9 @@ static void run_stages(struct smtpd_check *c, struct smtpd_state *st,
         buf_set(&carried, buf_str(&run.dip));
         st->defer_if_permit = buf_str(&carried);
     }
+    /* ... and a DISCARD to the rest of the transaction. */
+    if (run.fx.discard)
+        st->discarded = true;
     smtpd_check_run_fini(&run);
 }
 
@@ -244,9 +247,9 @@ static int golden_config(const char *config)
 static void test_golden(void **state)
 {
     static const char *const configs[] = {
-        "default",  "strict",   "nodelay", "soft", "warn",  "misc",
-        "hostbits", "unlisted", "unlistx", "pipe", "pipe2", "pipe3",
-        "access2",  "ifall",    "bounce2", "eod"};
+        "default",  "strict",   "nodelay", "soft", "warn",   "misc",
+        "hostbits", "unlisted", "unlistx", "pipe", "pipe2",  "pipe3",
+        "access2",  "ifall",    "bounce2", "eod",  "actions"};
     size_t i;
     int total = 0;
 

@@ -360,6 +360,9 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
     st->defer_if_permit = buf_len(&s->dip) ? buf_str(&s->dip) : NULL;
     st->unauth_pipelining = s->unauth_pipelining;
     st->rcpt_count = (unsigned) s->nrcpt;
+    for (size_t i = 0; s->in_tx && i < s->actions->argc; i++)
+        if (strcmp(s->actions->argv[i], "DISCARD") == 0)
+            st->discarded = true;
 }
 
 /*
@@ -1213,6 +1216,7 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     struct argv *w = attr_words(s, cmd, s->xclient_ok, "XCLIENT");
     struct buf v = BUF_INIT;
     bool bad = false;
+    bool got_reverse = false;
 
     if (w == NULL)
         return;
@@ -1239,7 +1243,12 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
                 buf_set(&s->name, "unknown");
             else
                 buf_set(&s->name, buf_str(&v));
+            /* The reverse name too, unless REVERSE_NAME says otherwise
+             * (Postfix's check_reverse_client_hostname_access sees NAME). */
+            if (!got_reverse)
+                buf_set(&s->reverse, buf_str(&s->name));
         } else if (span_caseeq(name, "REVERSE_NAME")) {
+            got_reverse = true;
             if (span_caseeq(val, "[UNAVAILABLE]")
                 || span_caseeq(val, "[TEMPUNAVAIL]"))
                 buf_set(&s->reverse, "unknown");

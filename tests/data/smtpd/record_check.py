@@ -80,6 +80,29 @@ def reply(f):
 # greeting word, so the replay knows whether illegal pipelining was seen.
 LOCAL = ("127.0.0.1", "localhost")
 NEW_CASES = {
+    # every access action, permit/reject/defer, permit_auth_destination,
+    # check_reverse_client_hostname_access and the old helo names
+    # (check_actions.cf)
+    "actions": [
+        (OUT, "helo", "outside.example", "a@example.org",
+         ["root+bcc@mx.example.test", "root+dunno@mx.example.test",
+          "root+filt@mx.example.test", "root+pre@mx.example.test",
+          "root+redir@mx.example.test", "root+info@mx.example.test",
+          "root+warn@mx.example.test", "root+cls@mx.example.test",
+          "u@remote.example"]),
+        # after DISCARD, Postfix checks no further recipient
+        (OUT, "helo", "outside.example", "a@example.org",
+         ["root+disc@mx.example.test", "root+cls@mx.example.test",
+          "u@remote.example"]),
+        (IN, "helo", "inside.example", "a@example.org", ["u@remote.example"]),
+        (OUT, "helo", "outside.example", "p@example.org", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "r@example.org", ["root@mx.example.test"]),
+        (OUT, "helo", "outside.example", "d@example.org", ["root@mx.example.test"]),
+        (("192.0.2.5", "rev.example"), "helo", "rev.example", "a@example.org",
+         ["root@mx.example.test"]),
+        (OUT, "helo", "bad_helo!", "a@example.org", ["root@mx.example.test"]),
+        (OUT, "helo", "nodots", "a@example.org", ["root@mx.example.test"]),
+    ],
     "unlisted": [
         (OUT, "helo", "outside.example", "a@example.org",
          ["nosuchuser@valias.example", "known@valias.example", "x@wild.example",
