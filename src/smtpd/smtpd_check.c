@@ -47,6 +47,7 @@ struct smtpd_check {
     char *delim;
     bool delay_reject;
     bool soft_bounce;
+    bool allow_untrusted_routing;
     bool relay_before_rcpt;
     bool unlisted_rcpt;   /* smtpd_reject_unlisted_recipient */
     bool unlisted_sender; /* smtpd_reject_unlisted_sender */
@@ -169,6 +170,7 @@ struct smtpd_check *smtpd_check_open(void)
         domain_list_parent_matches("smtpd_access_maps");
     c->delay_reject = conf_bool("smtpd_delay_reject");
     c->soft_bounce = conf_bool("soft_bounce");
+    c->allow_untrusted_routing = conf_bool("allow_untrusted_routing");
     c->relay_before_rcpt =
         conf_bool("smtpd_relay_before_recipient_restrictions");
     c->access_reject = conf_int("access_map_reject_code");
@@ -884,8 +886,12 @@ static enum outcome relay_check(struct smtpd_check_run *run, bool *ok)
         resolve_reply_fini(&r);
         return o;
     }
-    *ok = !(r.flags & (RESOLVE_FLAG_ROUTED | RESOLVE_FLAG_ERROR))
-          && r.rclass != RESOLVE_CLASS_DEFAULT;
+    /* Sender-specified routing (user%remote@here) is relayed only to
+     * relay_domains, and only with allow_untrusted_routing. */
+    *ok = !(r.flags & RESOLVE_FLAG_ERROR) && r.rclass != RESOLVE_CLASS_DEFAULT
+          && (!(r.flags & RESOLVE_FLAG_ROUTED)
+              || (run->c->allow_untrusted_routing
+                  && r.rclass == RESOLVE_CLASS_RELAY));
     resolve_reply_fini(&r);
     return O_DUNNO;
 }

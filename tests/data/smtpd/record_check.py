@@ -80,6 +80,14 @@ def reply(f):
 # greeting word, so the replay knows whether illegal pipelining was seen.
 LOCAL = ("127.0.0.1", "localhost")
 NEW_CASES = {
+    # allow_untrusted_routing = yes: sender-specified routing to a
+    # relay_domains destination is relayed for anyone (check_routing.cf)
+    "routing": [
+        (OUT, "helo", "outside.example", "a@example.org",
+         ["u%remote.example@relay.example", "remote.example!u@relay.example",
+          "u@relay.example", "u%remote.example@mx.example.test",
+          "u@remote.example"]),
+    ],
     # every access action, permit/reject/defer, permit_auth_destination,
     # check_reverse_client_hostname_access and the old helo names
     # (check_actions.cf)
