@@ -76,28 +76,8 @@ static void conn_close(struct aconn *c)
 /* conn_flush - write what can be written; -1: the peer is gone */
 static int conn_flush(struct aconn *c)
 {
-    size_t done = 0;
-
-    while (done < buf_len(&c->out)) {
-        ssize_t n = send(c->fd, buf_str(&c->out) + done,
-                         buf_len(&c->out) - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0)
-            return -1;
-        done += (size_t) n;
-    }
-    if (done == buf_len(&c->out)) {
-        buf_reset(&c->out);
-    } else if (done > 0) {
-        size_t left = buf_len(&c->out) - done;
-
-        memmove(c->out.data, c->out.data + done, left);
-        buf_truncate(&c->out, left);
-    }
+    if (ipc_send_some(c->fd, &c->out) < 0)
+        return -1;
     if (buf_len(&c->out) > 0) {
         if (!loop_ev_armed(c->wev))
             loop_ev_arm(c->wev, -1);

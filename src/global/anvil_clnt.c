@@ -216,31 +216,13 @@ static void clnt_free(struct anvil_clnt *c)
 /* flush - write what can be written */
 static void flush(struct anvil_clnt *c)
 {
-    size_t done = 0;
+    if (ipc_send_some(c->fd, &c->out) < 0) {
+        struct buf why = BUF_INIT;
 
-    while (done < buf_len(&c->out)) {
-        ssize_t n = send(c->fd, buf_str(&c->out) + done,
-                         buf_len(&c->out) - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) {
-            struct buf why = BUF_INIT;
-
-            buf_setf(&why, "write: %m");
-            broken(c, buf_str(&why));
-            buf_fini(&why);
-            return;
-        }
-        done += (size_t) n;
-    }
-    if (done > 0) {
-        size_t left = buf_len(&c->out) - done;
-
-        memmove(c->out.data, c->out.data + done, left);
-        buf_truncate(&c->out, left);
+        buf_setf(&why, "write: %m");
+        broken(c, buf_str(&why));
+        buf_fini(&why);
+        return;
     }
     if (buf_len(&c->out) > 0 && !loop_ev_armed(c->wev))
         loop_ev_arm(c->wev, -1);

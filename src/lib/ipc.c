@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -716,6 +717,37 @@ static ssize_t send_fd(int fd, const void *p, size_t len, int pass_fd,
         memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
     }
     return sendmsg(fd, &m, MSG_NOSIGNAL | flags);
+}
+
+/* ipc_send_some - send what the socket takes, without blocking */
+int ipc_send_some(int fd, struct buf *out)
+{
+    size_t done = 0;
+    int rc = 0;
+
+    while (done < buf_len(out)) {
+        ssize_t n = send(fd, buf_str(out) + done, buf_len(out) - done,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EPIPE;
+            rc = -1;
+            break;
+        }
+        done += (size_t) n;
+    }
+    if (done > 0) {
+        size_t left = buf_len(out) - done;
+
+        memmove(out->data, out->data + done, left);
+        buf_truncate(out, left);
+    }
+    return rc;
 }
 
 /* ipc_write_fd - one sendmsg(2) with an optional descriptor */

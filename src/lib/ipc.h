@@ -222,6 +222,11 @@ ULAK_NODISCARD int ipc_send(int fd, struct span frame, int pass_fd,
                             int timeout_ms, struct buf *why);
 ULAK_NODISCARD int ipc_recv(int fd, struct buf *out, struct ipc_frame *frame,
                             int *fd_out, int timeout_ms, struct buf *why);
+/* ipc_send_some - send what stream socket FD takes now (never blocking)
+ * from OUT and drop it from OUT's front; 0 (OUT keeps what is left), or
+ * -1 with errno when the peer is gone.  For event-driven writers: wait
+ * for the socket to be writable while OUT is not empty. */
+ULAK_NODISCARD int ipc_send_some(int fd, struct buf *out);
 ssize_t ipc_read_fd(int fd, void *p, size_t len, int *fd_out);
 ssize_t ipc_write_fd(int fd, const void *p, size_t len, int pass_fd);
 

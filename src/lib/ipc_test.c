@@ -272,6 +272,43 @@ static void test_parse_incremental(void **state)
     buf_fini(&why);
 }
 
+/* test_send_some - the sent bytes leave OUT, a full socket keeps the
+ * rest, a closed peer is -1 */
+static void test_send_some(void **state)
+{
+    int sv[2];
+    struct buf out = BUF_INIT;
+    char got[16];
+    int size = 4096;
+    size_t total = 0;
+
+    (void) state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    buf_set(&out, "hello");
+    assert_int_equal(ipc_send_some(sv[0], &out), 0);
+    assert_int_equal(buf_len(&out), 0);
+    assert_int_equal(read(sv[1], got, sizeof(got)), 5);
+    assert_memory_equal(got, "hello", 5);
+    /* More than the socket holds: what is left stays, in order. */
+    assert_int_equal(
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+    for (int i = 0; i < 100000; i++)
+        buf_catc(&out, 'a' + i % 26);
+    assert_int_equal(ipc_send_some(sv[0], &out), 0);
+    assert_true(buf_len(&out) > 0 && buf_len(&out) < 100000);
+    assert_int_equal(buf_str(&out)[0], 'a' + (100000 - buf_len(&out)) % 26);
+    while (total < 100000 - buf_len(&out)) {
+        ssize_t n = read(sv[1], got, sizeof(got));
+
+        assert_true(n > 0);
+        total += (size_t) n;
+    }
+    close(sv[1]);
+    assert_int_equal(ipc_send_some(sv[0], &out), -1);
+    close(sv[0]);
+    buf_fini(&out);
+}
+
 /* test_socket - whole frames over a socket pair, with a descriptor */
 static void test_socket(void **state)
 {
@@ -449,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_parse_incremental),
         cmocka_unit_test(test_socket),
+        cmocka_unit_test(test_send_some),
         cmocka_unit_test(test_reader),
     };
 
