@@ -11,7 +11,7 @@ import socket
 import struct
 
 DELIVER_REQ = (1, 2)      # type, version
-DELIVER_STATUS = (2, 1)
+DELIVER_STATUS = (2, 2)
 
 # deliver_req fields
 REQ_FIELDS = {
@@ -28,7 +28,7 @@ RCPT_FIELDS = {
 STATUS_FIELDS = {
     1: ("offset", "u64"), 2: ("status", "str"), 3: ("action", "str"),
     4: ("reason", "str"), 5: ("relay", "str"), 6: ("remote_mta", "str"),
-    7: ("diag_code", "str"), 8: ("done", "int"),
+    7: ("diag_code", "str"), 8: ("done", "int"), 9: ("dest_fail", "int"),
 }
 
 

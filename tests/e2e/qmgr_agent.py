@@ -42,7 +42,7 @@ def frame(typ, reqid, flds):
     body = b""
     for num, val in flds:
         body += struct.pack(">HI", num, len(val)) + val
-    return struct.pack(">IHHI", 12 + len(body), typ, 1, reqid) + body
+    return struct.pack(">IHHI", 12 + len(body), typ, 2, reqid) + body
 
 
 def main():
