@@ -1,0 +1,98 @@
+/*
+ * smtp_addr - the servers of one next hop, in the order in which the smtp
+ * or lmtp client tries them: Postfix's smtp(8) and lmtp(8) address
+ * selection.
+ *
+ * Next-hop forms (transport(5), smtp(8), lmtp(8)):
+ *   domain            MX lookup; with no MX, the domain's own A/AAAA
+ *                     (the implicit MX); a null MX bounces
+ *   domain:port       the same, with PORT for every server
+ *   [host]            no MX lookup: host's A/AAAA, or an IP literal
+ *   [host]:port       the same
+ *   [ipv6:addr] / [addr] with an IPv6 address; port as above
+ * and for lmtp also unix:/path (one AF_UNIX server), inet:host:port and
+ * inet:[host]:port; the default port is 25 for smtp, 24 for lmtp (the
+ * services "smtp" and "lmtp"; a port may be a number or a service name).
+ *
+ * Order: MX records by preference, equal preferences in random order
+ * (smtp_randomize_addresses); each MX host's addresses (A, AAAA by
+ * inet_protocols; smtp_address_preference); at most smtp_mx_address_limit
+ * addresses in all (0: no limit).  When one of the MX hosts is this
+ * machine (an address of inet_interfaces/proxy_interfaces), the MX hosts
+ * with that preference and worse are dropped; nothing left is "mail for
+ * DOMAIN loops back to myself" (5.4.6), or, with best_mx_transport set,
+ * result.best_mx_local.
+ *
+ * Failures carry Postfix's enhanced status code and text, e.g.
+ *   4.4.3 "Host or domain name not found. Name service error for
+ *          name=example.test type=MX: Host not found, try again"
+ *   5.4.4 "Host or domain name not found. Name service error for
+ *          name=nosuch.test type=A: Host not found"
+ *   5.1.10 "Domain example.test does not accept mail (nullMX)"
+ *   5.4.6 "mail for example.test loops back to myself"
+ *
+ * Without DNS (disable_dns_lookups = yes, smtp_dns_support_level =
+ * disabled, or smtp_host_lookup = native) hosts are looked up in the host
+ * file (/etc/hosts: nothing blocks) and no MX lookup is made.
+ *
+ * smtp_addr_find() never calls back from inside itself; FN runs once,
+ * later, from the loop, unless smtp_addr_cancel() comes first.  The
+ * result is owned by the callee and freed with smtp_addr_result_free().
+ */
+#ifndef ULAK_SMTP_ADDR_H
+#define ULAK_SMTP_ADDR_H
+
+#include <sys/socket.h>
+
+#include "../global/dns.h"
+#include "../global/dsn.h"
+#include "../lib/argv.h"
+#include "../lib/buf.h"
+
+/* What address selection needs from the configuration (the caller reads
+ * the parameters with the smtp_ or lmtp_ prefix of its service). */
+struct smtp_addr_conf {
+    bool lmtp;            /* next-hop syntax and default port of lmtp */
+    int mx_address_limit; /* smtp_mx_address_limit; 0: none */
+    bool dns;             /* DNS lookups allowed (see above) */
+    bool ipv4, ipv6;      /* inet_protocols */
+    bool prefer_ipv6;     /* smtp_address_preference = ipv6 (else any/ipv4) */
+    bool randomize;       /* smtp_randomize_addresses */
+    bool ignore_mx_lookup_error; /* a failed MX lookup: try the A record */
+    bool best_mx_transport;      /* best_mx_transport is set */
+    /* This machine's addresses for the loop check (inet_interfaces and
+     * proxy_interfaces, resolved; "all" means the interfaces' own). */
+    struct sockaddr_storage *self;
+    size_t nself;
+};
+
+struct smtp_addr {
+    char *host;                 /* "mx1.example.test" or the literal */
+    struct sockaddr_storage sa; /* with the port set; AF_UNIX for lmtp */
+    socklen_t salen;
+    int pref; /* MX preference; -1 when not from an MX record */
+};
+
+struct smtp_addr_result {
+    int status; /* 0: ADDR are the servers; 4: defer; 5: bounce */
+    char dsn[DSN_STATUS_SIZE]; /* when status is 4 or 5 */
+    struct buf reason;         /* when status is 4 or 5 */
+    struct smtp_addr *addr;
+    size_t naddr;
+    bool best_mx_local; /* this machine is the best MX (best_mx_transport) */
+};
+
+typedef void (*smtp_addr_fn)(void *arg, struct smtp_addr_result *res);
+
+struct smtp_addr_req;
+
+/* smtp_addr_find - select the servers of NEXTHOP with CONF (borrowed until
+ * the callback) through DNS (may be NULL when CONF says no DNS). */
+struct smtp_addr_req *smtp_addr_find(struct dns *dns,
+                                     const struct smtp_addr_conf *conf,
+                                     struct loop *loop, const char *nexthop,
+                                     smtp_addr_fn fn, void *arg);
+void smtp_addr_cancel(struct smtp_addr_req *req);
+void smtp_addr_result_free(struct smtp_addr_result *res);
+
+#endif
