@@ -57,8 +57,12 @@ enum lk_result {
 #define DICT_FLAG_LOCK        (1 << 6) /* lock the table while accessing it */
 #define DICT_FLAG_BULK_UPDATE \
     (1 << 7) /* build into a temp file, rename at close */
-#define DICT_FLAG_PARANOID (1 << 8) /* reject keys with odd characters */
-#define DICT_FLAG_UTF8     (1 << 9) /* keys and values must be valid UTF-8 */
+#define DICT_FLAG_PARANOID  (1 << 8) /* reject keys with odd characters */
+#define DICT_FLAG_UTF8      (1 << 9) /* keys and values must be valid UTF-8 */
+/* regexp/pcre: a rule whose result has $number is skipped with Postfix's
+ * warning (tables whose results become commands or transports, keyed by
+ * text a sender chooses: local's *_maps) */
+#define DICT_FLAG_NO_REGSUB (1 << 10)
 
 /* sequence functions */
 enum dict_seq {

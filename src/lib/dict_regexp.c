@@ -322,6 +322,12 @@ static void parse_match(struct dict_pat *dp, const struct pat_line *pl,
                   pl->map, pl->file, pl->lineno);
         goto skip;
     }
+    if (max > 0 && (dp->dict.flags & DICT_FLAG_NO_REGSUB)) {
+        dict_warn("%s %s, line %d: regular expression substitution is not "
+                  "allowed: skipping this rule",
+                  pl->map, pl->file, pl->lineno);
+        goto skip;
+    }
     if (negate && max > 0) {
         dict_warn(
             "%s %s, line %d: $number found in negative match replacement text: skipping this rule",

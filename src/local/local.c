@@ -38,6 +38,9 @@
 
 struct local {
     struct maps *alias_maps;
+    struct maps *mailbox_transport_maps;  /* per user, before passwd */
+    struct maps *mailbox_command_maps;    /* per user */
+    struct maps *fallback_transport_maps; /* per unknown user */
     struct mbox_opts mbox;
     bool privileged;
     uid_t privs_uid; /* default_privs, or the instance user */
@@ -158,6 +161,42 @@ out:
     buf_fini(&why);
 }
 
+/* The sysexits.h codes of a command, as Postfix's local reports them
+ * (text, then ". Command output: ..."); other non-zero codes are
+ * "Command died with status N". */
+struct sysexit {
+    int code;
+    const char *dsn;
+    const char *text;
+};
+
+static const struct sysexit sysexits[] = {
+    {64, "5.3.0", "command line usage error"},
+    {65, "5.6.0", "data format error"},
+    {66, "5.3.0", "cannot open input"},
+    {67, "5.1.1", "user unknown"},
+    {68, "5.1.2", "host name unknown"},
+    {69, "5.3.0", "service unavailable"},
+    {70, "5.3.0", "internal software error"},
+    {71, "4.3.0", "system resource problem"},
+    {72, "5.3.0", "critical OS file missing"},
+    {73, "5.2.0", "can't create user output file"},
+    {74, "5.3.0", "input/output error"},
+    {75, "4.3.0", "temporary failure"},
+    {76, "5.5.0", "remote error in protocol"},
+    {77, "5.7.0", "permission denied"},
+    {78, "5.3.5", "local configuration error"},
+};
+
+/* sysexit_find - the entry of exit status CODE, or NULL */
+static const struct sysexit *sysexit_find(int code)
+{
+    for (size_t i = 0; i < NELEM(sysexits); i++)
+        if (sysexits[i].code == code)
+            return &sysexits[i];
+    return NULL;
+}
+
 /* deliver_command - run TEXT with the message on its input */
 static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
                             gid_t gid, const struct local_vars *v)
@@ -173,6 +212,7 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
     long limit = conf_time("command_time_limit");
     time_t deadline;
     bool timed_out = false;
+    const struct sysexit *sx;
 
     if (may_act_as(r, uid, "the command's user") < 0)
         return;
@@ -245,8 +285,9 @@ static void deliver_command(struct lrcpt *r, const char *text, uid_t uid,
     }
     if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         outcome(r, "2.0.0", "delivered to command: %s", text);
-    else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 75)
-        outcome(r, "4.3.0", "temporary failure%s", buf_str(&out));
+    else if (status >= 0 && WIFEXITED(status)
+             && (sx = sysexit_find(WEXITSTATUS(status))) != NULL)
+        outcome(r, sx->dsn, "%s%s", sx->text, buf_str(&out));
     else if (status >= 0 && WIFEXITED(status))
         outcome(r, "5.3.0", "Command died with status %d: \"%s\"%s",
                 WEXITSTATUS(status), text, buf_str(&out));
@@ -364,6 +405,46 @@ static void pass_to(struct lrcpt *r, const char *spec)
     mem_free(nexthop);
 }
 
+/* user_map - look the recipient's user name (no extension, lower case)
+ * up in M, as Postfix's local does for its per-user *_maps; a lookup
+ * failure is the recipient's deferral */
+static enum lk_result user_map(struct lrcpt *r, struct maps *m,
+                               const char *title, struct buf *value)
+{
+    enum lk_result lk = maps_find(m, buf_str(&r->user), MAPS_FIND_ALL, value);
+
+    if (lk == LK_TEMPFAIL)
+        outcome(r, "4.3.0", "%s lookup failure for user \"%s\": %s", title,
+                buf_str(&r->user), maps_why(m));
+    return lk;
+}
+
+/* try_transport - hand the recipient to MAPS' transport for the user, or
+ * to PARAM's; false when neither names one (mailbox_transport(_maps),
+ * fallback_transport(_maps)) */
+static bool try_transport(struct lrcpt *r, struct maps *maps,
+                          const char *maps_name, const char *param)
+{
+    struct buf value = BUF_INIT;
+    bool done = true;
+
+    switch (user_map(r, maps, maps_name, &value)) {
+        case LK_FOUND:
+            pass_to(r, buf_str(&value));
+            break;
+        case LK_TEMPFAIL:
+            break;
+        case LK_NOTFOUND:
+            if (*conf_str(param))
+                pass_to(r, conf_str(param));
+            else
+                done = false;
+            break;
+    }
+    buf_fini(&value);
+    return done;
+}
+
 /* deliver_mailbox - the user's own mailbox (step 5) */
 static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
 {
@@ -371,10 +452,21 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
     const char *home_mb = conf_str("home_mailbox");
     struct local_vars v;
     struct buf path = BUF_INIT;
+    struct buf mapped = BUF_INIT;
 
-    if (*conf_str("mailbox_transport")) {
-        pass_to(r, conf_str("mailbox_transport"));
+    if (try_transport(r, lc.mailbox_transport_maps, "mailbox_transport_maps",
+                      "mailbox_transport"))
         return;
+    switch (
+        user_map(r, lc.mailbox_command_maps, "mailbox_command_maps", &mapped)) {
+        case LK_FOUND:
+            cmd = buf_str(&mapped);
+            break;
+        case LK_TEMPFAIL:
+            buf_fini(&mapped);
+            return;
+        case LK_NOTFOUND:
+            break;
     }
     if (agent_verify(r->m)) {
         if (*cmd)
@@ -382,14 +474,14 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
         else
             outcome(r, "2.0.0", "delivers to %s",
                     str_has_suffix(home_mb, "/") ? "maildir" : "mailbox");
-        return;
+        goto done;
     }
     if (may_act_as(r, pw->pw_uid, pw->pw_name) < 0)
-        return;
+        goto done;
     fill_vars(r, pw, &v);
     if (*cmd) {
         deliver_command(r, cmd, pw->pw_uid, pw->pw_gid, &v);
-        return;
+        goto done;
     }
     if (*home_mb) {
         buf_setf(&path, "%s/%s", pw->pw_dir, home_mb);
@@ -400,7 +492,9 @@ static void deliver_mailbox(struct lrcpt *r, const struct passwd *pw)
         deliver_path(r, buf_str(&path), pw->pw_uid, pw->pw_gid, false, true,
                      pw->pw_name);
     }
+done:
     buf_fini(&path);
+    buf_fini(&mapped);
 }
 
 static void expand_items(struct lrcpt *r, const char *text, const char *self,
@@ -867,8 +961,12 @@ static void local_rcpt(void *ctx, struct agent_msg *m,
         if (errno != 0 && errno != ENOENT && errno != ESRCH) {
             outcome(&r, "4.3.0", "user lookup failure for \"%s\": %m",
                     buf_str(&r.user));
-        } else if (*conf_str("fallback_transport")) {
-            pass_to(&r, conf_str("fallback_transport"));
+        } else if (try_transport(&r, lc.mailbox_transport_maps,
+                                 "mailbox_transport_maps", "mailbox_transport")
+                   || try_transport(&r, lc.fallback_transport_maps,
+                                    "fallback_transport_maps",
+                                    "fallback_transport")) {
+            ; /* passed on (or the lookup failed) */
         } else if (*conf_str("luser_relay")) {
             luser_relay(&r);
         } else {
@@ -910,6 +1008,16 @@ static int pre_jail(struct server *srv, struct buf *why)
     cleanup_conf_internal(lc.cf);
     lc.alias_maps = maps_open("alias_maps", conf_str("alias_maps"),
                               DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK);
+    /* Keyed by a name the sender chooses: no $number in their results. */
+    lc.mailbox_transport_maps =
+        maps_open("mailbox_transport_maps", conf_str("mailbox_transport_maps"),
+                  DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK | DICT_FLAG_NO_REGSUB);
+    lc.mailbox_command_maps =
+        maps_open("mailbox_command_maps", conf_str("mailbox_command_maps"),
+                  DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK | DICT_FLAG_NO_REGSUB);
+    lc.fallback_transport_maps = maps_open(
+        "fallback_transport_maps", conf_str("fallback_transport_maps"),
+        DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK | DICT_FLAG_NO_REGSUB);
     if (lc.privileged) {
         if (priv_lookup(conf_str("default_privs"), &lc.privs_uid, &lc.privs_gid,
                         why)
@@ -941,6 +1049,9 @@ static void on_exit_(struct server *srv)
 {
     (void) srv;
     maps_free(lc.alias_maps);
+    maps_free(lc.mailbox_transport_maps);
+    maps_free(lc.mailbox_command_maps);
+    maps_free(lc.fallback_transport_maps);
     cleanup_conf_free(lc.cf);
 }
 

@@ -218,6 +218,98 @@ def test_command_exit_codes(inst):
              + r", dsn=4\.3\.0, status=deferred \(temporary failure\)")
 
 
+# What Postfix 3.7's local reports for each sysexits.h code (recorded from
+# Debian's Postfix with alias commands "echo outN; exit N").
+SYSEXITS = {
+    64: ("5.3.0", "command line usage error"),
+    65: ("5.6.0", "data format error"),
+    66: ("5.3.0", "cannot open input"),
+    67: ("5.1.1", "user unknown"),
+    68: ("5.1.2", "host name unknown"),
+    69: ("5.3.0", "service unavailable"),
+    70: ("5.3.0", "internal software error"),
+    71: ("4.3.0", "system resource problem"),
+    72: ("5.3.0", "critical OS file missing"),
+    73: ("5.2.0", "can't create user output file"),
+    74: ("5.3.0", "input/output error"),
+    75: ("4.3.0", "temporary failure"),
+    76: ("5.5.0", "remote error in protocol"),
+    77: ("5.7.0", "permission denied"),
+    78: ("5.3.5", "local configuration error"),
+}
+
+
+def test_command_sysexits_as_postfix(inst):
+    codes = list(SYSEXITS) + [79]
+    prepare(inst, aliases="".join(
+        f"e{c}: \"|echo out{c}; exit {c}\"\n" for c in codes))
+    qid, st = deliver(inst, "local", [f"e{c}@localhost" for c in codes])
+    got = {s["offset"]: s for s in st}
+    assert len(got) == len(codes)
+    for c, s in zip(codes, st):
+        if c in SYSEXITS:
+            dsn, text = SYSEXITS[c]
+            assert (s["status"], s["reason"]) == (
+                dsn, f"{text}. Command output: out{c} "), (c, s)
+            assert s["action"] == ("delayed" if dsn[0] == "4" else "failed")
+        else:
+            assert (s["status"], s["reason"]) == (
+                "5.3.0", f'Command died with status 79: "echo out79; '
+                f'exit 79". Command output: out79 '), s
+
+
+def test_per_user_maps(inst):
+    """mailbox_transport_maps (also for users not in passwd),
+    mailbox_command_maps, fallback_transport_maps: keyed by the user name
+    without extension, as Postfix 3.7 looks them up (recorded)."""
+    root = inst.root
+    (root / "mtm").write_text(
+        "ghost error:5.1.1 mtm-ghost\n"
+        "ghost@localhost error:5.1.1 full-address-never-matches\n")
+    (root / "mcm").write_text(f"{USER} /bin/sh -c 'cat > {root}/out/cmd'\n")
+    (root / "ftm").write_text("stray error:5.1.1 ftm-stray\n")
+    out, spool = prepare(inst, (
+        "recipient_delimiter = +\n"
+        f"mailbox_transport_maps = texthash:{root}/mtm\n"
+        f"mailbox_command_maps = texthash:{root}/mcm\n"
+        f"fallback_transport_maps = texthash:{root}/ftm\n"
+        "fallback_transport = error:5.1.1 ft-default\n"))
+    qid, st = deliver(inst, "local", [
+        "ghost+x@localhost", f"{USER}@localhost", "stray@localhost",
+        "other42@localhost"], content=MSG)
+    assert [(s["status"], s["reason"]) for s in st] == [
+        ("5.1.1", "mtm-ghost"),
+        ("2.0.0", f"delivered to command: /bin/sh -c 'cat > {root}/out/cmd'"),
+        ("5.1.1", "ftm-stray"),
+        ("5.1.1", "ft-default")], st
+    assert b"first line" in (out / "cmd").read_bytes()
+    assert not (spool / USER).exists()
+
+
+def test_mailbox_transport_for_unknown_users(inst):
+    """mailbox_transport applies whether or not the user is in passwd, and
+    before fallback_transport (local(8) precedence)."""
+    prepare(inst, "mailbox_transport = error:5.1.1 via mailbox_transport\n"
+            "fallback_transport = error:5.1.1 via fallback\n")
+    qid, st = deliver(inst, "local", ["nosuchuser42@localhost"])
+    assert (st[0]["status"], st[0]["reason"]) == (
+        "5.1.1", "via mailbox_transport")
+
+
+def test_command_maps_refuse_regexp_substitution(inst):
+    root = inst.root
+    (root / "mcm.re").write_text(
+        f"/^({USER})$/ /bin/sh -c 'echo $1 > {root}/out/injected'\n")
+    out, spool = prepare(inst, f"mailbox_command_maps = regexp:{root}/mcm.re\n")
+    qid, st = deliver(inst, "local", [f"{USER}@localhost"], content=MSG)
+    assert (st[0]["status"], st[0]["reason"]) == (
+        "2.0.0", "delivered to mailbox"), st
+    assert not (out / "injected").exists()
+    inst.wait_log(re.escape(f"warning: regexp map {root}/mcm.re, line 1: "
+                            "regular expression substitution is not "
+                            "allowed: skipping this rule"))
+
+
 def test_mailbox_command_environment(inst):
     root = inst.root
     out, spool = prepare(inst, (
