@@ -513,10 +513,10 @@ static bool allowed(const char *param, const char *from)
     return ok;
 }
 
-/* read_file_as - a .forward or :include: file, read as UID; 1 read, 0 no
- * such file, -1 error (outcome set) */
+/* read_file_as - a .forward or :include: file, read as UID; 1 read (ST
+ * gets its status when not NULL), 0 no such file, -1 error (outcome set) */
 static int read_file_as(struct lrcpt *r, const char *path, uid_t uid, gid_t gid,
-                        struct buf *out)
+                        struct buf *out, struct stat *st)
 {
     struct buf why = BUF_INIT;
     int fd, rc = -1;
@@ -531,6 +531,8 @@ static int read_file_as(struct lrcpt *r, const char *path, uid_t uid, gid_t gid,
         rc = 0;
     } else if (fd < 0) {
         outcome(r, "4.3.0", "cannot open %s: %m", path);
+    } else if (st != NULL && fstat(fd, st) < 0) {
+        outcome(r, "4.3.0", "cannot stat %s: %m", path);
     } else if (fs_read_all(fd, LOCAL_FILE_MAX, out, path, &why) < 0) {
         outcome(r, "4.3.0", "%s", buf_str(&why));
     } else {
@@ -711,6 +713,23 @@ static void luser_relay(struct lrcpt *r)
     buf_fini(&why);
 }
 
+/* include_owner - the rights for the destinations of an :include: file
+ * with status ST, read with UID and GID (in and out): without a user context (an alias,
+ * which runs as default_privs in a privileged instance) those of the
+ * file's owner unless that is root, as Postfix's local (DELIVERY RIGHTS
+ * in local(8)); in a user's context (.forward) the user's stay */
+static void include_owner(const struct stat *st, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw;
+
+    if (!lc.privileged || *uid != lc.privs_uid || st->st_uid == 0
+        || st->st_uid == *uid)
+        return;
+    *uid = st->st_uid;
+    pw = getpwuid(st->st_uid);
+    *gid = pw ? pw->pw_gid : st->st_gid;
+}
+
 /* expand_item - one destination of an alias, include file or .forward
  * (FROM says which, for allow_mail_to_commands and allow_mail_to_files) */
 static void expand_item(struct lrcpt *r, const char *item, const char *self,
@@ -754,8 +773,11 @@ static void expand_item(struct lrcpt *r, const char *item, const char *self,
                 outcome(r, "5.3.5", "include file must be an absolute path: %s",
                         rest);
             } else {
-                switch (read_file_as(r, rest, uid, gid, &text)) {
+                struct stat fst;
+
+                switch (read_file_as(r, rest, uid, gid, &text, &fst)) {
                     case 1:
+                        include_owner(&fst, &uid, &gid);
                         expand_items(r, buf_str(&text), self, uid, gid, owner,
                                      "include", depth + 1);
                         break;
@@ -827,8 +849,8 @@ static int try_forward(struct lrcpt *r, const struct passwd *pw)
             continue;
         if (!lc.privileged && pw->pw_uid != getuid())
             break; /* the mailbox step gives the reason */
-        switch (
-            read_file_as(r, buf_str(&path), pw->pw_uid, pw->pw_gid, &text)) {
+        switch (read_file_as(r, buf_str(&path), pw->pw_uid, pw->pw_gid, &text,
+                             NULL)) {
             case 0:
                 break;
             case 1:

@@ -383,13 +383,20 @@ def test_privileged_instance_writes_as_the_recipient(inst):
     out = root / "out"
     spool.mkdir()
     out.mkdir()
-    (root / "aliases").write_text(f"idtest: \"|/usr/bin/id -un > {out}/id\"\n")
+    (root / "aliases").write_text(
+        f"idtest: \"|/usr/bin/id -un > {out}/id\"\n"
+        f"inctest: :include:{root}/inc.daemon\n"
+        f"incroot: :include:{root}/inc.root\n")
+    (root / "inc.daemon").write_text(f"\"|/usr/bin/id -un > {out}/id.daemon\"\n")
+    (root / "inc.root").write_text(f"\"|/usr/bin/id -un > {out}/id.root\"\n")
     inst.configure(MASTER_CF, (
         "mail_owner = postfix\n"
+        "allow_mail_to_commands = alias, forward, include\n"
         f"mail_spool_directory = {spool}\n"
         f"alias_maps = hash:{root}/aliases\n"))
-    for p in [root, spool, root / "aliases"]:
+    for p in [root, spool, root / "aliases", root / "inc.root"]:
         os.chown(p, 0, 0)
+    os.chown(root / "inc.daemon", pwd.getpwnam("daemon").pw_uid, 0)
     os.chmod(spool, 0o755)
     os.chmod(out, 0o777)
     e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
@@ -411,6 +418,13 @@ def test_privileged_instance_writes_as_the_recipient(inst):
         qid, st = deliver(inst, "local", ["idtest@localhost"])
         assert st[0]["status"] == "2.0.0", st
         assert (out / "id").read_text() == "nobody\n"
+        # :include: commands run as the file's owner, default_privs when
+        # root owns it (local(8) DELIVERY RIGHTS)
+        qid, st = deliver(inst, "local", ["inctest@localhost",
+                                          "incroot@localhost"])
+        assert [s["status"] for s in st] == ["2.0.0", "2.0.0"], st
+        assert (out / "id.daemon").read_text() == "daemon\n", inst.logtext()
+        assert (out / "id.root").read_text() == "nobody\n"
     finally:
         subprocess.run([str(ULAK), "-c", str(inst.etc), "stop"], env=e,
                        timeout=60)
