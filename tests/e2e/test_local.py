@@ -430,6 +430,81 @@ def test_privileged_instance_writes_as_the_recipient(inst):
                        timeout=60)
 
 
+HOME_USER = "ulakhome"
+
+
+@pytest.fixture
+def home_user(inst):
+    """A system account whose home is inside the test's folder (as root:
+    created with useradd, removed afterwards; an account left by a killed
+    run is taken over)."""
+    home = inst.root / "home"
+    home.mkdir()
+    try:
+        pwd.getpwnam(HOME_USER)
+        subprocess.run(["usermod", "-d", str(home), HOME_USER], check=True)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", "--home-dir",
+                        str(home), "--shell", "/usr/sbin/nologin",
+                        HOME_USER], check=True)
+    pw = pwd.getpwnam(HOME_USER)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    os.chmod(home, 0o700)
+    yield pw, home
+    subprocess.run(["userdel", HOME_USER], check=False)
+
+
+def start_privileged(inst, main):
+    root = inst.root
+    inst.configure(MASTER_CF, "mail_owner = postfix\nalias_maps =\n" + main)
+    os.chown(root, 0, 0)
+    e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    r = subprocess.run([str(ULAK), "-c", str(inst.etc), "start"],
+                       capture_output=True, text=True, env=e, timeout=60)
+    if r.returncode != 0 and "unknown user: postfix" in r.stderr:
+        pytest.skip("no postfix account on this host")
+    assert r.returncode == 0, r
+    return e
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs root for a privileged "
+                    "instance and a test account")
+@pytest.mark.parametrize("home_mailbox", ["Maildir/", "Mailbox"])
+def test_home_mailbox_as_the_user(inst, home_user, home_mailbox):
+    """home_mailbox: a Maildir (trailing slash) or an mbox file in the
+    user's home, made by and for the user (who alone can enter the home)."""
+    pw, home = home_user
+    e = start_privileged(inst, f"home_mailbox = {home_mailbox}\n")
+    os.chown(home, pw.pw_uid, pw.pw_gid)  # configure gave it to USER
+    rcpt = f"{HOME_USER}@localhost"
+    try:
+        qid, st = deliver(inst, "local", [rcpt], content=MSG)
+        want = "maildir" if home_mailbox.endswith("/") else "mailbox"
+        assert (st[0]["status"], st[0]["reason"]) == (
+            "2.0.0", f"delivered to {want}"), st
+    finally:
+        subprocess.run([str(ULAK), "-c", str(inst.etc), "stop"], env=e,
+                       timeout=60)
+    if home_mailbox == "Maildir/":
+        for sub in ("new", "cur", "tmp"):
+            s = os.stat(home / "Maildir" / sub)
+            assert (s.st_uid, s.st_mode & 0o777) == (pw.pw_uid, 0o700)
+        files = list((home / "Maildir" / "new").iterdir())
+        assert len(files) == 1, files
+        data = files[0].read_bytes()
+        assert data.startswith(b"Return-Path: <alice@example.test>\n"
+                               b"Delivered-To: " + rcpt.encode() + b"\n")
+        assert os.stat(files[0]).st_uid == pw.pw_uid
+    else:
+        data = (home / "Mailbox").read_bytes()
+        assert data.startswith(b"From alice@example.test ")
+        assert b"\n>From the start of a line\n" in data
+        s = os.stat(home / "Mailbox")
+        assert (s.st_uid, s.st_mode & 0o777) == (pw.pw_uid, 0o600)
+    log_line(inst, qid, re.escape(f"to=<{rcpt}>, relay=local, ") + DELAYS
+             + re.escape(f", dsn=2.0.0, status=sent (delivered to {want})"))
+
+
 def test_mailbox_transport_passes_the_request_on(inst):
     out, spool = prepare(inst, "mailbox_transport = discard:kept aside\n")
     qid, st = deliver(inst, "local", [f"{USER}@localhost"])
