@@ -122,6 +122,19 @@ class Instance:
                               timeout=timeout, user=USER, cwd="/")
         return proc
 
+    def start_privileged(self):
+        """Start as root (a privileged instance: the queue processes drop
+        to mail_owner); skip when the host has no such account.  Returns
+        the environment for later commands."""
+        os.chown(self.root, 0, 0)
+        e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+        r = subprocess.run([str(ULAK), "-c", str(self.etc), "start"],
+                           capture_output=True, text=True, env=e, timeout=60)
+        if r.returncode != 0 and "unknown user: postfix" in r.stderr:
+            pytest.skip("no postfix account on this host")
+        assert r.returncode == 0, r
+        return e
+
     def logtext(self):
         try:
             return self.log.read_text()
@@ -559,13 +572,7 @@ def test_privileged_instance_runs_commands_as_user(inst):
     """As root, spawn runs its command as user= (never root)."""
     inst.configure("whoami unix - n n - 1 spawn user=nobody "
                    "argv=/usr/bin/id -un\n", "mail_owner = postfix\n")
-    os.chown(inst.root, 0, 0)
-    e = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
-    r = subprocess.run([str(ULAK), "-c", str(inst.etc), "start"],
-                       capture_output=True, text=True, env=e, timeout=60)
-    if r.returncode != 0 and "unknown user: postfix" in r.stderr:
-        pytest.skip("no postfix account on this host")
-    assert r.returncode == 0, r
+    e = inst.start_privileged()
     try:
         assert unix_talk(inst.sock("whoami"), b"") == b"nobody\n"
         st = os.stat(inst.queue / "private")
