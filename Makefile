@@ -13,7 +13,7 @@ CC     ?= cc
 # Debian's python3-pytest lives with /usr/bin/python3, not a pyenv python.
 PYTEST ?= /usr/bin/python3 -m pytest
 
-PKGS := libpcre2-8 lmdb libcdb libevent
+PKGS := libpcre2-8 lmdb libcdb libevent libunbound
 
 WARN := -std=c17 -Wall -Wextra -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wshadow -Wvla -Wswitch-enum -Wimplicit-fallthrough \

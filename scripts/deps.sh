@@ -7,13 +7,14 @@
 #
 # Build: libraries found with pkg-config (Berkeley DB has no .pc file and is
 # found by its header).  Test: cmocka, pytest, swaks, clang (fuzzers), and
-# Debian's Postfix packages, the reference that the tests compare against.
+# Debian's Postfix packages, the reference that the tests compare against;
+# unbound, the tests' own DNS server (tests/e2e/dnsserver.py).
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
 libdb5.3-dev liblmdb-dev libcdb-dev libpcre2-dev"
 TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist clang clang-format swaks
-postfix postfix-pcre postfix-lmdb postfix-cdb pflogsumm"
+postfix postfix-pcre postfix-lmdb postfix-cdb pflogsumm unbound"
 
 missing() {
     for p in $BUILD_PKGS $TEST_PKGS; do

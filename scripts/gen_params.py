@@ -8,6 +8,9 @@ Run once on a machine with Debian's postfix 3.7 installed:
 
 When ulak starts acting on a parameter, change its flags in params.def by
 hand from 0 to ACTED; a regeneration keeps the ACTED flags it finds there.
+An ulak extension (a parameter Postfix does not have, e.g. ulak_dns_servers)
+is added to params.def by hand with the flag ULAK; a regeneration keeps
+those lines as they are, in name order.
 
 The parameter names and default texts come from `postconf -d` run on an
 empty configuration directory (behaviour, not source); the types come from
@@ -230,8 +233,20 @@ def acted_in_existing(path="src/global/params.def"):
     return set(re.findall(r"^PARAM\(\w+, (\w+), .*\bACTED\b", text, re.M))
 
 
+def ulak_in_existing(path="src/global/params.def"):
+    """name -> line of the ulak extensions (flag ULAK) in the committed
+    params.def: Postfix has no such parameter, so only that file knows it."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return {}
+    return {m.group(1): m.group(0) for m in
+            re.finditer(r"^PARAM\(\w+, (\w+), .*\bULAK\b.*$", text, re.M)}
+
+
 def main():
     ACTED.extend(sorted(acted_in_existing() - set(ACTED)))
+    extensions = ulak_in_existing()
     params = postconf_defaults()
     docs = manual_sections()
     raw = raw_parameters(sorted(params))
@@ -252,9 +267,14 @@ def main():
       " *          RAW: never expanded at configuration time (run-time"
       " macros);\n"
       " *          RO: read-only, a main.cf setting is ignored;\n"
-      " *          HIDDEN: an old name Postfix accepts but -d does not list"
-      "\n */\n")
-    for name in sorted(params):
+      " *          HIDDEN: an old name Postfix accepts but -d does not list;"
+      "\n *          ULAK: an ulak extension that Postfix does not have"
+      " (added by\n *          hand; a regeneration keeps these lines as"
+      " they are)\n */\n")
+    for name in sorted(set(params) | set(extensions)):
+        if name in extensions:
+            w(extensions[name] + "\n")
+            continue
         default = DEFAULT_OVERRIDES.get(name, params[name])
         t, unit, low = infer(name, params[name], docs.get(name, ""))
         if name in hidden:

@@ -83,6 +83,21 @@ struct dns_query *dns_lookup(struct dns *d, const char *name, int type,
 /* dns_cancel - FN of Q will not run (Q must be pending). */
 void dns_cancel(struct dns_query *q);
 
+/* dns_rr_parse - RR from the RDATA (LEN bytes, uncompressed names) of one
+ * record of TYPE: 0, or -1 when it is malformed or TYPE is not one of the
+ * DNS_T_* above.  Hostile input: every length is checked, names must be
+ * printable without dots or backslashes inside labels.  The strings in RR
+ * are owned by RR: dns_rr_fini() frees them. */
+int dns_rr_parse(int type, const unsigned char *rdata, size_t len,
+                 struct dns_rr *rr);
+void dns_rr_fini(struct dns_rr *rr);
+
+/* dns_parse_servers - the entries of SERVERS ($ulak_dns_servers) as
+ * libunbound forwarders "addr@port" (port 53 by default) appended to OUT;
+ * -1 and WHY when one does not parse. */
+struct argv;
+int dns_parse_servers(const char *servers, struct argv *out, struct buf *why);
+
 /* dns_type_name - "MX", "A", ... as Postfix names types in its logs. */
 const char *dns_type_name(int type);
 

@@ -11,6 +11,7 @@
 #define RAW    PARAM_RAW
 #define RO     PARAM_RO
 #define HIDDEN PARAM_HIDDEN
+#define ULAK   PARAM_ULAK
 
 /* Type tokens of params.def: the type and the unit of bare time values. */
 #define T_STR    PARAM_STR, 0

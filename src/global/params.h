@@ -27,7 +27,8 @@ enum param_type {
 #define PARAM_RAW   (1 << 2) /* never expanded at configuration time */
 #define PARAM_RO    (1 << 3) /* read-only: main.cf settings are ignored */
 #define PARAM_HIDDEN \
-    (1 << 4) /* an old name Postfix accepts; not listed by -d */
+    (1 << 4)                /* an old name Postfix accepts; not listed by -d */
+#define PARAM_ULAK (1 << 5) /* an ulak extension: Postfix has no such name */
 
 struct param {
     const char *name;

@@ -80,22 +80,45 @@ def same_warnings(u_err, p_err):
     return u_rest == p_rest and u_over <= p_over
 
 
-def differences():
-    """The names whose -d values differ on purpose."""
-    names = set()
+def difference_lines():
+    """(name, kind) of the listed differences."""
     for line in (CONF / "postconf-d-differences.txt").read_text().splitlines():
         if line and not line.startswith("#"):
-            names.add(line.split("\t")[0])
-    return names
+            name, kind = line.split("\t")[:2]
+            yield name, kind
+
+
+def differences():
+    """The names whose -d values differ on purpose."""
+    return {n for n, kind in difference_lines() if kind != "extension"}
+
+
+def extensions():
+    """ulak's own parameters, which Postfix does not have."""
+    return {n for n, kind in difference_lines() if kind == "extension"}
 
 
 def as_map(text):
-    """name -> value of "name = value" lines (without -f)."""
+    """name -> value of "name = value" lines (without -f), without ulak's
+    extensions (test_d_extensions checks those)."""
     m = {}
+    skip = extensions()
     for line in text.splitlines():
         name, _, value = line.partition(" =")
-        m[name] = value[1:] if value.startswith(" ") else value
+        if name not in skip:
+            m[name] = value[1:] if value.startswith(" ") else value
     return m
+
+
+def test_d_extensions(tmp_path):
+    """ulak's extensions: listed by -d (empty defaults), unknown to
+    Postfix."""
+    d = confdir_with(tmp_path, "")
+    for name in extensions():
+        u, p = ulak("-c", d, "-d", name), postfix("-c", d, "-d", name)
+        assert u.rc == 0 and u.out == f"{name} =\n"
+        assert "unknown parameter" in p.err
+        assert f"{name} =\n" in ulak("-c", d, "-d").out.splitlines(True)
 
 
 def confdir_with(tmp_path, main, master="", name="etc"):
