@@ -528,6 +528,12 @@ struct dns *dns_new(struct loop *loop, const char *servers, struct buf *why)
                  ub_strerror(err));
         goto fail;
     }
+    /* The order of the server's answer: whoever wants another order
+     * (smtp_randomize_addresses) shuffles. */
+    if ((err = ub_ctx_set_option(d->ctx, "rrset-roundrobin:", "no")) != 0) {
+        buf_setf(why, "libunbound: rrset-roundrobin: %s", ub_strerror(err));
+        goto fail;
+    }
     if (no_default_zones(d->ctx, why) < 0)
         goto fail;
     if (fwd->argc == 0) {

@@ -64,6 +64,9 @@ struct smtp_addr_conf {
      * proxy_interfaces, resolved; "all" means the interfaces' own). */
     struct sockaddr_storage *self;
     size_t nself;
+    /* The host file of the no-DNS mode; NULL: /etc/hosts (an addition for
+     * the tests). */
+    const char *hosts_file;
 };
 
 struct smtp_addr {
@@ -81,6 +84,26 @@ struct smtp_addr_result {
     size_t naddr;
     bool best_mx_local; /* this machine is the best MX (best_mx_transport) */
 };
+
+/* A parsed next hop (smtp_addr_parse). */
+struct smtp_addr_nexthop {
+    char *host;     /* domain, host name, address literal or socket path
+                    * (owned; an IPv6 literal without "ipv6:") */
+    unsigned port;  /* host order; 0 for unix: */
+    bool mx;        /* an MX lookup is wanted (smtp, no brackets, no literal) */
+    bool literal;   /* HOST is an IP address: SA holds it (port set) */
+    bool unix_path; /* lmtp unix:/path */
+    struct sockaddr_storage sa;
+    socklen_t salen;
+};
+
+/* smtp_addr_parse - NEXTHOP in the forms above into OUT: 0, or -1 with
+ * WHY ("malformed next-hop destination ...").  The default port is the
+ * "smtp" (25) or "lmtp" (24) service; a port may be a number or a
+ * service name.  smtp_addr_nexthop_fini() frees OUT's strings. */
+int smtp_addr_parse(const char *nexthop, bool lmtp,
+                    struct smtp_addr_nexthop *out, struct buf *why);
+void smtp_addr_nexthop_fini(struct smtp_addr_nexthop *nh);
 
 typedef void (*smtp_addr_fn)(void *arg, struct smtp_addr_result *res);
 

@@ -110,6 +110,8 @@ class DnsServer:
             '  root-hints: ""',
             "  cache-max-ttl: 0",
             "  cache-max-negative-ttl: 0",
+            # Records in the order given (tests assert orders).
+            "  rrset-roundrobin: no",
             # Nothing is recursed: a name without records is NXDOMAIN.
             '  local-zone: "." static',
         ]
