@@ -628,11 +628,9 @@ static void mx_answer(struct smtp_addr_req *req, const struct dns_answer *ans)
             one_host(req, true);
             return;
         case DNS_NOTFOUND:
-            result_fail(res, 5, "5.4.4",
-                        "Host or domain name not found. Name service error "
-                        "for name=%s type=MX: %s",
-                        req->nh.host, ans->why);
-            deliver(req);
+            /* Postfix 3.7 reports a domain that does not exist through its
+             * address lookup ("name=D type=A: Host not found"): ask. */
+            one_host(req, true);
             return;
         case DNS_RETRY:
         case DNS_INVAL:
@@ -649,7 +647,8 @@ static void mx_answer(struct smtp_addr_req *req, const struct dns_answer *ans)
     }
     /* RFC 7505: a single MX record with the root as its exchange. */
     if (ans->nrr == 1 && ans->rr[0].name[0] == 0) {
-        result_fail(res, 5, "5.1.10", "Domain %s does not accept mail (nullMX)",
+        /* RFC 7505 says 5.1.10; Postfix 3.7 logs and bounces 5.1.0. */
+        result_fail(res, 5, "5.1.0", "Domain %s does not accept mail (nullMX)",
                     req->nh.host);
         deliver(req);
         return;

@@ -28,8 +28,12 @@
  *          name=example.test type=MX: Host not found, try again"
  *   5.4.4 "Host or domain name not found. Name service error for
  *          name=nosuch.test type=A: Host not found"
- *   5.1.10 "Domain example.test does not accept mail (nullMX)"
+ *   5.1.0 "Domain example.test does not accept mail (nullMX)" (RFC 7505
+ *          asks for 5.1.10; Debian's Postfix 3.7 says dsn=5.1.0)
  *   5.4.6 "mail for example.test loops back to myself"
+ * (each recorded from Debian's Postfix 3.7 with the tests' DNS server).
+ * An MX lookup that ends in NXDOMAIN goes on to the address lookup, as
+ * Postfix does, so its text names type=A (or AAAA without IPv4).
  *
  * Without DNS (disable_dns_lookups = yes, smtp_dns_support_level =
  * disabled, or smtp_host_lookup = native) hosts are looked up in the host
