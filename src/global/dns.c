@@ -232,7 +232,7 @@ int dns_rr_parse(int type, const unsigned char *rdata, size_t len,
                 return -1;
             rr->pref = (rdata[0] << 8) | rdata[1];
             off = 2;
-            /* FALLTHROUGH */
+            __attribute__((fallthrough));
         case DNS_T_PTR:
             buf_init(&name, 0);
             if (parse_name(rdata, len, &off, &name) < 0 || off != len) {
