@@ -503,6 +503,31 @@ static int no_default_zones(struct ub_ctx *ctx, struct buf *why)
     return 0;
 }
 
+#define DNS_RESOLV_CONF "/etc/resolv.conf"
+
+/* resolv_conf_has_servers - whether PATH names a name server: without
+ * one (or without the file) libunbound would resolve from the root
+ * servers itself, where the C library asks the local host */
+static bool resolv_conf_has_servers(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    bool found = false;
+
+    if (fp == NULL)
+        return false;
+    while (!found && getline(&line, &cap, fp) > 0) {
+        const char *p = line + strspn(line, " \t");
+
+        found = strncmp(p, "nameserver", 10) == 0
+                && (p[10] == ' ' || p[10] == '\t');
+    }
+    free(line);
+    fclose(fp);
+    return found;
+}
+
 /* dns_new - a libunbound context in thread mode, watched by LOOP */
 struct dns *dns_new(struct loop *loop, const char *servers, struct buf *why)
 {
@@ -537,8 +562,11 @@ struct dns *dns_new(struct loop *loop, const char *servers, struct buf *why)
     if (no_default_zones(d->ctx, why) < 0)
         goto fail;
     if (fwd->argc == 0) {
-        if ((err = ub_ctx_resolvconf(d->ctx, NULL)) != 0) {
-            buf_setf(why, "libunbound: /etc/resolv.conf: %s",
+        if (!resolv_conf_has_servers(DNS_RESOLV_CONF)) {
+            /* What the C library's stub resolver does: the local host. */
+            argv_add(fwd, "127.0.0.1@53");
+        } else if ((err = ub_ctx_resolvconf(d->ctx, DNS_RESOLV_CONF)) != 0) {
+            buf_setf(why, "libunbound: %s: %s", DNS_RESOLV_CONF,
                      err == UB_READFILE ? strerror(errno) : ub_strerror(err));
             goto fail;
         }

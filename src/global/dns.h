@@ -4,7 +4,9 @@
  * One struct dns per process, made after the privilege drop on the
  * process's loop.  SERVERS is $ulak_dns_servers (an ulak extension; Postfix
  * has no such parameter): empty means the name servers of /etc/resolv.conf
- * (and /etc/hosts is NOT consulted: that is the caller's "native" lookup);
+ * (read once, by dns_new(); 127.0.0.1 when it names none, as the C
+ * library does; /etc/hosts is NOT consulted: that is the caller's "native"
+ * lookup);
  * otherwise a list of "address", "address:port" or "[ipv6]:port" that are
  * used as forwarders (recursion desired), e.g. the tests' own server on
  * 127.0.0.1:5353.  No DNSSEC trust anchor is configured yet (answers are

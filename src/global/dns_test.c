@@ -512,6 +512,10 @@ static void test_new_errors(void **state)
     assert_string_equal(buf_str(&why), "ulak_dns_servers: bad server "
                                        "\"127.0.0.1:99999\": want address, "
                                        "address:port or [ipv6]:port");
+    /* empty: the servers of /etc/resolv.conf (or 127.0.0.1) */
+    buf_reset(&why);
+    dns_free(dns_new(loop, "", &why));
+    assert_string_equal(buf_str(&why), "");
     assert_string_equal(dns_type_name(DNS_T_MX), "MX");
     assert_string_equal(dns_type_name(DNS_T_AAAA), "AAAA");
     buf_fini(&why);
