@@ -52,6 +52,7 @@ struct smtp_addr_req {
     struct host *hosts;
     size_t nhosts;
     bool implicit; /* the hosts are the domain itself (no MX) */
+    bool native;   /* the hosts were looked up in the host file */
     struct lookup **lookups;
     size_t nlookups;
     size_t pending;
@@ -309,18 +310,25 @@ static void host_add_addr(struct host *h, const struct sockaddr_storage *sa,
     a->pref = h->pref;
 }
 
+/* temporary - a lookup failure that may pass */
+static bool temporary(enum dns_status st)
+{
+    return st == DNS_RETRY || st == DNS_INVAL;
+}
+
 /* host_status - the outcome of H: DNS_OK when it has addresses, else the
- * worst of its lookups, with WHY pointing at that lookup's text */
+ * failure of its lookups, with WHY pointing at that lookup's text.  With
+ * both families Postfix 3.7 names the AAAA lookup (its last), unless only
+ * the A lookup failed for now. */
 static enum dns_status host_status(const struct host *h, const char **why,
                                    int *type)
 {
     if (h->naddr > 0)
         return DNS_OK;
-    if (h->st4 == DNS_RETRY || h->st4 == DNS_INVAL
-        || (h->st4 != DNS_OK && h->st6 != DNS_RETRY && h->st6 != DNS_INVAL)) {
+    if (h->st6 == DNS_OK || (temporary(h->st4) && !temporary(h->st6))) {
         *why = h->why4;
         *type = DNS_T_A;
-        return h->st4 == DNS_OK ? h->st6 : h->st4;
+        return h->st4;
     }
     *why = h->why6;
     *type = DNS_T_AAAA;
@@ -475,7 +483,13 @@ static void finish_hosts(struct smtp_addr_req *req)
                     domain);
         return;
     }
-    if (fail == DNS_RETRY || fail == DNS_INVAL)
+    if (req->native)
+        /* Postfix's text for its getaddrinfo() lookup (recorded with
+         * smtp_dns_support_level = disabled). */
+        result_fail(res, 5, "5.4.4",
+                    "unable to look up host %s: Name or service not known",
+                    fail_name);
+    else if (fail == DNS_RETRY || fail == DNS_INVAL)
         result_fail(res, 4, "4.4.3",
                     "Host or domain name not found. Name service error for "
                     "name=%s type=%s: %s",
@@ -584,6 +598,7 @@ static void hosts_from_file(struct smtp_addr_req *req)
 static void ask_hosts(struct smtp_addr_req *req)
 {
     if (req->dns == NULL || !req->conf->dns) {
+        req->native = true;
         hosts_from_file(req);
         finish_hosts(req);
         later(req);

@@ -33,11 +33,14 @@
  *   5.4.6 "mail for example.test loops back to myself"
  * (each recorded from Debian's Postfix 3.7 with the tests' DNS server).
  * An MX lookup that ends in NXDOMAIN goes on to the address lookup, as
- * Postfix does, so its text names type=A (or AAAA without IPv4).
+ * Postfix does, so its text names type=A; with IPv6 on (inet_protocols =
+ * all) the failed lookup named is AAAA, as in Postfix 3.7.
  *
  * Without DNS (disable_dns_lookups = yes, smtp_dns_support_level =
  * disabled, or smtp_host_lookup = native) hosts are looked up in the host
- * file (/etc/hosts: nothing blocks) and no MX lookup is made.
+ * file (/etc/hosts: nothing blocks) and no MX lookup is made; a host that
+ * is not there is 5.4.4 "unable to look up host H: Name or service not
+ * known", as Postfix 3.7 says it.
  *
  * smtp_addr_find() never calls back from inside itself; FN runs once,
  * later, from the loop, unless smtp_addr_cancel() comes first.  The

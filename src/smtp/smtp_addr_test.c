@@ -328,6 +328,32 @@ static void test_dns_selection(void **state)
             fail_msg("%s: got \"%s\", want \"%s\"", cases[i].nexthop, got,
                      cases[i].want);
     }
+    /* Both families: the failures name the AAAA lookup, as Postfix 3.7
+     * does with inet_protocols = all (recorded). */
+    conf.ipv6 = true;
+    assert_string_equal(find(dns, &conf, loop, "nosuch.test", &g),
+                        "5 5.4.4 Host or domain name not found. Name service "
+                        "error for name=nosuch.test type=AAAA: Host not found");
+    assert_string_equal(find(dns, &conf, loop, "txtonly.test", &g),
+                        "5 5.4.4 Host or domain name not found. Name service "
+                        "error for name=txtonly.test type=AAAA: Host found "
+                        "but no data record of requested type");
+    assert_string_equal(find(dns, &conf, loop, "badmx.test", &g),
+                        "4 4.4.3 Host or domain name not found. Name service "
+                        "error for name=x.broken.test type=AAAA: Host not "
+                        "found, try again");
+    /* IPv6 only */
+    conf.ipv4 = false;
+    assert_string_equal(find(dns, &conf, loop, "[mx2.example.test]", &g),
+                        "mx2.example.test[::1]:25");
+    assert_string_equal(find(dns, &conf, loop, "implicit.test", &g),
+                        "5 5.4.4 Host or domain name not found. Name service "
+                        "error for name=implicit.test type=AAAA: Host found "
+                        "but no data record of requested type");
+    assert_string_equal(find(dns, &conf, loop, "[127.0.0.1]", &g),
+                        "4 4.4.4 127.0.0.1: address family disabled by "
+                        "inet_protocols");
+    conf.ipv4 = true;
     /* IPv6 too, preferred: mx2's AAAA comes before its A. */
     conf.ipv6 = conf.prefer_ipv6 = true;
     assert_string_equal(find(dns, &conf, loop, "[mx2.example.test]", &g),
@@ -454,9 +480,10 @@ static void test_no_dns(void **state)
     conf.ipv6 = true;
     assert_string_equal(find(NULL, &conf, loop, "relay.test", &g),
                         "relay.test[127.0.0.40]:25|relay.test[::1]:25");
+    /* Postfix 3.7's text with smtp_dns_support_level = disabled */
     assert_string_equal(find(NULL, &conf, loop, "nosuch.test", &g),
-                        "5 5.4.4 Host or domain name not found. Name service "
-                        "error for name=nosuch.test type=A: Host not found");
+                        "5 5.4.4 unable to look up host nosuch.test: Name or "
+                        "service not known");
     conf.lmtp = true;
     assert_string_equal(find(NULL, &conf, loop, "unix:/run/x.sock", &g),
                         "unix:/run/x.sock");
