@@ -93,6 +93,9 @@ TYPE_OVERRIDES = {
     "lmtp_min_data_rate": ("INT", None),
     "import_environment": ("LIST", None),
     "export_environment": ("LIST", None),
+    # "number", "number/number" or "number/concurrency"
+    "default_destination_concurrency_positive_feedback": ("STR", None),
+    "default_destination_concurrency_negative_feedback": ("STR", None),
 }
 
 LIST_SUFFIXES = ("_maps", "_restrictions", "_domains", "_networks",

@@ -79,6 +79,7 @@ struct qmsg {
     bool expired;    /* older than its lifetime: deferrals bounce */
     size_t nexpired; /* deferrals that became bounces in this pass */
     bool finishing;  /* finish is queued */
+    bool scheduling; /* msg_schedule is queueing its recipients */
 };
 
 /* One delivery session to an agent. */
@@ -91,7 +92,21 @@ struct qdeliv {
     struct ipc_reader rd;
     struct loop_ev *rev;
     struct loop_ev *timer;
+    bool dest_fail;                  /* the done frame's dest_fail */
+    char fb_status[DSN_STATUS_SIZE]; /* the done frame's status */
+    char *fb_reason;                 /* owned: the done frame's reason */
 };
+
+/* How a delivery ends, for the concurrency feedback. */
+enum deliv_fb {
+    DELIV_FB_NONE,     /* no feedback (the request could not be made) */
+    DELIV_FB_AGENT,    /* the agent answered: its dest_fail decides */
+    DELIV_FB_FAIL,     /* the agent broke off: negative */
+    DELIV_FB_THROTTLE, /* no agent: the transport is throttled */
+};
+
+/* The prefix of the reason of a dead destination's deferrals. */
+#define DEAD_PREFIX "delivery temporarily suspended: "
 
 /* One connection on the public socket. */
 struct qconn {
@@ -113,12 +128,14 @@ static struct qmgr {
     size_t nmsgs;
     struct loop_ev *kick;    /* 0 ms: start deliveries, finish messages */
     struct loop_ev *scan_ev; /* queue_run_delay: deferred/ and active/ */
+    struct loop_ev *due_ev;  /* a rate delay has run out */
     bool scan_incoming;      /* a kick should scan incoming/ */
     struct argv *finish;     /* IDs whose last delivery has ended */
     uint32_t reqid;
     long active_limit;
     long run_delay;
     long min_backoff, max_backoff;
+    long transport_retry;
     long max_life, bounce_life;
     long ipc_timeout;
     long daemon_timeout;
@@ -126,6 +143,8 @@ static struct qmgr {
 } q;
 
 static void kick(void);
+static void arm_due(void);
+static void on_due(int fd, int what, void *arg);
 static void scan_folder(enum queue_folder f, bool all);
 
 /* log_rcpt - the delivery log line for a result that qmgr decides itself
@@ -582,16 +601,62 @@ static void msg_finish(struct qmsg *m)
  * Deliveries.
  */
 
+/* maybe_finish - M has nothing queued or in delivery: finish it soon */
+static void maybe_finish(struct qmsg *m)
+{
+    if (m->jobs == 0 && !m->scheduling && !m->finishing
+        && qmgr_sched_pending(q.sched, m) == 0) {
+        m->finishing = true;
+        argv_add(q.finish, m->id);
+        kick();
+    }
+}
+
+/* on_sched_defer - qmgr_defer_fn: a dead destination or a throttled
+ * transport defers a recipient without a delivery; qmgr logs it */
+static void on_sched_defer(void *ctx, void *msg, size_t rcpt,
+                           const char *status, const char *reason)
+{
+    struct qmsg *m = msg;
+
+    (void) ctx;
+    defer_rcpt(m, rcpt, "none", status, reason);
+    maybe_finish(m);
+}
+
 /* deliv_end - the session is over: recipients without a status are
- * deferred with REASON; free the session, maybe finish the message */
-static void deliv_end(struct qdeliv *dv, const char *reason)
+ * deferred with REASON; the feedback FB goes to the scheduler; free the
+ * session, maybe finish the message */
+static void deliv_end(struct qdeliv *dv, const char *reason, enum deliv_fb fb)
 {
     struct qmsg *m = dv->m;
+    struct buf why = BUF_INIT;
 
     for (size_t k = 0; k < dv->job->nrcpt; k++)
         if (!dv->got[k])
             defer_rcpt(m, dv->job->rcpts[k],
                        dv->rev ? dv->job->transport : "none", "4.3.0", reason);
+    switch (fb) {
+        case DELIV_FB_NONE:
+            break;
+        case DELIV_FB_AGENT:
+            buf_setf(&why, DEAD_PREFIX "%s",
+                     dv->fb_reason ? dv->fb_reason : reason);
+            qmgr_sched_feedback(q.sched, dv->job, dv->dest_fail,
+                                dv->fb_status[0] ? dv->fb_status : "4.3.0",
+                                buf_str(&why));
+            break;
+        case DELIV_FB_FAIL:
+            buf_setf(&why, DEAD_PREFIX "%s", reason);
+            qmgr_sched_feedback(q.sched, dv->job, true, "4.3.0", buf_str(&why));
+            break;
+        case DELIV_FB_THROTTLE:
+            qmgr_sched_throttle(q.sched, dv->job->transport, "4.3.0", reason,
+                                (double) q.transport_retry);
+            break;
+    }
+    buf_fini(&why);
+    mem_free(dv->fb_reason);
     loop_ev_free(dv->rev);
     loop_ev_free(dv->timer);
     if (dv->fd >= 0)
@@ -601,7 +666,8 @@ static void deliv_end(struct qdeliv *dv, const char *reason)
     mem_free(dv->got);
     mem_free(dv);
     m->jobs--;
-    if (m->jobs == 0 && qmgr_sched_pending(q.sched, m) == 0 && !m->finishing) {
+    if (m->jobs == 0 && !m->scheduling && qmgr_sched_pending(q.sched, m) == 0
+        && !m->finishing) {
         m->finishing = true;
         /* While draining no kick runs again: finish the message now. */
         if (server_draining(q.srv))
@@ -635,6 +701,12 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
     }
     dv->got[k] = true;
     *last = st->done == 1;
+    if (*last) {
+        dv->dest_fail = st->dest_fail == 1;
+        str_copy(dv->fb_status, sizeof(dv->fb_status), d.status);
+        mem_free(dv->fb_reason);
+        dv->fb_reason = mem_strdup(d.reason);
+    }
     switch (d.action) {
         case DSN_ACTION_DELIVERED:
         case DSN_ACTION_RELAYED:
@@ -705,7 +777,7 @@ static void deliv_on_read(int fd, int what, void *arg)
                 msg_warn("%s: private/%s: %s", dv->m->id, dv->job->transport,
                          buf_str(&why));
                 buf_fini(&why);
-                deliv_end(dv, "unknown mail transport error");
+                deliv_end(dv, "unknown mail transport error", DELIV_FB_FAIL);
                 return;
             case IPC_READ_FRAME:
                 break;
@@ -717,7 +789,7 @@ static void deliv_on_read(int fd, int what, void *arg)
             msg_warn("%s: private/%s: malformed response: %s", dv->m->id,
                      dv->job->transport, buf_str(&why));
             buf_fini(&why);
-            deliv_end(dv, "unknown mail transport error");
+            deliv_end(dv, "unknown mail transport error", DELIV_FB_FAIL);
             return;
         }
         if (deliv_status(dv, &st, &last, &why) < 0) {
@@ -725,13 +797,13 @@ static void deliv_on_read(int fd, int what, void *arg)
                      dv->job->transport, buf_str(&why));
             ipc_deliver_status_fini(&st);
             buf_fini(&why);
-            deliv_end(dv, "unknown mail transport error");
+            deliv_end(dv, "unknown mail transport error", DELIV_FB_FAIL);
             return;
         }
         ipc_deliver_status_fini(&st);
         if (last) {
             buf_fini(&why);
-            deliv_end(dv, "unknown mail transport error");
+            deliv_end(dv, "unknown mail transport error", DELIV_FB_AGENT);
             return;
         }
     }
@@ -746,7 +818,7 @@ static void deliv_on_timeout(int fd, int what, void *arg)
     (void) what;
     msg_warn("%s: private/%s: delivery timed out after %lds", dv->m->id,
              dv->job->transport, q.daemon_timeout);
-    deliv_end(dv, "mail transport timed out");
+    deliv_end(dv, "mail transport timed out", DELIV_FB_FAIL);
 }
 
 /* agent_connect - a connection to private/TRANSPORT, or -1 (WHY) */
@@ -832,8 +904,8 @@ static void deliv_start(struct qmgr_job *job)
             || job->nrcpt == 1)
             break;
         for (size_t k = job->nrcpt / 2; k < job->nrcpt; k++)
-            qmgr_sched_add(q.sched, job->transport, job->nexthop, m,
-                           job->rcpts[k]);
+            (void) qmgr_sched_add(q.sched, job->transport, job->nexthop, m,
+                                  job->rcpts[k]);
         job->nrcpt /= 2;
         buf_reset(&why);
     }
@@ -841,15 +913,15 @@ static void deliv_start(struct qmgr_job *job)
 
     if (enc < 0) {
         msg_warn("%s: private/%s: %s", m->id, job->transport, buf_str(&why));
-        deliv_end(dv, "mail transport unavailable");
+        deliv_end(dv, "mail transport unavailable", DELIV_FB_NONE);
     } else if ((dv->fd = agent_connect(job->transport, &why)) < 0) {
         msg_warn("%s", buf_str(&why));
-        deliv_end(dv, "mail transport unavailable");
+        deliv_end(dv, "mail transport unavailable", DELIV_FB_THROTTLE);
     } else if (ipc_send(dv->fd, span_make(buf_str(&out), buf_len(&out)), -1,
                         (int) q.ipc_timeout * 1000, &why)
                < 0) {
         msg_warn("%s: private/%s: %s", m->id, job->transport, buf_str(&why));
-        deliv_end(dv, "mail transport unavailable");
+        deliv_end(dv, "mail transport unavailable", DELIV_FB_THROTTLE);
     } else {
         dv->rev = loop_read(q.loop, dv->fd, deliv_on_read, dv);
         loop_ev_arm(dv->rev, -1);
@@ -875,6 +947,7 @@ static void msg_schedule(struct qmsg *m)
     if (filter != NULL && *filter == 0)
         filter = NULL;
     resolve_reply_init(&reply);
+    m->scheduling = true; /* a dead destination defers at once */
     for (size_t i = 0; i < m->env.nrcpt; i++) {
         const struct queue_rcpt *qr = &m->env.rcpts[i];
         struct qmgr_limits lim;
@@ -917,8 +990,9 @@ static void msg_schedule(struct qmsg *m)
         qmgr_sched_limits(q.sched, buf_str(&reply.transport), &lim);
         if (lim.rcpt_limit == 1)
             dest = m->r[i].address;
-        qmgr_sched_add(q.sched, buf_str(&reply.transport), dest, m, i);
+        (void) qmgr_sched_add(q.sched, buf_str(&reply.transport), dest, m, i);
     }
+    m->scheduling = false;
     resolve_reply_fini(&reply);
     if (qmgr_sched_pending(q.sched, m) == 0 && m->jobs == 0) {
         m->finishing = true;
@@ -1048,6 +1122,69 @@ out:
     buf_fini(&why);
 }
 
+/* for_site - the file at PATH has a recipient not yet delivered whose
+ * domain is SITE (case does not matter) */
+static bool for_site(const char *path, const char *site)
+{
+    struct buf data = BUF_INIT;
+    struct buf why = BUF_INIT;
+    struct queue_env env = {0};
+    bool yes = false;
+    int fd = -1;
+
+    if (queue_file_read(path, O_RDONLY, q.max_file, &fd, &data, &env, &why)
+        == QUEUE_READ_OK) {
+        for (size_t i = 0; i < env.nrcpt && !yes; i++) {
+            const char *at = strrchr(env.rcpts[i].address, '@');
+
+            yes = !env.rcpts[i].done && at != NULL
+                  && strcasecmp(at + 1, site) == 0;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    queue_env_fini(&env);
+    buf_fini(&data);
+    buf_fini(&why);
+    return yes;
+}
+
+/* flush_site - take the deferred messages with a recipient at SITE now
+ * (postqueue -s, ETRN); up to qmgr_message_active_limit in memory */
+static void flush_site(const char *site)
+{
+    struct buf why = BUF_INIT;
+    struct buf path = BUF_INIT;
+    struct queue_scan *s = queue_scan_open(&q.qd, QUEUE_DEFERRED, &why);
+    struct argv *ids = argv_new();
+    struct argv *paths = argv_new();
+    const char *id;
+
+    if (s == NULL) {
+        msg_warn("scan deferred: %s", buf_str(&why));
+        goto out;
+    }
+    while ((id = queue_scan_next(s, &path)) != NULL) {
+        if (htable_find(q.msgs, id) || !for_site(buf_str(&path), site))
+            continue;
+        argv_add(ids, id);
+        argv_add(paths, buf_str(&path));
+    }
+    if (queue_scan_error(s))
+        msg_warn("scan deferred: %s", queue_scan_error(s));
+    queue_scan_close(s);
+    for (size_t i = 0; i < ids->argc; i++) {
+        if (q.active_limit > 0 && q.nmsgs >= (size_t) q.active_limit)
+            break;
+        take(QUEUE_DEFERRED, ids->argv[i], paths->argv[i]);
+    }
+out:
+    argv_free(ids);
+    argv_free(paths);
+    buf_fini(&path);
+    buf_fini(&why);
+}
+
 /* on_kick - the deferred work: incoming scan, finished messages, new
  * deliveries */
 static void on_kick(int fd, int what, void *arg)
@@ -1077,8 +1214,32 @@ static void on_kick(int fd, int what, void *arg)
     }
     while ((job = qmgr_sched_next(q.sched)) != NULL)
         deliv_start(job);
+    arm_due();
     if (q.scan_incoming || q.finish->argc > 0)
         kick();
+}
+
+/* arm_due - wake up when a destination's rate delay runs out */
+static void arm_due(void)
+{
+    double due = qmgr_sched_due(q.sched);
+    struct timespec ts;
+    double ms;
+
+    if (due == 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ms = (due - ((double) ts.tv_sec + ts.tv_nsec / 1e9)) * 1000 + 1;
+    loop_ev_arm(q.due_ev, ms < 1 ? 1 : (long) ms);
+}
+
+/* on_due - a rate delay has run out: start what may start */
+static void on_due(int fd, int what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    (void) arg;
+    kick();
 }
 
 /* kick - run on_kick from the loop soon */
@@ -1165,11 +1326,14 @@ static int conn_frame(struct qconn *c, const struct ipc_frame *frame)
             conn_reply(c, frame->request_id, IPC_REPLY_FAIL, "bad request");
             ret = -1;
         } else {
-            /* One message (postqueue -i), or every deferred message: a
-             * per-domain flush is the whole queue too, a superset of what
-             * was asked, as Postfix's flush daemon falls back to a full
-             * queue run. */
-            if (fl.queue_id != NULL) {
+            /* One message (postqueue -i), the messages for one site
+             * (postqueue -s, ETRN), or every deferred message. */
+            if (fl.domain != NULL && fl.queue_id == NULL) {
+                if (fl.domain[0] == 0 || strlen(fl.domain) > 255)
+                    msg_warn("public socket: flush: bad site");
+                else
+                    flush_site(fl.domain);
+            } else if (fl.queue_id != NULL) {
                 struct buf path = BUF_INIT;
 
                 if (!queue_id_valid(fl.queue_id)) {
@@ -1297,6 +1461,59 @@ static long limit_param(const char *transport, const char *name)
     return v;
 }
 
+/* transport_param - the text of TRANSPORT_NAME when set, else of
+ * DEFAULT_NAME (the global parameter) */
+static const char *transport_param(const char *transport, const char *name,
+                                   const char *default_name)
+{
+    struct buf pname = BUF_INIT;
+    const char *text;
+
+    buf_setf(&pname, "%s_%s", transport, name);
+    text = conf_str(buf_str(&pname)); /* the configuration's own string */
+    buf_fini(&pname);
+    return text[0] != 0 ? text : conf_str(default_name);
+}
+
+/* feedback_param - a concurrency feedback setting of TRANSPORT; a bad
+ * value is warned about and taken as 1 (the default) */
+static void feedback_param(const char *transport, const char *name,
+                           struct qmgr_feedback *out)
+{
+    struct buf dname = BUF_INIT;
+    struct buf why = BUF_INIT;
+    const char *text;
+
+    buf_setf(&dname, "default_%s", name);
+    text = transport_param(transport, name, buf_str(&dname));
+    if (qmgr_feedback_parse(text, out, &why) < 0) {
+        msg_warn("transport %s: %s: %s (using 1)", transport, name,
+                 buf_str(&why));
+        out->amount = 1;
+        out->per_conc = false;
+    }
+    buf_fini(&dname);
+    buf_fini(&why);
+}
+
+/* number_param - an integer (TIME: a time in seconds) setting of
+ * TRANSPORT, else of DEFAULT_NAME; a bad value is warned about and the
+ * default's value used */
+static long number_param(const char *transport, const char *name,
+                         const char *default_name, bool time)
+{
+    const char *text = transport_param(transport, name, default_name);
+    long v;
+
+    if ((time ? conf_parse_time(text, 's', &v) : conf_parse_long(text, &v)) < 0
+        || v < 0) {
+        msg_warn("transport %s: %s: bad value \"%s\" (using $%s)", transport,
+                 name, text, default_name);
+        v = time ? conf_time(default_name) : conf_int(default_name);
+    }
+    return v;
+}
+
 /* qmgr_limits - qmgr_limits_fn: main.cf and master.cf limits */
 static void qmgr_limits(void *ctx, const char *transport,
                         struct qmgr_limits *out)
@@ -1308,6 +1525,22 @@ static void qmgr_limits(void *ctx, const char *transport,
         (int) limit_param(transport, "destination_concurrency_limit");
     out->rcpt_limit =
         (int) limit_param(transport, "destination_recipient_limit");
+    out->init_conc =
+        (int) number_param(transport, "initial_destination_concurrency",
+                           "initial_destination_concurrency", false);
+    if (out->init_conc < 1)
+        out->init_conc = 1;
+    feedback_param(transport, "destination_concurrency_positive_feedback",
+                   &out->pos);
+    feedback_param(transport, "destination_concurrency_negative_feedback",
+                   &out->neg);
+    out->cohort_limit = (double) number_param(
+        transport, "destination_concurrency_failed_cohort_limit",
+        "default_destination_concurrency_failed_cohort_limit", false);
+    out->rate_delay =
+        (double) number_param(transport, "destination_rate_delay",
+                              "default_destination_rate_delay", true);
+    out->dead_delay = (double) q.min_backoff;
     out->proc_limit = (int) conf_int("default_process_limit");
     if (q.mcf && (e = master_cf_find(q.mcf, transport, "unix")) != NULL)
         out->proc_limit =
@@ -1332,12 +1565,14 @@ static int post_jail(struct server *srv, struct buf *why)
     buf_fini(&path);
     q.res = resolve_open();
     q.sched = qmgr_sched_new(qmgr_limits, NULL);
+    qmgr_sched_on_defer(q.sched, on_sched_defer, NULL);
     q.msgs = htable_new(256);
     q.finish = argv_new();
     q.active_limit = conf_int("qmgr_message_active_limit");
     q.run_delay = conf_time("queue_run_delay");
     q.min_backoff = conf_time("minimal_backoff_time");
     q.max_backoff = conf_time("maximal_backoff_time");
+    q.transport_retry = conf_time("transport_retry_time");
     q.max_life = conf_time("maximal_queue_lifetime");
     q.bounce_life = conf_time("bounce_queue_lifetime");
     q.ipc_timeout = conf_time("qmgr_ipc_timeout");
@@ -1349,6 +1584,7 @@ static int post_jail(struct server *srv, struct buf *why)
         limit > 0 ? (size_t) limit * 2 + ((size_t) 1 << 20) : (size_t) 1 << 40;
     q.kick = loop_timer(q.loop, on_kick, NULL);
     q.scan_ev = loop_timer(q.loop, on_scan, NULL);
+    q.due_ev = loop_timer(q.loop, on_due, NULL);
     /* Recovery: what a crash left in active/, then the rest. */
     loop_ev_arm(q.scan_ev, 0);
     return 0;
@@ -1366,7 +1602,8 @@ static void on_exit_qmgr(struct server *srv)
     (void) srv;
     loop_ev_free(q.kick);
     loop_ev_free(q.scan_ev);
-    q.kick = q.scan_ev = NULL;
+    loop_ev_free(q.due_ev);
+    q.kick = q.scan_ev = q.due_ev = NULL;
     /* Deliveries are sessions (server_session_begin): a stop waits for
      * them.  Messages with recipients still queued stay in active/ and
      * the next qmgr takes them up. */
