@@ -5,6 +5,8 @@ named by its first argument, and answers one deliver_status per recipient,
 the last with done=1.  The recipient's local part decides the outcome:
   fail...   failed, 5.1.1
   defer...  delayed, 4.4.1
+  down...   delayed, 4.4.1, and the destination as a whole failed
+            (dest_fail = 1 on the last frame: negative feedback)
   slow...   delivered after a second (for concurrency)
   crash...  the agent exits without an answer
   hang...   no answer for five seconds
@@ -87,12 +89,17 @@ def main():
             st, act, why = "5.1.1", "failed", "user unknown (test)"
         elif lp.startswith("defer"):
             st, act, why = "4.4.1", "delayed", "connection refused (test)"
+        elif lp.startswith("down"):
+            st, act, why = "4.4.1", "delayed", \
+                "connect to mx.dead.test[127.0.0.1]:25: Connection refused"
         else:
             st, act, why = "2.0.0", "delivered", "delivered (test)"
         flds = [(1, struct.pack(">Q", r["offset"])), (2, st.encode()),
                 (3, act.encode()), (4, why.encode()), (5, b"test")]
         if i == len(req["rcpts"]) - 1:
             flds.append((8, struct.pack(">i", 1)))
+            if any(x.startswith("down") for x in local):
+                flds.append((9, struct.pack(">i", 1)))
         out.write(frame(DELIVER_STATUS, reqid, flds))
     out.flush()
 

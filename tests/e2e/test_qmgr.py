@@ -23,7 +23,7 @@ import time
 import pytest
 
 from conftest import BIN
-from queuefile import place_by_inode, queue_file
+from queuefile import id_hash, place_by_inode, queue_file
 from test_master import AS_ROOT, USER, inst, pytestmark  # noqa: F401
 
 AGENT = pathlib.Path(__file__).resolve().parent / "qmgr_agent.py"
@@ -67,9 +67,18 @@ def wakeup(inst, queue_name="incoming"):
 
 
 def put(inst, folder="incoming", **kw):
+    """A queue file in FOLDER, owned by the mail user before it appears
+    there: a running qmgr may take it at once."""
     kw.setdefault("arrival", int(time.time()))
-    qid, path = place_by_inode(inst.queue, folder, queue_file(**kw))
-    own(path)
+    qid, tmp = place_by_inode(inst.queue, "staging", queue_file(**kw),
+                              hashed=())
+    own(tmp)
+    d = inst.queue / folder
+    if folder in ("deferred", "defer"):
+        d = d.joinpath(*id_hash(qid, 1))
+    d.mkdir(parents=True, exist_ok=True)
+    path = str(d / qid)
+    os.rename(tmp, path)
     return qid, path
 
 
@@ -484,3 +493,146 @@ def test_resolver_failure_defers(inst):
         assert time.time() < end, files(inst, "deferred")
         time.sleep(0.1)
     assert "non-delivery" not in inst.logtext()
+
+
+def wait_files(inst, folder, want, timeout=10):
+    end = time.time() + timeout
+    while sorted(files(inst, folder)) != sorted(want):
+        assert time.time() < end, (files(inst, folder), want)
+        time.sleep(0.1)
+
+
+def test_dead_destination(inst):
+    """A delivery whose destination failed as a whole (dest_fail) at
+    concurrency 1 makes the destination dead: its other queued messages
+    and new ones are deferred by the qmgr at once, with Postfix's
+    "delivery temporarily suspended: REASON" and no agent connection;
+    another destination goes on; after minimal_backoff_time the
+    destination is tried again, with one delivery."""
+    j = start_qmgr(inst, "fake_initial_destination_concurrency = 1\n"
+                         "minimal_backoff_time = 3s\n"
+                         "maximal_backoff_time = 3s\nqueue_run_delay = 1s\n")
+    ids = [put(inst, rcpts=[{"addr": f"down{i}@dead.test"}])[0]
+           for i in range(3)]
+    ok, _ = put(inst, rcpts=[{"addr": "fine@alive.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{ok}: removed\n")
+    wait_files(inst, "deferred", ids)
+    log = inst.logtext()
+    reqs = [r for r in journal(j) if r["nexthop"] == "dead.test"]
+    assert len(reqs) == 1, reqs
+    first = reqs[0]["queue_id"]
+    reason = ("connect to mx.dead.test[127.0.0.1]:25: Connection refused")
+    for qid in ids:
+        if qid == first:
+            continue
+        n = ids.index(qid)
+        assert re.search(rf"ulak/qmgr\[\d+\]: {qid}: to=<down{n}@dead\.test>"
+                         r", relay=none, delay=[\d.]+, delays=[\d.]+/0/0/0, "
+                         r"dsn=4\.4\.1, status=deferred \(delivery "
+                         rf"temporarily suspended: {re.escape(reason)}\)\n",
+                         log), log
+    # the defer log has the same reason, for mailq
+    other = [x for x in ids if x != first][0]
+    dlog = next((inst.queue / "defer").rglob(other)).read_text()
+    assert f"reason=delivery temporarily suspended: {reason}\n" in dlog
+    # A new message for the dead destination: deferred without a delivery.
+    new, _ = put(inst, rcpts=[{"addr": "down9@dead.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{new}: to=<down9@dead\.test>, relay=none, .*"
+                  r"status=deferred \(delivery temporarily suspended: ")
+    assert len([r for r in journal(j) if r["nexthop"] == "dead.test"]) == 1
+    # After minimal_backoff_time: tried again, one delivery (concurrency 1);
+    # it fails as a whole again, and the others are suspended again.
+    end = time.time() + 15
+    while len([r for r in journal(j) if r["nexthop"] == "dead.test"]) < 2:
+        assert time.time() < end, journal(j)
+        time.sleep(0.1)
+    time.sleep(1)
+    reqs = [r for r in journal(j) if r["nexthop"] == "dead.test"]
+    assert reqs[1]["start"] - reqs[0]["end"] >= 2.5, reqs
+    assert peak(reqs) == 1, reqs
+    assert len(reqs) == 2, reqs
+
+
+def test_transport_unavailable_throttles(inst):
+    """An agent socket that does not answer throttles the transport: the
+    other messages for it are deferred without trying to connect again
+    for each (one connection attempt, one warning)."""
+    start_qmgr(inst, "transport_maps = inline:{nowhere.test=nosuch:}\n")
+    ids = [put(inst, rcpts=[{"addr": f"x{i}@nowhere.test"}])[0]
+           for i in range(4)]
+    ok, _ = put(inst, rcpts=[{"addr": "y@example.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{ok}: removed\n")
+    wait_files(inst, "deferred", ids)
+    log = inst.logtext()
+    for i, qid in enumerate(ids):
+        assert re.search(rf"{qid}: to=<x{i}@nowhere.test>, relay=none, "
+                         r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
+                         r"status=deferred \(mail transport unavailable\)\n",
+                         log), log
+    assert log.count("warning: connect to transport private/nosuch: ") == 1
+    # A new message while the transport is throttled: deferred at once.
+    new, _ = put(inst, rcpts=[{"addr": "z@nowhere.test"}])
+    wakeup(inst)
+    inst.wait_log(rf"{new}: to=<z@nowhere.test>, relay=none, .*"
+                  r"status=deferred \(mail transport unavailable\)\n")
+    assert inst.logtext().count("warning: connect to transport "
+                                "private/nosuch: ") == 1
+
+
+def test_destination_rate_delay(inst):
+    """fake_destination_rate_delay: one delivery at a time to a destination,
+    each starting at least the delay after the previous one ended; another
+    destination is not held up."""
+    j = start_qmgr(inst, "fake_destination_rate_delay = 1s\n")
+    ids = [put(inst, rcpts=[{"addr": f"r{i}@example.test"}])[0]
+           for i in range(3)]
+    other, _ = put(inst, rcpts=[{"addr": "q@other.test"}])
+    wakeup(inst)
+    for qid in ids + [other]:
+        inst.wait_log(rf"{qid}: removed\n", timeout=15)
+    reqs = sorted([r for r in journal(j) if r["nexthop"] == "example.test"],
+                  key=lambda r: r["start"])
+    assert len(reqs) == 3, reqs
+    for a, b in zip(reqs, reqs[1:]):
+        assert b["start"] - a["end"] >= 0.9, reqs
+    o = [r for r in journal(j) if r["nexthop"] == "other.test"][0]
+    assert o["start"] < reqs[1]["start"], (o, reqs)
+
+
+def postqueue(inst, *args):
+    return subprocess.run([str(BIN / "postqueue"), "-c", str(inst.etc)]
+                          + list(args), capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_flush_site_and_one_message(inst):
+    """postqueue -s SITE brings back only the deferred messages with a
+    recipient at SITE; postqueue -i ID only that message."""
+    start_qmgr(inst, "fast_flush_domains = a.test, b.test\n")
+    a, _ = put(inst, rcpts=[{"addr": "defer@a.test"}])
+    b, _ = put(inst, rcpts=[{"addr": "defer@b.test"}])
+    ab, _ = put(inst, rcpts=[{"addr": "ok@b.test"},
+                             {"addr": "defer@A.TEST"}])
+    done, _ = put(inst, rcpts=[{"addr": "ok@a.test", "done": True},
+                               {"addr": "defer@c.test"}])
+    wakeup(inst)
+    wait_files(inst, "deferred", [a, b, ab, done])
+    r = postqueue(inst, "-s", "a.test")
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
+    inst.wait_log(rf"{a}: from=<alice@example.test>", count=2)
+    inst.wait_log(rf"{ab}: from=<alice@example.test>", count=2)
+    wait_files(inst, "deferred", [a, b, ab, done])
+    log = inst.logtext()
+    assert len(re.findall(rf"{b}: from=<", log)) == 1, log
+    # a.test is done for this one: only c.test is left
+    assert len(re.findall(rf"{done}: from=<", log)) == 1, log
+    r = postqueue(inst, "-i", b)
+    assert r.returncode == 0, r
+    inst.wait_log(rf"{b}: from=<alice@example.test>", count=2)
+    wait_files(inst, "deferred", [a, b, ab, done])
+    log = inst.logtext()
+    assert len(re.findall(rf"{a}: from=<", log)) == 2, log
+    assert len(re.findall(rf"{done}: from=<", log)) == 1, log
