@@ -108,6 +108,18 @@ enum deliv_fb {
 /* The prefix of the reason of a dead destination's deferrals. */
 #define DEAD_PREFIX "delivery temporarily suspended: "
 
+/* The master.cf service (command error) that defers recipients with the
+ * next-hop text as the reason, as Postfix's qmgr uses it. */
+#define RETRY_SERVICE "retry"
+
+/* A recipient deferred without a delivery, on its way to the retry
+ * service. */
+struct qretry {
+    struct qmsg *m;
+    size_t i;
+    char *nexthop; /* owned: "X.Y.Z reason" */
+};
+
 /* One connection on the public socket. */
 struct qconn {
     int fd;
@@ -131,6 +143,9 @@ static struct qmgr {
     struct loop_ev *due_ev;  /* a rate delay has run out */
     bool scan_incoming;      /* a kick should scan incoming/ */
     struct argv *finish;     /* IDs whose last delivery has ended */
+    bool retry;              /* master.cf has the retry service */
+    struct qretry *retries;  /* owned: recipients for it (drain_retry) */
+    size_t nretries, retries_cap;
     uint32_t reqid;
     long active_limit;
     long run_delay;
@@ -612,14 +627,54 @@ static void maybe_finish(struct qmsg *m)
     }
 }
 
+/* to_retry - defer recipient I of M through the retry service, as
+ * Postfix does (its error(8) agent logs the deferral); false when there
+ * is no retry service or the recipient was for it */
+static bool to_retry(struct qmsg *m, size_t i, const char *transport,
+                     const char *status, const char *reason)
+{
+    struct qretry *r;
+    struct buf text = BUF_INIT;
+
+    if (!q.retry || strcmp(transport, RETRY_SERVICE) == 0)
+        return false;
+    if (q.nretries == q.retries_cap) {
+        q.retries_cap = q.retries_cap ? 2 * q.retries_cap : 16;
+        q.retries = mem_realloc(q.retries, q.retries_cap * sizeof(*r));
+    }
+    r = &q.retries[q.nretries++];
+    r->m = m;
+    r->i = i;
+    buf_setf(&text, "%s %s", status, reason);
+    r->nexthop = buf_steal(&text);
+    return true;
+}
+
+/* drain_retry - queue what to_retry collected (outside the scheduler's
+ * callbacks); a retry service that is itself throttled defers at once */
+static void drain_retry(void)
+{
+    while (q.nretries > 0) {
+        struct qretry r = q.retries[--q.nretries];
+
+        mem_free(r.m->r[r.i].nexthop);
+        r.m->r[r.i].nexthop = r.nexthop;
+        (void) qmgr_sched_add(q.sched, RETRY_SERVICE, r.nexthop, r.m, r.i);
+    }
+}
+
 /* on_sched_defer - qmgr_defer_fn: a dead destination or a throttled
- * transport defers a recipient without a delivery; qmgr logs it */
+ * transport defers a recipient without a delivery: through the retry
+ * service, or logged by qmgr */
 static void on_sched_defer(void *ctx, void *msg, size_t rcpt,
-                           const char *status, const char *reason)
+                           const char *transport, const char *status,
+                           const char *reason)
 {
     struct qmsg *m = msg;
 
     (void) ctx;
+    if (to_retry(m, rcpt, transport, status, reason))
+        return;
     defer_rcpt(m, rcpt, "none", status, reason);
     maybe_finish(m);
 }
@@ -633,7 +688,10 @@ static void deliv_end(struct qdeliv *dv, const char *reason, enum deliv_fb fb)
     struct buf why = BUF_INIT;
 
     for (size_t k = 0; k < dv->job->nrcpt; k++)
-        if (!dv->got[k])
+        if (!dv->got[k]
+            && !(fb == DELIV_FB_THROTTLE
+                 && to_retry(m, dv->job->rcpts[k], dv->job->transport, "4.3.0",
+                             reason)))
             defer_rcpt(m, dv->job->rcpts[k],
                        dv->rev ? dv->job->transport : "none", "4.3.0", reason);
     switch (fb) {
@@ -655,6 +713,7 @@ static void deliv_end(struct qdeliv *dv, const char *reason, enum deliv_fb fb)
                                 (double) q.transport_retry);
             break;
     }
+    drain_retry();
     buf_fini(&why);
     mem_free(dv->fb_reason);
     loop_ev_free(dv->rev);
@@ -992,6 +1051,7 @@ static void msg_schedule(struct qmsg *m)
             dest = m->r[i].address;
         (void) qmgr_sched_add(q.sched, buf_str(&reply.transport), dest, m, i);
     }
+    drain_retry();
     m->scheduling = false;
     resolve_reply_fini(&reply);
     if (qmgr_sched_pending(q.sched, m) == 0 && m->jobs == 0) {
@@ -1564,6 +1624,13 @@ static int post_jail(struct server *srv, struct buf *why)
     }
     buf_fini(&path);
     q.res = resolve_open();
+    if (q.mcf != NULL) {
+        const struct master_ent *e =
+            master_cf_find(q.mcf, RETRY_SERVICE, "unix");
+
+        q.retry = e != NULL && e->command->argc > 0
+                  && strcmp(e->command->argv[0], "error") == 0;
+    }
     q.sched = qmgr_sched_new(qmgr_limits, NULL);
     qmgr_sched_on_defer(q.sched, on_sched_defer, NULL);
     q.msgs = htable_new(256);
@@ -1612,6 +1679,8 @@ static void on_exit_qmgr(struct server *srv)
     q.msgs = NULL;
     argv_free(q.finish);
     q.finish = NULL;
+    mem_free(q.retries);
+    q.retries = NULL;
     qmgr_sched_free(q.sched);
     q.sched = NULL;
     resolve_free(q.res);

@@ -114,11 +114,12 @@ static void set_why(char **status, char **reason, const char *st,
 }
 
 /* defer_one - hand one recipient to the defer function */
-static void defer_one(struct qmgr_sched *s, void *msg, size_t rcpt,
-                      const char *status, const char *reason)
+static void defer_one(struct qmgr_sched *s, const struct transport *t,
+                      void *msg, size_t rcpt, const char *status,
+                      const char *reason)
 {
     if (s->defer_fn)
-        s->defer_fn(s->defer_ctx, msg, rcpt, status ? status : "4.3.0",
+        s->defer_fn(s->defer_ctx, msg, rcpt, t->name, status ? status : "4.3.0",
                     reason ? reason : "delivery temporarily suspended");
 }
 
@@ -244,13 +245,13 @@ bool qmgr_sched_add(struct qmgr_sched *s, const char *transport,
     struct dest *d;
 
     if (tp_throttled(s, t)) {
-        defer_one(s, msg, rcpt, t->status, t->reason);
+        defer_one(s, t, msg, rcpt, t->status, t->reason);
         return false;
     }
     buf_setf(&key, "%s:%s", transport, nexthop);
     if ((d = htable_find(s->dests, buf_str(&key))) != NULL && is_dead(s, d)) {
         buf_fini(&key);
-        defer_one(s, msg, rcpt, d->status, d->reason);
+        defer_one(s, d->tp, msg, rcpt, d->status, d->reason);
         return false;
     }
     if (d == NULL) {
@@ -428,7 +429,7 @@ static void defer_queue(struct qmgr_sched *s, struct dest *d,
     d->head = d->len = d->cap = 0;
     for (size_t k = head; k < len; k++)
         if (q[k].msg != NULL)
-            defer_one(s, q[k].msg, q[k].rcpt, status, reason);
+            defer_one(s, d->tp, q[k].msg, q[k].rcpt, status, reason);
     mem_free(q);
 }
 

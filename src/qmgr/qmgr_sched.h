@@ -90,11 +90,12 @@ typedef double (*qmgr_clock_fn)(void *ctx);
 void qmgr_sched_clock(struct qmgr_sched *s, qmgr_clock_fn fn, void *ctx);
 
 /* qmgr_sched_on_defer - FN is called for each recipient that a dead
- * destination or throttled transport defers without a delivery, with the
- * STATUS and REASON it was given (borrowed for the call).  It may not
- * call back into the scheduler. */
+ * destination or throttled transport defers without a delivery, with its
+ * TRANSPORT and the STATUS and REASON it was given (borrowed for the
+ * call).  It may not call back into the scheduler. */
 typedef void (*qmgr_defer_fn)(void *ctx, void *msg, size_t rcpt,
-                              const char *status, const char *reason);
+                              const char *transport, const char *status,
+                              const char *reason);
 void qmgr_sched_on_defer(struct qmgr_sched *s, qmgr_defer_fn fn, void *ctx);
 
 /* qmgr_sched_add - queue recipient RCPT of MSG for TRANSPORT:NEXTHOP;

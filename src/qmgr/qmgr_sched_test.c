@@ -81,10 +81,12 @@ static char deferred_reason[200];
 static char deferred_status[16];
 
 /* on_defer - qmgr_defer_fn: count and keep the last reason */
-static void on_defer(void *ctx, void *msg, size_t rcpt, const char *status,
-                     const char *reason)
+static void on_defer(void *ctx, void *msg, size_t rcpt, const char *transport,
+                     const char *status, const char *reason)
 {
     (void) ctx;
+    assert_true(strcmp(transport, "fb") == 0
+                || strcmp(transport, "fragile") == 0);
     (void) msg;
     (void) rcpt;
     ndeferred++;

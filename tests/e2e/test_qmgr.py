@@ -502,16 +502,24 @@ def wait_files(inst, folder, want, timeout=10):
         time.sleep(0.1)
 
 
-def test_dead_destination(inst):
+RETRY = "retry unix - - n - - error\n"
+
+
+@pytest.mark.parametrize("retry", [True, False], ids=["retry", "noretry"])
+def test_dead_destination(inst, retry):
     """A delivery whose destination failed as a whole (dest_fail) at
     concurrency 1 makes the destination dead: its other queued messages
-    and new ones are deferred by the qmgr at once, with Postfix's
-    "delivery temporarily suspended: REASON" and no agent connection;
-    another destination goes on; after minimal_backoff_time the
-    destination is tried again, with one delivery."""
+    and new ones are deferred at once, with Postfix's "delivery
+    temporarily suspended: REASON" and no connection to the destination's
+    agent: through the retry service (error(8)), which logs them as
+    Postfix's does, or by the qmgr when master.cf has none; another
+    destination goes on; after minimal_backoff_time the destination is
+    tried again, with one delivery."""
     j = start_qmgr(inst, "fake_initial_destination_concurrency = 1\n"
                          "minimal_backoff_time = 3s\n"
-                         "maximal_backoff_time = 3s\nqueue_run_delay = 1s\n")
+                         "maximal_backoff_time = 3s\nqueue_run_delay = 1s\n",
+                   extra=RETRY if retry else "")
+    prog = "error" if retry else "qmgr"
     ids = [put(inst, rcpts=[{"addr": f"down{i}@dead.test"}])[0]
            for i in range(3)]
     ok, _ = put(inst, rcpts=[{"addr": "fine@alive.test"}])
@@ -527,8 +535,9 @@ def test_dead_destination(inst):
         if qid == first:
             continue
         n = ids.index(qid)
-        assert re.search(rf"ulak/qmgr\[\d+\]: {qid}: to=<down{n}@dead\.test>"
-                         r", relay=none, delay=[\d.]+, delays=[\d.]+/0/0/0, "
+        assert re.search(rf"ulak/{prog}\[\d+\]: {qid}: "
+                         rf"to=<down{n}@dead\.test>, relay=none, "
+                         r"delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, "
                          r"dsn=4\.4\.1, status=deferred \(delivery "
                          rf"temporarily suspended: {re.escape(reason)}\)\n",
                          log), log
@@ -539,8 +548,9 @@ def test_dead_destination(inst):
     # A new message for the dead destination: deferred without a delivery.
     new, _ = put(inst, rcpts=[{"addr": "down9@dead.test"}])
     wakeup(inst)
-    inst.wait_log(rf"{new}: to=<down9@dead\.test>, relay=none, .*"
-                  r"status=deferred \(delivery temporarily suspended: ")
+    inst.wait_log(rf"ulak/{prog}\[\d+\]: {new}: to=<down9@dead\.test>, "
+                  r"relay=none, .*status=deferred \(delivery temporarily "
+                  r"suspended: ")
     assert len([r for r in journal(j) if r["nexthop"] == "dead.test"]) == 1
     # After minimal_backoff_time: tried again, one delivery (concurrency 1);
     # it fails as a whole again, and the others are suspended again.
@@ -558,8 +568,10 @@ def test_dead_destination(inst):
 def test_transport_unavailable_throttles(inst):
     """An agent socket that does not answer throttles the transport: the
     other messages for it are deferred without trying to connect again
-    for each (one connection attempt, one warning)."""
-    start_qmgr(inst, "transport_maps = inline:{nowhere.test=nosuch:}\n")
+    for each (one connection attempt, one warning), through the retry
+    service as Postfix does."""
+    start_qmgr(inst, "transport_maps = inline:{nowhere.test=nosuch:}\n",
+               extra=RETRY)
     ids = [put(inst, rcpts=[{"addr": f"x{i}@nowhere.test"}])[0]
            for i in range(4)]
     ok, _ = put(inst, rcpts=[{"addr": "y@example.test"}])
@@ -568,8 +580,9 @@ def test_transport_unavailable_throttles(inst):
     wait_files(inst, "deferred", ids)
     log = inst.logtext()
     for i, qid in enumerate(ids):
-        assert re.search(rf"{qid}: to=<x{i}@nowhere.test>, relay=none, "
-                         r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=4.3.0, "
+        assert re.search(rf"ulak/error\[\d+\]: {qid}: to=<x{i}@nowhere.test>"
+                         r", relay=none, delay=[\d.]+, delays=[\d./]+, "
+                         r"dsn=4.3.0, "
                          r"status=deferred \(mail transport unavailable\)\n",
                          log), log
     assert log.count("warning: connect to transport private/nosuch: ") == 1
