@@ -517,15 +517,19 @@ int qmgr_sched_window(struct qmgr_sched *s, const char *transport,
     return d->window;
 }
 
-/* qmgr_sched_due - the earliest rate-delay start time of a destination
- * with work */
+/* qmgr_sched_due - the earliest rate-delay start time still ahead of a
+ * destination with work */
 double qmgr_sched_due(struct qmgr_sched *s)
 {
     const struct dest *d = s->ring;
     double due = 0;
+    double t = now(s);
 
+    /* Only times still ahead: a destination whose delay has run out but
+     * that waits for another limit needs no timer (and must not get one
+     * that fires at once, again and again). */
     for (size_t i = 0; d && i < s->ndests; i++, d = d->next)
-        if (d->head < d->len && d->next_start > 0
+        if (d->head < d->len && d->next_start > t
             && (due == 0 || d->next_start < due))
             due = d->next_start;
     return due;

@@ -130,8 +130,8 @@ void qmgr_sched_throttle(struct qmgr_sched *s, const char *transport,
 int qmgr_sched_window(struct qmgr_sched *s, const char *transport,
                       const char *nexthop);
 /* qmgr_sched_due - the clock time when a destination held back by its
- * rate delay may start its next delivery, the earliest; 0 when none
- * waits.  The caller runs qmgr_sched_next again then. */
+ * rate delay may start its next delivery, the earliest still ahead; 0
+ * when none waits.  The caller runs qmgr_sched_next again then. */
 double qmgr_sched_due(struct qmgr_sched *s);
 /* qmgr_feedback_parse - TEXT as "number", "number/number" or
  * "number/concurrency", in 0..1; 0, or -1 with WHY. */

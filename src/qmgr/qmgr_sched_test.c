@@ -532,7 +532,9 @@ static void test_rate_delay(void **state)
     assert_true(qmgr_sched_due(s) == 1013);
     fake_now += 9.5;
     assert_null(qmgr_sched_next(s));
+    assert_true(qmgr_sched_due(s) == 1013);
     fake_now += 0.5;
+    assert_true(qmgr_sched_due(s) == 0); /* run out: no timer needed */
     assert_non_null(j = qmgr_sched_next(s));
     assert_int_equal(j->rcpts[0], 1);
     assert_null(qmgr_sched_next(s));

@@ -649,3 +649,31 @@ def test_flush_site_and_one_message(inst):
     log = inst.logtext()
     assert len(re.findall(rf"{a}: from=<", log)) == 2, log
     assert len(re.findall(rf"{done}: from=<", log)) == 1, log
+
+
+def test_etrn_flushes_one_site(inst):
+    """smtpd's ETRN for a fast_flush_domains site brings back the deferred
+    messages for that site only."""
+    from test_master import free_port
+    port = free_port()
+    start_qmgr(inst, "fast_flush_domains = a.test\n",
+               extra=f"127.0.0.1:{port} inet n - n - - smtpd\n")
+    a, _ = put(inst, rcpts=[{"addr": "defer@a.test"}])
+    b, _ = put(inst, rcpts=[{"addr": "defer@b.test"}])
+    wakeup(inst)
+    wait_files(inst, "deferred", [a, b])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        f = s.makefile("rwb")
+        assert f.readline().startswith(b"220 ")
+        f.write(b"EHLO client.test\r\n")
+        f.flush()
+        while not f.readline().startswith(b"250 "):
+            pass
+        f.write(b"ETRN a.test\r\n")
+        f.flush()
+        assert f.readline() == b"250 Queuing started\r\n"
+        f.write(b"QUIT\r\n")
+        f.flush()
+    inst.wait_log(rf"{a}: from=<alice@example.test>", count=2)
+    wait_files(inst, "deferred", [a, b])
+    assert len(re.findall(rf"{b}: from=<", inst.logtext())) == 1
