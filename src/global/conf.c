@@ -1660,6 +1660,17 @@ static bool is_service_param(const char *name)
     return htable_find(svc, name) != NULL;
 }
 
+/* service_param_acted - NAME is a service parameter whose global default
+ * ("$default_destination_concurrency_limit") ulak acts on: the qmgr reads
+ * the per-service form wherever it reads the default */
+static bool service_param_acted(const char *name)
+{
+    const char *def = htable_find(svc, name);
+    const struct param *p = def && def[0] == '$' ? params_find(def + 1) : NULL;
+
+    return p != NULL && (p->flags & PARAM_ACTED);
+}
+
 /* is_restriction_class - NAME is listed in smtpd_restriction_classes */
 static bool is_restriction_class(const char *name)
 {
@@ -1814,7 +1825,9 @@ int conf_check(void)
         if (p && !(p->flags & PARAM_ACTED))
             msg_warn("%s:%d: %s: accepted, not acted on yet by ulak", path,
                      v->line, name);
-        else if (!p && (is_service_param(name) || is_legacy_table_param(name)))
+        else if (!p
+                 && ((is_service_param(name) && !service_param_acted(name))
+                     || is_legacy_table_param(name)))
             msg_warn("%s:%d: %s: accepted, not acted on yet by ulak", path,
                      v->line, name);
         else if (!conf_is_known(name) && !htable_locate(master_refs, name))

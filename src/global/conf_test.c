@@ -310,11 +310,13 @@ static void test_check(void **state)
                "alias_maps = ldap:PostfixUser\n"
                "PostfixUser_server_host = ldap.example.com\n"
                "PostfixUser_bogus = 1\n"
-               "smtp-amavis_destination_concurrency_limit = 2\n"
+               "smtp-amavis_delivery_slot_cost = 2\n"
                "badline\n"
                "loop = $loop\n"
                "helo_from_master = mx.example.com\n"
-               "myorigin = $mydomain_typo\n",
+               "myorigin = $mydomain_typo\n"
+               /* acted on through its default: no warning */
+               "smtp-amavis_initial_destination_concurrency = 2\n",
                "smtp-amavis unix - - n - 2 smtp\n"
                "  -o smtp_helo_name=$helo_from_master\n");
     buf_reset(&logged);
@@ -340,7 +342,7 @@ static void test_check(void **state)
              "not acted on yet by ulak\n"
              "warning: %s/main.cf: unused parameter: PostfixUser_bogus=1\n"
              "warning: %s/main.cf:15: "
-             "smtp-amavis_destination_concurrency_limit: accepted, not "
+             "smtp-amavis_delivery_slot_cost: accepted, not "
              "acted on yet by ulak\n"
              "error: %s/main.cf:17: loop: unreasonable macro call nesting: "
              "\"loop\"\n"
