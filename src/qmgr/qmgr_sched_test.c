@@ -1,6 +1,8 @@
 /* qmgr_sched_test - the scheduling core: concurrency limits per destination
  * and per transport, recipients per delivery, round-robin, back-off and
- * expiry. */
+ * expiry; the concurrency window with its feedback, dead destinations and
+ * their revival, the rate delay and a throttled transport, on a fake
+ * clock. */
 #include "qmgr/qmgr_sched.h"
 #include "lib/msg.h"
 
