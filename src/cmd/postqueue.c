@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,7 +115,7 @@ static const char *safe(struct buf *out, const char *text)
 
 /* print_text - one message in the sendmail-style listing */
 static void print_text(const struct queue_dir *qd, enum queue_folder f,
-                       const char *id, const struct queue_env *env,
+                       const char *id, const struct queue_env *env, bool forced,
                        const struct shown *r, size_t n)
 {
     char date[64];
@@ -131,6 +132,7 @@ static void print_text(const struct queue_dir *qd, enum queue_folder f,
     (void) str_fmt(idm, sizeof(idm), "%s%s", id,
                    f == QUEUE_ACTIVE ? "*"
                    : f == QUEUE_HOLD ? "!"
+                   : forced          ? "#"
                                      : "");
     if (qd->long_ids)
         printf("%-17s %8lld %-19s %s\n", idm, env->message_size, date,
@@ -156,8 +158,8 @@ static void print_text(const struct queue_dir *qd, enum queue_folder f,
 
 /* print_json - one message as a JSON object on one line */
 static void print_json(enum queue_folder f, const char *id,
-                       const struct queue_env *env, const struct shown *r,
-                       size_t n)
+                       const struct queue_env *env, bool forced,
+                       const struct shown *r, size_t n)
 {
     struct buf out = BUF_INIT;
 
@@ -167,8 +169,9 @@ static void print_json(enum queue_folder f, const char *id,
     json_str(&out, id);
     buf_catf(&out,
              ", \"arrival_time\": %lld, \"message_size\": %lld, "
-             "\"forced_expire\": false, \"sender\": ",
-             (long long) env->arrival.tv_sec, env->message_size);
+             "\"forced_expire\": %s, \"sender\": ",
+             (long long) env->arrival.tv_sec, env->message_size,
+             forced ? "true" : "false");
     json_str(&out, *env->sender ? env->sender : "MAILER-DAEMON");
     buf_cat(&out, ", \"recipients\": [");
     for (size_t i = 0; i < n; i++) {
@@ -198,6 +201,8 @@ static bool show_message(const struct queue_dir *qd, enum queue_folder f,
     size_t n = 0;
     bool have_log;
     bool shown = false;
+    bool forced;
+    struct stat st;
     int fd = -1;
 
     memset(&log, 0, sizeof(log));
@@ -211,6 +216,8 @@ static bool show_message(const struct queue_dir *qd, enum queue_folder f,
             msg_warn("%s: %s", id, buf_str(&why));
             goto out;
     }
+    /* postsuper -e/-f marks the file with the group execute bit. */
+    forced = fstat(fd, &st) == 0 && (st.st_mode & S_IXGRP) != 0;
     (void) close(fd);
     if (msg_log_read(qd, QUEUE_DEFER, id, &log, &why) < 0) {
         msg_warn("%s: %s", id, buf_str(&why));
@@ -233,9 +240,9 @@ static bool show_message(const struct queue_dir *qd, enum queue_folder f,
         r[n++].reason = have_log && !json ? "reason unavailable" : NULL;
     }
     if (json)
-        print_json(f, id, &env, r, n);
+        print_json(f, id, &env, forced, r, n);
     else
-        print_text(qd, f, id, &env, r, n);
+        print_text(qd, f, id, &env, forced, r, n);
     *total += env.message_size;
     shown = true;
     mem_free(r);

@@ -1,8 +1,9 @@
 /*
  * postsuper - queue maintenance (postsuper(1) of Postfix 3.7).
  *
- * postsuper [-psSv] [-c config_dir] [-d queue_id] [-h queue_id]
- *           [-H queue_id] [-r queue_id] [directory ...]
+ * postsuper [-psSv] [-c config_dir] [-d queue_id] [-e queue_id]
+ *           [-f queue_id] [-h queue_id] [-H queue_id] [-r queue_id]
+ *           [directory ...]
  *
  * Works on the files of the queue directly, whether or not the mail system
  * runs (a move is one rename, so a queue manager sees a file in the old or
@@ -13,6 +14,11 @@
  *          logs)
  *   -h ID  hold:    incoming, active, deferred -> hold
  *   -H ID  release: hold -> deferred
+ *   -e ID  expire:  hold, incoming, active, deferred: the file is marked
+ *          (group execute bit, as Postfix); the qmgr returns the message
+ *          to its sender at its next attempt ("ID: expired"; a message
+ *          already marked is not counted)
+ *   -f ID  -e, then -H
  *
  * ID "ALL" means every message of those folders (or of the folders named
  * after the options), "-" reads the IDs from standard input, one a line.
@@ -61,10 +67,15 @@
 enum op {
     OP_REQUEUE,
     OP_DELETE,
+    OP_EXPIRE,
     OP_HOLD,
     OP_RELEASE,
 };
-#define OP_COUNT 4
+#define OP_COUNT 5
+/* OP_EXPIRE's target: the file stays, marked (the group execute bit, as
+ * Postfix marks it); the qmgr returns it to the sender at its next
+ * attempt, with the reasons of its last deferral. */
+#define OP_MARK  (-2)
 
 /* What each operation does and says, in the order Postfix runs them. */
 static const struct op_info {
@@ -89,6 +100,12 @@ static const struct op_info {
                    {QUEUE_HOLD, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED,
                     QUEUE_MAILDROP},
                    5},
+    [OP_EXPIRE] = {'e',
+                   "expired",
+                   "Force-expired",
+                   OP_MARK,
+                   {QUEUE_HOLD, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED},
+                   4},
     [OP_HOLD] = {'h',
                  "placed on hold",
                  "Placed on hold",
@@ -114,6 +131,9 @@ static bool op_may_use(enum op op, enum queue_folder f)
         case OP_REQUEUE:
             return f == QUEUE_INCOMING || f == QUEUE_ACTIVE
                    || f == QUEUE_DEFERRED || f == QUEUE_HOLD;
+        case OP_EXPIRE:
+            return f == QUEUE_HOLD || f == QUEUE_INCOMING || f == QUEUE_ACTIVE
+                   || f == QUEUE_DEFERRED;
         case OP_HOLD:
             return f == QUEUE_INCOMING || f == QUEUE_ACTIVE
                    || f == QUEUE_DEFERRED;
@@ -144,7 +164,7 @@ struct postsuper {
 static ULAK_NORETURN void usage(void)
 {
     msg_fatal(
-        "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-h queue_id (hold)] [-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] [-S (redundant structure fix)][-v (verbose)] [queue...]");
+        "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-e queue_id (expire)] [-f queue_id (expire and/or un-hold)] [-h queue_id (hold)] [-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] [-S (redundant structure fix)][-v (verbose)] [queue...]");
 }
 
 /* rel - PATH relative to the queue directory, for messages */
@@ -181,7 +201,20 @@ static bool apply(const struct postsuper *ps, enum op op, const char *path,
     struct buf why = BUF_INIT;
     bool ok = false;
 
-    if (ops[op].target < 0) {
+    if (ops[op].target == OP_MARK) {
+        struct stat st;
+
+        /* An expired message is not counted again (Postfix). */
+        if (lstat(path, &st) < 0) {
+            if (errno != ENOENT)
+                msg_warn("%s: %m", rel(ps, path));
+        } else if ((st.st_mode & S_IXGRP) == 0) {
+            if (chmod(path, (st.st_mode & 07777) | S_IXGRP) < 0)
+                msg_warn("%s: chmod: %m", rel(ps, path));
+            else
+                ok = true;
+        }
+    } else if (ops[op].target < 0) {
         if (unlink(path) < 0) {
             if (errno != ENOENT)
                 msg_warn("remove %s: %m", rel(ps, path));
@@ -685,13 +718,21 @@ int postsuper_main(int argc, char **argv)
     memset(&ps, 0, sizeof(ps));
     ps.requests = argv_new();
     msg_init(argc > 0 ? argv[0] : "postsuper");
-    while ((ch = getopt(argc, argv, "c:d:h:H:pr:sSv")) != -1) {
+    while ((ch = getopt(argc, argv, "c:d:e:f:h:H:pr:sSv")) != -1) {
         switch (ch) {
             case 'c':
                 conf_set_dir(optarg);
                 break;
             case 'd':
                 add_id(&ps, OP_DELETE, optarg);
+                break;
+            case 'e':
+                add_id(&ps, OP_EXPIRE, optarg);
+                break;
+            case 'f':
+                /* -f: expire, and release from hold (postsuper(1)) */
+                add_id(&ps, OP_EXPIRE, optarg);
+                add_id(&ps, OP_RELEASE, optarg);
                 break;
             case 'h':
                 add_id(&ps, OP_HOLD, optarg);
@@ -739,7 +780,8 @@ int postsuper_main(int argc, char **argv)
     }
     /* Without an operation, postsuper checks the structure. */
     if (!ps.purge && !ps.structure && !ps.asked[OP_DELETE] && !ps.asked[OP_HOLD]
-        && !ps.asked[OP_RELEASE] && !ps.asked[OP_REQUEUE])
+        && !ps.asked[OP_RELEASE] && !ps.asked[OP_REQUEUE]
+        && !ps.asked[OP_EXPIRE])
         ps.structure = true;
     if (ps.purge)
         purge(&ps);

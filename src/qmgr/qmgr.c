@@ -74,12 +74,14 @@ struct qmsg {
     char id[QUEUE_ID_SIZE];
     int fd; /* O_RDWR: the done marks */
     struct queue_env env;
-    struct qrcpt *r; /* env.nrcpt of them */
-    int jobs;        /* deliveries in progress */
-    bool expired;    /* older than its lifetime: deferrals bounce */
-    size_t nexpired; /* deferrals that became bounces in this pass */
-    bool finishing;  /* finish is queued */
-    bool scheduling; /* msg_schedule is queueing its recipients */
+    struct qrcpt *r;           /* env.nrcpt of them */
+    int jobs;                  /* deliveries in progress */
+    bool expired;              /* older than its lifetime: deferrals bounce */
+    bool forced;               /* postsuper -e/-f: bounce without delivering */
+    struct msg_log forced_log; /* owned: the reasons of the last deferral */
+    size_t nexpired;           /* deferrals that became bounces in this pass */
+    bool finishing;            /* finish is queued */
+    bool scheduling;           /* msg_schedule is queueing its recipients */
 };
 
 /* One delivery session to an agent. */
@@ -255,6 +257,7 @@ static void msg_free(struct qmsg *m)
     }
     mem_free(m->r);
     queue_env_fini(&m->env);
+    msg_log_fini(&m->forced_log);
     mem_free(m);
 }
 
@@ -496,8 +499,8 @@ static void msg_finish(struct qmsg *m)
         int ok = 0;
 
         if (m->nexpired > 0)
-            msg_info("%s: from=<%s>, status=expired, returned to sender", m->id,
-                     m->env.sender);
+            msg_info("%s: from=<%s>, status=%s, returned to sender", m->id,
+                     m->env.sender, m->forced ? "force-expired" : "expired");
         if (m->env.sender[0] != 0) {
             ok = send_notice(m, BOUNCE_REPORT_FAILURE, RCPT_BOUNCE,
                              QUEUE_NOTIFY_FAILURE, NULL, false, newid,
@@ -996,6 +999,35 @@ static void deliv_start(struct qmgr_job *job)
  * Messages into the scheduler.
  */
 
+/* forced_expire - recipient I of a force-expired message (postsuper -e,
+ * -f) bounces without a delivery, as Postfix's qmgr does it: with the
+ * reason of its last deferral (the defer log read at msg_load), or else
+ * through the retry service as "4.7.0 message is administratively
+ * expired" (which the expiry turns into a failure); false when it must
+ * go the way of every recipient (the retry service itself) */
+static bool forced_expire(struct qmsg *m, size_t i)
+{
+    const struct queue_rcpt *qr = &m->env.rcpts[i];
+
+    for (size_t k = m->forced_log.count; k-- > 0;) {
+        const struct msg_log_entry *e = &m->forced_log.entries[k];
+
+        if (e->offset == (long long) qr->offset
+            || (e->offset < 0 && strcmp(e->recipient, qr->address) == 0)) {
+            m->nexpired++;
+            set_result(m, i, RCPT_BOUNCE, e->status, e->reason, e->remote_mta,
+                       e->diag_code);
+            return true;
+        }
+    }
+    mem_free(m->r[i].address);
+    m->r[i].address = mem_strdup(qr->address);
+    if (to_retry(m, i, "", "4.7.0", "message is administratively expired"))
+        return true;
+    defer_rcpt(m, i, "none", "4.7.0", "message is administratively expired");
+    return true;
+}
+
 /* msg_schedule - resolve and queue every recipient of M that is not done */
 static void msg_schedule(struct qmsg *m)
 {
@@ -1017,6 +1049,8 @@ static void msg_schedule(struct qmsg *m)
             continue;
         }
         m->r[i].state = RCPT_PENDING;
+        if (m->forced && forced_expire(m, i))
+            continue;
         switch (
             resolve_addr_sender(q.res, &sender, span_of(qr->address), &reply)) {
             case LK_FOUND:
@@ -1102,11 +1136,26 @@ static void msg_load(const char *id)
             goto drop;
     }
     m->fd = fd;
+    /* postsuper -e/-f marks a message with the group execute bit, as
+     * Postfix does; its recipients bounce with their last reasons. */
+    {
+        struct stat st;
+
+        if (fstat(fd, &st) == 0 && (st.st_mode & S_IXGRP)) {
+            m->forced = true;
+            if (msg_log_read(&q.qd, QUEUE_DEFER, id, &m->forced_log, &why)
+                < 0) {
+                msg_warn("%s: %s", id, buf_str(&why));
+                buf_reset(&why);
+            }
+        }
+    }
     /* A new attempt: the defer log will hold this attempt's reasons. */
     remove_log(id, QUEUE_DEFER);
     m->r = mem_calloc(m->env.nrcpt + 1, sizeof(*m->r));
     life = m->env.sender[0] == 0 ? q.bounce_life : q.max_life;
-    m->expired = qmgr_expired(m->env.arrival.tv_sec, time(NULL), life);
+    m->expired =
+        m->forced || qmgr_expired(m->env.arrival.tv_sec, time(NULL), life);
     msg_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", id,
              m->env.sender, m->env.message_size, m->env.nrcpt);
     htable_enter(q.msgs, m->id, m);

@@ -677,3 +677,73 @@ def test_etrn_flushes_one_site(inst):
     inst.wait_log(rf"{a}: from=<alice@example.test>", count=2)
     wait_files(inst, "deferred", [a, b])
     assert len(re.findall(rf"{b}: from=<", inst.logtext())) == 1
+
+
+def postsuper(inst, *args):
+    r = subprocess.run([str(BIN / "postsuper"), "-c", str(inst.etc), *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
+    return r.stderr
+
+
+def test_forced_expiry(inst):
+    """postsuper -e / -f: the message goes back to its sender at the next
+    attempt without a delivery, with the reason of its last deferral, or
+    'message is administratively expired' (4.7.0, through the retry
+    service) when it has none; Postfix 3.7's texts (recorded)."""
+    j = start_qmgr(inst, extra="retry unix - - n - - error\n")
+    qid, _ = put(inst, sender="defer-x@example.test",
+                 rcpts=[{"addr": "defer@example.test"}])
+    wakeup(inst)
+    wait_files(inst, "deferred", [qid])
+    hid, _ = put(inst, "hold", sender="defer-y@example.test",
+                 rcpts=[{"addr": "ok@example.test"}])
+    n = len(journal(j))
+
+    err = postsuper(inst, "-e", qid, "-e", hid, "-e", qid)
+    assert err == (f"postsuper: {qid}: expired\n"
+                   f"postsuper: {hid}: expired\n"
+                   "postsuper: Force-expired: 2 messages\n"), err
+    r = subprocess.run([str(BIN / "postqueue"), "-c", str(inst.etc), "-j"],
+                       capture_output=True, text=True, timeout=30)
+    got = {m["queue_id"]: (m["queue_name"], m["forced_expire"])
+           for m in map(json.loads, r.stdout.splitlines())}
+    assert got == {qid: ("deferred", True), hid: ("hold", True)}, got
+    r = subprocess.run([str(BIN / "postqueue"), "-c", str(inst.etc), "-p"],
+                       capture_output=True, text=True, timeout=30)
+    assert re.search(rf"^{qid}# ", r.stdout, re.M), r.stdout
+    assert re.search(rf"^{hid}! ", r.stdout, re.M), r.stdout
+    # -f on a message already expired: released, not counted again.
+    err = postsuper(inst, "-f", hid)
+    assert err == (f"postsuper: {hid}: released from hold\n"
+                   "postsuper: Force-expired: 0 messages\n"
+                   "postsuper: Released from hold: 1 message\n"), err
+
+    r = inst.ulak("flush")
+    assert r.returncode == 0, r
+    log = inst.wait_log(r"sender non-delivery notification", count=2)
+    assert re.search(rf"qmgr\[\d+\]: {qid}: from=<defer-x@example\.test>, "
+                     r"status=force-expired, returned to sender\n", log), log
+    assert re.search(rf"ulak/error\[\d+\]: {hid}: to=<ok@example\.test>, "
+                     r"relay=none, delay=[\d.]+, delays=[\d./]+, "
+                     r"dsn=4\.7\.0, status=deferred \(message is "
+                     r"administratively expired\)\n", log), log
+    assert re.search(rf"qmgr\[\d+\]: {hid}: from=<defer-y@example\.test>, "
+                     r"status=force-expired, returned to sender\n", log), log
+    # No delivery was attempted for either.
+    assert [x["queue_id"] for x in journal(j)[n:]
+            if x["queue_id"] in (qid, hid)] == [], journal(j)[n:]
+    for mid, text in ((qid, "<defer@example.test>: connection refused "
+                       "(test)"),
+                      (hid, "<ok@example.test>: message is administratively "
+                       "expired")):
+        bid = re.search(rf"{mid}: sender non-delivery notification: (\w+)\n",
+                        log).group(1)
+        end = time.time() + 10
+        while bid not in files(inst, "deferred") + files(inst, "active") \
+                + files(inst, "incoming"):
+            assert time.time() < end, bid
+            time.sleep(0.1)
+        assert text in postcat(inst, bid)
+    inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+    inst.wait_log(rf"qmgr\[\d+\]: {hid}: removed\n")
