@@ -3,15 +3,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pickup.h"
 
+#include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/str.h"
 #include "../global/conf.h"
+#include "../global/agent.h"
+#include "../global/bounce_notice.h"
 #include "../global/queue_file.h"
+#include "../global/trigger.h"
 
 /* read_limit - the largest maildrop file read into memory */
 static size_t read_limit(void)
@@ -42,6 +49,86 @@ static enum pickup_result move_corrupt(const struct queue_dir *qd,
     }
     buf_fini(&why);
     return PICKUP_CORRUPT;
+}
+
+/* return_rejected - the recipients of the maildrop message ENV (content
+ * in DATA) failed with cleanup's REASON ("5.7.1 text"): each logged as
+ * Postfix's cleanup logs it (QUEUEID ID), and one non-delivery report to
+ * the sender (none for the null sender); -1 when the report could not be
+ * queued (the maildrop file stays for another try) */
+static int return_rejected(const struct queue_dir *qd, const char *id,
+                           const struct queue_env *env, struct span data,
+                           const char *reason)
+{
+    struct bounce_report_rcpt *rc = mem_calloc(env->nrcpt + 1, sizeof(*rc));
+    struct bounce_report br;
+    struct bounce_notice_content bnc;
+    struct buf line = BUF_INIT;
+    struct buf why = BUF_INIT;
+    char status[DSN_STATUS_SIZE] = "5.0.0";
+    char bid[64];
+    struct timeval now;
+    size_t n = strspn(reason, "0123456789.");
+    size_t nrc = 0;
+    double d;
+    int ret = 0;
+
+    if (n >= 5 && n < sizeof(status) && reason[0] == '5' && reason[n] == ' ') {
+        memcpy(status, reason, n);
+        status[n] = 0;
+        reason += n + 1;
+    }
+    gettimeofday(&now, NULL);
+    d = (double) (now.tv_sec - env->arrival.tv_sec)
+        + (now.tv_usec - env->arrival.tv_usec) / 1e6;
+    for (size_t i = 0; i < env->nrcpt; i++) {
+        const struct queue_rcpt *qr = &env->rcpts[i];
+
+        if (qr->done)
+            continue;
+        buf_setf(&line, "%s: to=<%s>, relay=none, delay=", id, qr->address);
+        agent_delay_format(d, &line);
+        buf_cat(&line, ", delays=");
+        agent_delay_format(d, &line);
+        buf_catf(&line, "/0/0/0, dsn=%s, status=bounced (", status);
+        agent_sanitize(reason, &line);
+        buf_cat(&line, ")");
+        msg_info("%s", buf_str(&line));
+        rc[nrc].address = qr->address;
+        rc[nrc].orig_rcpt = qr->orig;
+        rc[nrc].orcpt = qr->orcpt;
+        str_copy(rc[nrc].dsn.status, sizeof(rc[nrc].dsn.status), status);
+        rc[nrc].dsn.action = DSN_ACTION_FAILED;
+        rc[nrc].dsn.reason = reason;
+        nrc++;
+    }
+    if (*env->sender == 0 || nrc == 0) {
+        msg_info("%s: rejected: %s; no notification to %s", id, reason,
+                 *env->sender ? "send: no recipients" : "the null sender");
+        goto out;
+    }
+    bounce_notice_init(&br, BOUNCE_REPORT_FAILURE, id, env);
+    br.rcpts = rc;
+    br.nrcpts = nrc;
+    bounce_notice_content_init(&bnc, data, env, &br);
+    if (bounce_notice_queue(qd, &br, bid, sizeof(bid), &why) < 0) {
+        msg_warn("%s: cannot queue the non-delivery notification: %s -- "
+                 "will try again",
+                 id, buf_str(&why));
+        ret = -1;
+        goto out;
+    }
+    msg_info("%s: sender non-delivery notification: %s", id, bid);
+    buf_reset(&line);
+    trigger_path("public", conf_str("queue_service_name"), &line);
+    buf_reset(&why);
+    if (trigger_wakeup(buf_str(&line), "incoming", bid, &why) < 0)
+        msg_debug(1, "%s: no qmgr wakeup: %s", bid, buf_str(&why));
+out:
+    mem_free(rc);
+    buf_fini(&line);
+    buf_fini(&why);
+    return ret;
 }
 
 /* pickup_file - one maildrop file */
@@ -127,11 +214,15 @@ enum pickup_result pickup_file(struct cleanup_conf *cf,
         case CLEANUP_DISCARDED:
             break;
         case CLEANUP_REJECTED:
-            /* Postfix returns the message to its sender; there is no bounce
-             * service in this release, so the rejection is only logged. */
-            msg_warn("%s: message from uid=%lu rejected: %s; no bounce "
-                     "message sent (no bounce service in this release)",
-                     new_id, (unsigned long) st.st_uid, buf_str(&why));
+            /* The submitter has gone: the message goes back to its sender,
+             * as Postfix's cleanup bounces local mail it rejects. */
+            if (return_rejected(qd, new_id, &env,
+                                span_make(buf_str(&data), buf_len(&data)),
+                                buf_str(&why))
+                < 0) {
+                res = PICKUP_RETRY;
+                goto out;
+            }
             break;
         case CLEANUP_TEMPFAIL:
             msg_warn("maildrop/%s: %s -- will try again", id, buf_str(&why));

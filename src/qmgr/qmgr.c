@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../global/agent.h"
+#include "../global/bounce_notice.h"
 #include "../global/bounce_report.h"
 #include "../global/conf.h"
 #include "../global/dsn.h"
@@ -277,42 +278,6 @@ static void msg_forget(struct qmsg *m)
  * Notifications (bounce, delay) as new messages in incoming/.
  */
 
-struct notice {
-    struct queue_writer *w;
-    const char *id;
-    bool in_body;
-    struct buf msgid;
-};
-
-/* notice_line - one line of the report into the queue file; the
- * Message-Id header goes last in the headers, as cleanup adds it */
-static int notice_line(void *ctx, const char *line, size_t len, struct buf *why)
-{
-    struct notice *n = ctx;
-
-    (void) why;
-    if (!n->in_body && len == 0) {
-        queue_writer_line(n->w, buf_str(&n->msgid), buf_len(&n->msgid));
-        queue_writer_body_begin(n->w);
-        n->in_body = true;
-    }
-    return queue_writer_line(n->w, line, len);
-}
-
-/* content_reader - the original message for the report */
-struct content_reader {
-    struct queue_content c;
-};
-
-/* read_content - bounce_report_read_fn over the original's queue file */
-static int read_content(void *ctx, struct buf *line, struct buf *why)
-{
-    struct content_reader *cr = ctx;
-
-    (void) why;
-    return queue_content_next(&cr->c, line);
-}
-
 /* send_notice - queue report KIND about recipients in state ST of M to
  * TO (NULL: the sender); the new queue ID into NEWID.  0 or -1 (WHY). */
 static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
@@ -321,17 +286,11 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
                        struct buf *why)
 {
     struct bounce_report_rcpt *rc = mem_calloc(m->env.nrcpt + 1, sizeof(*rc));
-    struct bounce_report br = {0};
-    struct content_reader cr;
-    struct notice n = {0};
+    struct bounce_report br;
+    struct bounce_notice_content bnc;
     struct buf path = BUF_INIT;
     struct buf data = BUF_INIT;
-    struct buf hdr = BUF_INIT;
     struct queue_env env = {0};
-    struct queue_rcpt_in rin = {0};
-    struct timeval created;
-    char stamp[32];
-    struct tm tm;
     size_t nrc = 0;
     int fd = -1;
     int ret = -1;
@@ -365,33 +324,20 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
         newid[0] = 0;
         return 0;
     }
-    br.kind = kind;
+    bounce_notice_init(&br, kind, m->id, &m->env);
     br.postmaster_copy = postmaster;
     br.to = to;
-    br.queue_id = m->id;
-    br.sender = m->env.sender;
-    br.arrival = m->env.arrival.tv_sec;
-    br.envid = m->env.envid;
-    br.ret = m->env.ret == QUEUE_RET_HDRS   ? DSN_RET_HDRS
-             : m->env.ret == QUEUE_RET_FULL ? DSN_RET_FULL
-                                            : DSN_RET_NONE;
     br.rcpts = rc;
     br.nrcpts = nrc;
-    br.myhostname = conf_str("myhostname");
-    br.bounce_size_limit = (size_t) conf_size("bounce_size_limit");
-    br.delay_warning_time = conf_time("delay_warning_time");
     br.maximal_queue_lifetime = q.max_life;
-    br.now = time(NULL);
 
     /* The original, read again (the envelope pass does not keep it). */
     if (queue_dir_path(&q.qd, QUEUE_ACTIVE, m->id, &path, why) == 0
         && queue_file_read(buf_str(&path), O_RDONLY, q.max_file, &fd, &data,
                            &env, why)
                == QUEUE_READ_OK) {
-        queue_content_init(&cr.c, span_make(buf_str(&data), buf_len(&data)),
-                           &env);
-        br.read_content = read_content;
-        br.read_ctx = &cr;
+        bounce_notice_content_init(
+            &bnc, span_make(buf_str(&data), buf_len(&data)), &env, &br);
     } else {
         msg_warn("%s: cannot read the message for its notice: %s", m->id,
                  buf_str(why));
@@ -399,53 +345,7 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
     }
     if (fd >= 0)
         close(fd);
-
-    if ((n.w = queue_writer_open(&q.qd, QUEUE_INCOMING, why)) == NULL)
-        goto out;
-    n.id = queue_writer_id(n.w);
-    created = queue_writer_created(n.w);
-    localtime_r(&created.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-    buf_init(&n.msgid, 0);
-    buf_setf(&n.msgid, "Message-Id: <%s.%s@%s>", stamp, n.id, br.myhostname);
-    rin.address = to ? to : m->env.sender;
-    queue_writer_time(n.w, &created);
-    queue_writer_sender(n.w, "");
-    queue_writer_attr(n.w, "rewrite_context", "local");
-    queue_writer_rcpt(n.w, &rin);
-    queue_writer_content_begin(n.w);
-    buf_setf(&hdr, "Received: by %s (%s)", br.myhostname,
-             conf_str("mail_name"));
-    queue_writer_line(n.w, buf_str(&hdr), buf_len(&hdr));
-    buf_setf(&hdr, "\tid %s; ", n.id);
-    bounce_report_date(created.tv_sec, &hdr);
-    queue_writer_line(n.w, buf_str(&hdr), buf_len(&hdr));
-    if (bounce_report_write(&br, notice_line, &n, why) < 0) {
-        queue_writer_abort(n.w);
-        goto out;
-    }
-    if (!n.in_body)
-        queue_writer_line(n.w, buf_str(&n.msgid), buf_len(&n.msgid));
-    queue_writer_content_end(n.w);
-    if (queue_writer_error(n.w)) {
-        buf_set(why, queue_writer_error(n.w));
-        queue_writer_abort(n.w);
-        goto out;
-    }
-    str_copy(newid, newid_size, n.id);
-    {
-        struct buf mid = BUF_INIT;
-
-        buf_catn(&mid, buf_str(&n.msgid) + 12, buf_len(&n.msgid) - 12);
-        if (queue_writer_commit(n.w, why) == 0) {
-            msg_info("%s: message-id=%s", newid, buf_str(&mid));
-            ret = 0;
-        }
-        buf_fini(&mid);
-    }
-out:
-    buf_fini(&n.msgid);
-    buf_fini(&hdr);
+    ret = bounce_notice_queue(&q.qd, &br, newid, newid_size, why);
     buf_fini(&path);
     buf_fini(&data);
     queue_env_fini(&env);

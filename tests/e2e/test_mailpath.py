@@ -113,6 +113,43 @@ def test_unknown_user_bounces_to_sender(inst):
     assert re.search(r"sender non-delivery notification: [0-9A-F]+", log)
 
 
+def test_rejected_local_mail_returns_to_sender(inst):
+    """header_checks REJECT of locally submitted mail: the submitter has
+    gone, so the message comes back to its sender, logged as Postfix 3.7's
+    cleanup and bounce log it (recorded with sendmail on a postfix-ref
+    instance)."""
+    (inst.root / "hc").write_text("/^Subject: reject me/ REJECT no thanks\n")
+    spool = prepare(inst, f"header_checks = regexp:{inst.root}/hc\n")
+    r = sendmail(inst, "-f", f"{USER}@mx.example.test",
+                 "someone@mx.example.test", "other@mx.example.test",
+                 stdin="Subject: reject me\n\nbody\n")
+    assert r.returncode == 0, r
+    data = wait_for(inst, spool / USER, rb"\n\n$")
+    assert data.startswith(b"From MAILER-DAEMON  "), data
+    msg = email.message_from_bytes(data.split(b"\n", 1)[1],
+                                   policy=email.policy.compat32)
+    parts = msg.get_payload()
+    assert "<someone@mx.example.test>: no thanks" in parts[0].get_payload()
+    blocks = parts[1].get_payload()
+    assert [(b["Final-Recipient"], b["Action"], b["Status"])
+            for b in blocks[1:]] == [
+        ("rfc822; someone@mx.example.test", "failed", "5.7.1"),
+        ("rfc822; other@mx.example.test", "failed", "5.7.1")]
+    assert b"Subject: reject me" in parts[2].as_bytes()
+    log = inst.logtext()
+    qid = re.search(r"ulak/pickup\[\d+\]: ([0-9A-F]+): uid=\d+ from=", log
+                    ).group(1)
+    for rcpt in ("someone", "other"):
+        assert re.search(rf"ulak/pickup\[\d+\]: {qid}: "
+                         rf"to=<{rcpt}@mx\.example\.test>, relay=none, "
+                         r"delay=[\d.]+, delays=[\d.]+/0/0/0, dsn=5\.7\.1, "
+                         r"status=bounced \(no thanks\)\n", log), log
+    assert re.search(rf"{qid}: sender non-delivery notification: [0-9A-F]+",
+                     log), log
+    assert [p for p in (inst.queue / "maildrop").rglob("*")
+            if p.is_file()] == []
+
+
 def test_virtual_maildir(inst):
     base = inst.root / "vmail"
     base.mkdir()
