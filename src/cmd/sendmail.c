@@ -5,11 +5,12 @@
  * Modes: -bm (the default: submit), -bi / -I (newaliases), -bp and the
  * name mailq (postqueue -p), -bs (SMTP on standard input and output:
  * smtpd in stand-alone mode, the same session code as on the network),
- * -bv (address verification: see verify_addrs), -q,
+ * -bv (address verification: the recipients are queued with the
+ * attribute verify, the message itself is not read (with -t only its
+ * header); the qmgr asks each delivery agent how it would deliver them
+ * and mails the "Mail Delivery Status Report" to the sender), -q,
  * -qRsite, -qIid (postqueue -f, -s site, -i id), -bd / -bl / -bh / -bH
- * (refused, as Postfix refuses what it does not support).  sendmail uses cleanup's
- * address mapping for -bv (cleanup.h, the one daemon header a command
- * may include).
+ * (refused, as Postfix refuses what it does not support).
  *
  * Submission reads the message from standard input (a line "." ends it
  * unless -i / -oi; CR before LF is removed; a missing final newline is
@@ -45,9 +46,7 @@
 #include "../global/mail_log.h"
 #include "../global/queue_dir.h"
 #include "../global/queue_file.h"
-#include "../global/resolve.h"
 #include "../global/trigger.h"
-#include "../cleanup/cleanup.h"
 #include "../smtpd/smtpd.h"
 #include "cmd.h"
 
@@ -471,6 +470,15 @@ static bool submit_allowed(const char *login)
     return allowed;
 }
 
+/* verify_content - sendmail -bv without -t: the message is not read;
+ * the queued request has an empty content, as Postfix's */
+static int verify_content(struct queue_writer *w)
+{
+    (void) queue_writer_content_begin(w);
+    (void) queue_writer_content_end(w);
+    return 0;
+}
+
 /* enqueue - the message into maildrop/, then wake pickup */
 static int enqueue(struct sendmail *sm)
 {
@@ -526,8 +534,11 @@ static int enqueue(struct sendmail *sm)
         (void) queue_writer_envid(w, sm->envid);
     if (sm->ret)
         (void) queue_writer_ret(w, sm->ret);
+    if (sm->mode == SM_MODE_VERIFY)
+        (void) queue_writer_attr(w, "verify", "1");
     write_rcpts(sm, w, sm->rcpts);
-    switch (copy_content(sm, w)) {
+    switch (sm->mode == SM_MODE_VERIFY && !sm->extract ? verify_content(w)
+                                                       : copy_content(sm, w)) {
         case -1:
             queue_writer_abort(w);
             msg_fatal("%s(%lu): message file too big", buf_str(&login),
@@ -552,6 +563,9 @@ static int enqueue(struct sendmail *sm)
         msg_fatal("%s(%lu): unable to queue the message: %s", buf_str(&login),
                   (unsigned long) getuid(), buf_str(&why));
     msg_debug(1, "%s: queued in maildrop", id);
+    if (sm->mode == SM_MODE_VERIFY)
+        printf("Mail Delivery Status Report will be mailed to <%s>.\n",
+               sm->sender ? sm->sender : buf_str(&login));
     trigger_path("public", conf_str("pickup_service_name"), &text);
     if (trigger_send(buf_str(&text), "W", 1, &why) < 0)
         msg_debug(1, "no pickup wakeup: %s", buf_str(&why));
@@ -561,96 +575,6 @@ static int enqueue(struct sendmail *sm)
     buf_fini(&gecos);
     buf_fini(&text);
     return EX_OK_;
-}
-
-/*
- * verify_addrs - -bv.  Postfix sends the verification request through the
- * queue and mails a delivery report to the sender.  ulak has no delivery
- * agents yet, so it prints on stdout, for each recipient, what the queue
- * would do with it: the address after cleanup's rewriting, canonical
- * mapping, masquerading and virtual alias expansion (one line per result),
- * with its address class, transport and next hop (trivial-rewrite's
- * answer).  Local aliases and .forward files are not expanded: the line
- * says "(before local alias expansion)" for the local class.
- */
-static int verify_addrs(struct sendmail *sm)
-{
-    struct buf why = BUF_INIT;
-    struct cleanup_conf *cf = cleanup_conf_new(&why);
-    struct resolve *r = resolve_open();
-    struct resolve_reply reply;
-    struct buf addr = BUF_INIT;
-    struct buf ext = BUF_INIT;
-    struct buf fin = BUF_INIT;
-    struct argv *targets = argv_new();
-    int status = EX_OK_;
-
-    if (cf == NULL)
-        msg_fatal("%s", buf_str(&why));
-    if (sm->extract && copy_content(sm, NULL) < 0)
-        msg_fatal("message file too big, or an input error");
-    if (sm->rcpts->argc + sm->xrcpts->argc == 0)
-        msg_fatal("Recipient addresses must be specified on the command line "
-                  "or via the -t option");
-    for (int pass = 0; pass < 2; pass++) {
-        const struct argv *list = pass == 0 ? sm->rcpts : sm->xrcpts;
-
-        for (size_t i = 0; i < list->argc; i++) {
-            addr_externalize(span_of(list->argv[i]), &ext);
-            argv_truncate(targets, 0);
-            if (cleanup_rewrite_env(cf, CLEANUP_CLASS_ENV_RCPT, list->argv[i],
-                                    &addr, &why)
-                    < 0
-                || cleanup_map_virtual(cf, buf_str(&addr), targets, &why) < 0) {
-                printf("<%s>: undeliverable now: %s\n", buf_str(&ext),
-                       buf_str(&why));
-                status = EX_TEMPFAIL_;
-                continue;
-            }
-            for (size_t k = 0; k < targets->argc; k++) {
-                struct span t = span_of(targets->argv[k]);
-
-                addr_externalize(t, &fin);
-                resolve_reply_init(&reply);
-                switch (resolve_addr(r, t, &reply)) {
-                    case LK_FOUND:
-                    case LK_NOTFOUND:
-                        if (reply.flags & RESOLVE_FLAG_ERROR) {
-                            printf("<%s> -> <%s>: undeliverable: bad address "
-                                   "syntax\n",
-                                   buf_str(&ext), buf_str(&fin));
-                            status = EX_NOUSER_;
-                        } else {
-                            printf("<%s> -> <%s>: deliverable: class=%s, "
-                                   "transport=%s, nexthop=%s%s\n",
-                                   buf_str(&ext), buf_str(&fin),
-                                   resolve_class_name(reply.rclass),
-                                   buf_str(&reply.transport),
-                                   buf_str(&reply.nexthop),
-                                   reply.rclass == RESOLVE_CLASS_LOCAL
-                                       ? " (before local alias expansion)"
-                                       : "");
-                        }
-                        break;
-                    case LK_TEMPFAIL:
-                        printf("<%s> -> <%s>: undeliverable now: %s\n",
-                               buf_str(&ext), buf_str(&fin),
-                               buf_str(&reply.why));
-                        status = EX_TEMPFAIL_;
-                        break;
-                }
-                resolve_reply_fini(&reply);
-            }
-        }
-    }
-    argv_free(targets);
-    buf_fini(&addr);
-    buf_fini(&ext);
-    buf_fini(&fin);
-    buf_fini(&why);
-    resolve_free(r);
-    cleanup_conf_free(cf);
-    return status;
 }
 
 /* run_newaliases - -bi / -I: newaliases with -C, -oA and -v passed on */
@@ -859,7 +783,7 @@ int sendmail_main(int argc, char **argv)
             status = enqueue(&sm);
             break;
         case SM_MODE_VERIFY:
-            status = verify_addrs(&sm);
+            status = enqueue(&sm);
             break;
         case SM_MODE_NEWALIAS:
             status = run_newaliases(&sm);

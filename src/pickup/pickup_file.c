@@ -196,6 +196,10 @@ enum pickup_result pickup_file(struct cleanup_conf *cf,
 
         if (full)
             cleanup_attr(c, "sender_fullname", full);
+        /* sendmail -bv: the qmgr asks the agents and mails the answers
+         * (nothing is delivered, so any user may ask). */
+        if (queue_env_attr(&env, "verify"))
+            cleanup_attr(c, "verify", "1");
     }
     if (env.envid)
         cleanup_envid(c, env.envid);

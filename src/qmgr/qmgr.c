@@ -52,11 +52,12 @@
 
 /* The state of one recipient of an active message. */
 enum rcpt_state {
-    RCPT_SKIP,    /* done before this pass */
-    RCPT_PENDING, /* queued or in a delivery */
-    RCPT_DONE,    /* delivered (marked) in this pass */
-    RCPT_DEFER,   /* deferred in this pass */
-    RCPT_BOUNCE,  /* failed in this pass: report, then mark done */
+    RCPT_SKIP,     /* done before this pass */
+    RCPT_PENDING,  /* queued or in a delivery */
+    RCPT_DONE,     /* delivered (marked) in this pass */
+    RCPT_DEFER,    /* deferred in this pass */
+    RCPT_BOUNCE,   /* failed in this pass: report, then mark done */
+    RCPT_VERIFIED, /* sendmail -bv: the agent's answer, for the report */
 };
 
 struct qrcpt {
@@ -75,10 +76,11 @@ struct qmsg {
     char id[QUEUE_ID_SIZE];
     int fd; /* O_RDWR: the done marks */
     struct queue_env env;
-    struct qrcpt *r;           /* env.nrcpt of them */
-    int jobs;                  /* deliveries in progress */
-    bool expired;              /* older than its lifetime: deferrals bounce */
-    bool forced;               /* postsuper -e/-f: bounce without delivering */
+    struct qrcpt *r; /* env.nrcpt of them */
+    int jobs;        /* deliveries in progress */
+    bool expired;    /* older than its lifetime: deferrals bounce */
+    bool forced;     /* postsuper -e/-f: bounce without delivering */
+    bool verify;     /* sendmail -bv: ask the agents, mail the answers */
     struct msg_log forced_log; /* owned: the reasons of the last deferral */
     size_t nexpired;           /* deferrals that became bounces in this pass */
     bool finishing;            /* finish is queued */
@@ -310,10 +312,11 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
         rc[nrc].orcpt = qr->orcpt;
         str_copy(rc[nrc].dsn.status, sizeof(rc[nrc].dsn.status),
                  m->r[i].status);
-        rc[nrc].dsn.action = kind == BOUNCE_REPORT_DELAY ? DSN_ACTION_DELAYED
-                             : kind == BOUNCE_REPORT_SUCCESS
-                                 ? m->r[i].action
-                                 : DSN_ACTION_FAILED;
+        rc[nrc].dsn.action =
+            kind == BOUNCE_REPORT_DELAY ? DSN_ACTION_DELAYED
+            : kind == BOUNCE_REPORT_SUCCESS || kind == BOUNCE_REPORT_VERIFY
+                ? m->r[i].action
+                : DSN_ACTION_FAILED;
         rc[nrc].dsn.reason = m->r[i].reason;
         rc[nrc].dsn.remote_mta = m->r[i].remote_mta;
         rc[nrc].dsn.diag_code = m->r[i].diag_code;
@@ -387,11 +390,43 @@ static void msg_finish(struct qmsg *m)
     size_t nbounce = 0, ndefer = 0;
     time_t now = time(NULL);
 
+    size_t nverified = 0;
+
     for (size_t i = 0; i < m->env.nrcpt; i++) {
         if (m->r[i].state == RCPT_BOUNCE)
             nbounce++;
         else if (m->r[i].state == RCPT_DEFER || m->r[i].state == RCPT_PENDING)
             ndefer++;
+        else if (m->r[i].state == RCPT_VERIFIED)
+            nverified++;
+    }
+
+    /* sendmail -bv: once every recipient has its answer, one report to
+     * the sender; then the message is done. */
+    if (nverified > 0 && ndefer == 0) {
+        int ok = 0;
+
+        if (m->env.sender[0] != 0) {
+            ok = send_notice(m, BOUNCE_REPORT_VERIFY, RCPT_VERIFIED, ~0, NULL,
+                             false, newid, sizeof(newid), &why);
+            if (ok == 0 && newid[0])
+                msg_info("%s: sender delivery status notification: %s", m->id,
+                         newid);
+        }
+        if (ok < 0) {
+            msg_warn("%s: cannot queue the delivery status notification: %s",
+                     m->id, buf_str(&why));
+            buf_reset(&why);
+            ndefer += nverified;
+        } else {
+            for (size_t i = 0; i < m->env.nrcpt; i++)
+                if (m->r[i].state == RCPT_VERIFIED
+                    && queue_file_mark_done(m->fd, m->env.rcpts[i].offset, &why)
+                           < 0) {
+                    msg_warn("%s: %s", m->id, buf_str(&why));
+                    buf_reset(&why);
+                }
+        }
     }
 
     /* Failed recipients: the report first, then the done marks. */
@@ -673,6 +708,9 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
         case DSN_ACTION_DELIVERED:
         case DSN_ACTION_RELAYED:
         case DSN_ACTION_EXPANDED:
+            if (m->verify)
+                msg_warn("%s: private/%s answered a verification with \"%s\"",
+                         m->id, dv->job->transport, st->action);
             if (queue_file_mark_done(m->fd, st->offset, why) < 0) {
                 msg_warn("%s: %s", m->id, buf_str(why));
                 buf_reset(why);
@@ -700,10 +738,29 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
                        d.reason, d.remote_mta, d.diag_code);
             break;
         case DSN_ACTION_DELIVERABLE:
-        case DSN_ACTION_UNDELIVERABLE:
-            dv->got[k] = false;
-            buf_setf(why, "unexpected action %s", st->action);
-            return -1;
+        case DSN_ACTION_UNDELIVERABLE: {
+            struct qrcpt *r = &m->r[dv->job->rcpts[k]];
+
+            if (!m->verify) {
+                dv->got[k] = false;
+                buf_setf(why, "unexpected action %s", st->action);
+                return -1;
+            }
+            /* The report says which agent answered, as Postfix's. */
+            r->state = RCPT_VERIFIED;
+            r->action = d.action;
+            str_copy(r->status, sizeof(r->status), d.status);
+            mem_free(r->reason);
+            if (st->relay && *st->relay && strcmp(st->relay, "none") != 0) {
+                struct buf text = BUF_INIT;
+
+                buf_setf(&text, "delivery via %s: %s", st->relay, d.reason);
+                r->reason = buf_steal(&text);
+            } else {
+                r->reason = mem_strdup(d.reason);
+            }
+            break;
+        }
     }
     return 0;
 }
@@ -855,7 +912,8 @@ static void deliv_start(struct qmgr_job *job)
     req.arrival_time = (uint64_t) m->env.arrival.tv_sec;
     req.arrival_usec = (int32_t) m->env.arrival.tv_usec;
     req.nexthop = (char *) nexthop;
-    req.flags = m->env.sender[0] == 0 ? IPC_DELIVER_F_BOUNCE : 0;
+    req.flags = (m->env.sender[0] == 0 ? IPC_DELIVER_F_BOUNCE : 0)
+                | (m->verify ? IPC_DELIVER_F_VERIFY : 0);
     req.rcpt = rr;
     /* A request must fit in one frame (IPC_FRAME_MAX): with many long
      * addresses, half of the recipients go back to the queue for a
@@ -1056,6 +1114,7 @@ static void msg_load(const char *id)
     life = m->env.sender[0] == 0 ? q.bounce_life : q.max_life;
     m->expired =
         m->forced || qmgr_expired(m->env.arrival.tv_sec, time(NULL), life);
+    m->verify = queue_env_attr(&m->env, "verify") != NULL;
     msg_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", id,
              m->env.sender, m->env.message_size, m->env.nrcpt);
     htable_enter(q.msgs, m->id, m);

@@ -150,6 +150,45 @@ def test_rejected_local_mail_returns_to_sender(inst):
             if p.is_file()] == []
 
 
+def test_sendmail_bv_mails_a_report(inst):
+    """sendmail -bv: nothing is delivered; the sender gets Postfix's "Mail
+    Delivery Status Report" with each agent's answer (texts recorded from
+    Debian's Postfix 3.7)."""
+    spool = prepare(inst)
+    r = sendmail(inst, "-bv", "-f", f"{USER}@mx.example.test",
+                 f"{USER}@mx.example.test", "nosuch@mx.example.test",
+                 stdin="")
+    assert r.returncode == 0, r
+    assert r.stdout == ("Mail Delivery Status Report will be mailed to "
+                        f"<{USER}@mx.example.test>.\n"), r
+    data = wait_for(inst, spool / USER, rb"\n\n$")
+    assert data.count(b"\nFrom MAILER-DAEMON ") == 0, data  # one message
+    msg = email.message_from_bytes(data.split(b"\n", 1)[1],
+                                   policy=email.policy.compat32)
+    assert msg["Subject"] == "Mail Delivery Status Report"
+    parts = msg.get_payload()
+    text = parts[0].get_payload()
+    assert "Enclosed is the mail delivery report that you requested." in text
+    assert f"<{USER}@mx.example.test>: delivery via local: delivers to " \
+        "mailbox" in text, text
+    assert '<nosuch@mx.example.test>: delivery via local: unknown user: ' \
+        '"nosuch"' in text, text
+    blocks = parts[1].get_payload()
+    assert [(b["Final-Recipient"], b["Action"], b["Status"])
+            for b in blocks[1:]] == [
+        (f"rfc822; {USER}@mx.example.test", "deliverable", "2.0.0"),
+        ("rfc822; nosuch@mx.example.test", "undeliverable", "5.1.1")]
+    log = inst.logtext()
+    qid = re.search(r"ulak/pickup\[\d+\]: ([0-9A-F]+): uid=", log).group(1)
+    assert re.search(rf"ulak/local\[\d+\]: {qid}: "
+                     rf"to=<{USER}@mx\.example\.test>, relay=local, .*"
+                     r"dsn=2\.0\.0, status=deliverable \(delivers to "
+                     r"mailbox\)\n", log), log
+    assert re.search(rf"{qid}: sender delivery status notification: "
+                     r"[0-9A-F]+\n", log), log
+    inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+
+
 def test_virtual_maildir(inst):
     base = inst.root / "vmail"
     base.mkdir()
