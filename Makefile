@@ -3,6 +3,7 @@
 #   make             build build/ulak and the build/bin/ links
 #   make run         set up an unprivileged instance under ./run and check it
 #   make check       every test: format, unit, unit under ASan+UBSan, e2e, fuzz
+#   make bench       throughput against Postfix 3.7 (root; bench/run --help)
 #
 # B selects the build folder; SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (make check does that in build/asan).
@@ -45,7 +46,8 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*.c))
 PROGS := postfix postconf postmap postalias newaliases postqueue mailq \
 	postsuper postcat sendmail
 
-.PHONY: all deps run check unit asan e2e format format-check lint fuzz fuzzers clean
+.PHONY: all deps run check unit asan e2e format format-check lint fuzz fuzzers clean \
+	bench
 all: $(B)/ulak $(PROGS:%=$(B)/bin/%)
 
 # The dependency script installs what is missing (root) or says what to run.
@@ -120,6 +122,10 @@ check: all format-check lint unit asan e2e fuzz
 
 run: all
 	@scripts/run.sh
+
+# Not part of check: needs root and Debian's postfix (docs/PERFORMANCE.md).
+bench: all
+	@bench/run $(BENCH_ARGS)
 
 clean:
 	rm -rf build
