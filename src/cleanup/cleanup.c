@@ -943,14 +943,12 @@ static void free_message(struct cleanup *c)
     mem_free(c);
 }
 
-/* cleanup_finish - recipients, commit, hold, wakeup */
-enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason)
+/* prepare - the end of the message up to the commit: 1 when the file is
+ * to be committed; else 0 with *ST and REASON (the file is gone) */
+static int prepare(struct cleanup *c, struct buf *reason,
+                   enum cleanup_status *st)
 {
-    struct buf why = BUF_INIT;
-    struct buf path = BUF_INIT;
-    enum cleanup_status st = CLEANUP_OK;
     size_t count = 0;
-    char id[64];
 
     buf_reset(reason);
     if (c->state == STATE_ENV)
@@ -973,36 +971,155 @@ enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason)
             buf_set(&c->reason, "5.1.3 no recipients specified");
         }
     }
-    str_copy(id, sizeof(id), c->id);
     if (c->actions & ACT_REJECT) {
-        queue_writer_abort(c->w);
         buf_set(reason, buf_str(&c->reason));
-        st = CLEANUP_REJECTED;
+        *st = CLEANUP_REJECTED;
     } else if (c->tempfail) {
-        queue_writer_abort(c->w);
         buf_set(reason, buf_str(&c->reason));
-        st = CLEANUP_TEMPFAIL;
+        *st = CLEANUP_TEMPFAIL;
     } else if (c->actions & ACT_DISCARD) {
-        queue_writer_abort(c->w);
-        st = CLEANUP_DISCARDED;
-    } else if (queue_writer_commit(c->w, &why) < 0) {
-        msg_warn("%s: %s", id, buf_str(&why));
+        *st = CLEANUP_DISCARDED;
+    } else {
+        return 1;
+    }
+    queue_writer_abort(c->w);
+    c->w = NULL;
+    return 0;
+}
+
+/* A qmgr wakeup owed for files committed by the workers: one for each
+ * batch of finished commits (qmgr scans incoming/ for any wakeup). */
+static struct buf wake_path = BUF_INIT;
+static bool wake_pending;
+
+/* committed - the commit's outcome (RC, WHY): hold, or the qmgr wakeup
+ * (now, or at the end of the batch when LATER); REASON for a failure;
+ * frees C */
+static enum cleanup_status committed(struct cleanup *c, int rc, const char *why,
+                                     struct buf *reason, bool later)
+{
+    struct buf err = BUF_INIT;
+    struct buf path = BUF_INIT;
+    enum cleanup_status st = CLEANUP_OK;
+
+    buf_reset(reason);
+    if (rc < 0) {
+        msg_warn("%s: %s", c->id, why);
         buf_setf(reason, "4.3.0 queue file write error");
         st = CLEANUP_TEMPFAIL;
     } else if (c->actions & ACT_HOLD) {
-        if (queue_dir_move(&c->cf->qd, QUEUE_INCOMING, QUEUE_HOLD, id, &why)
+        if (queue_dir_move(&c->cf->qd, QUEUE_INCOMING, QUEUE_HOLD, c->id, &err)
             < 0)
-            msg_warn("%s: cannot move to hold: %s", id, buf_str(&why));
+            msg_warn("%s: cannot move to hold: %s", c->id, buf_str(&err));
+    } else if (later) {
+        trigger_path("public", c->cf->qmgr_service, &wake_path);
+        wake_pending = true;
     } else {
         trigger_path("public", c->cf->qmgr_service, &path);
-        if (trigger_wakeup(buf_str(&path), "incoming", id, &why) < 0)
-            msg_debug(1, "%s: no qmgr wakeup: %s", id, buf_str(&why));
+        if (trigger_wakeup(buf_str(&path), "incoming", c->id, &err) < 0)
+            msg_debug(1, "%s: no qmgr wakeup: %s", c->id, buf_str(&err));
     }
     c->w = NULL;
     free_message(c);
-    buf_fini(&why);
+    buf_fini(&err);
     buf_fini(&path);
     return st;
+}
+
+/* cleanup_pool_batch_end - the wakeup for the files of a batch */
+void cleanup_pool_batch_end(void)
+{
+    struct buf why = BUF_INIT;
+
+    if (!wake_pending)
+        return;
+    wake_pending = false;
+    if (trigger_wakeup(buf_str(&wake_path), "incoming", NULL, &why) < 0)
+        msg_debug(1, "no qmgr wakeup: %s", buf_str(&why));
+    buf_fini(&why);
+}
+
+/* cleanup_finish - recipients, commit, hold, wakeup */
+enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason)
+{
+    struct buf why = BUF_INIT;
+    enum cleanup_status st;
+    int rc;
+
+    if (prepare(c, reason, &st) == 0) {
+        free_message(c);
+        return st;
+    }
+    rc = queue_writer_commit(c->w, &why);
+    c->w = NULL; /* freed by the commit */
+    st = committed(c, rc, buf_str(&why), reason, false);
+    buf_fini(&why);
+    return st;
+}
+
+/* One commit on the workers. */
+struct cleanup_job {
+    struct cleanup_pool_job pj; /* first: the pool hands this back */
+    struct cleanup *c;
+    cleanup_done_fn done;
+    void *arg;
+    bool cancelled;
+};
+
+/* job_done - the workers committed (or failed): the rest, in the loop */
+static void job_done(struct cleanup_pool_job *pj)
+{
+    struct cleanup_job *job = (struct cleanup_job *) pj;
+    struct buf reason = BUF_INIT;
+    enum cleanup_status st;
+
+    st = committed(job->c, pj->rc, buf_str(&pj->why), &reason, true);
+    if (!job->cancelled)
+        job->done(job->arg, st, buf_str(&reason));
+    buf_fini(&reason);
+    buf_fini(&pj->why);
+    mem_free(job);
+}
+
+/* cleanup_finish_async - cleanup_finish with the commit on the workers */
+int cleanup_finish_async(struct cleanup *c, struct loop *l,
+                         enum cleanup_status *st, struct buf *reason,
+                         cleanup_done_fn done, void *arg,
+                         struct cleanup_job **jobp)
+{
+    struct cleanup_job *job;
+
+    *jobp = NULL;
+    if (prepare(c, reason, st) == 0) {
+        free_message(c);
+        return 0;
+    }
+    job = mem_zalloc(sizeof(*job));
+    job->pj.w = c->w;
+    job->pj.fn = job_done;
+    job->c = c;
+    job->done = done;
+    job->arg = arg;
+    if (cleanup_pool_submit(l, &job->pj) < 0) {
+        struct buf why = BUF_INIT;
+        int rc = queue_writer_commit(c->w, &why);
+
+        c->w = NULL;
+        *st = committed(c, rc, buf_str(&why), reason, false);
+        buf_fini(&why);
+        mem_free(job);
+        return 0;
+    }
+    c->w = NULL; /* the pool's now */
+    *jobp = job;
+    return 1;
+}
+
+/* cleanup_finish_cancel - no callback for JOB */
+void cleanup_finish_cancel(struct cleanup_job *job)
+{
+    if (job)
+        job->cancelled = true;
 }
 
 /* cleanup_abort - drop the message */

@@ -159,6 +159,37 @@ void cleanup_line(struct cleanup *c, const char *p, size_t len);
 /* cleanup_finish - end the message: recipients, commit, hold, wakeup.
  * REASON gets the text for REJECTED and TEMPFAIL.  Frees C. */
 enum cleanup_status cleanup_finish(struct cleanup *c, struct buf *reason);
+/*
+ * The same end of a message without blocking the caller's loop (smtpd):
+ * the commit - fsync of the file, rename to its queue ID, fsync of the
+ * folder - runs on one of cleanup's commit workers (threads), so that
+ * many sessions' fsyncs proceed at once and the loop serves the other
+ * sessions meanwhile.  Nothing is said to be queued before the file and
+ * its directory entry are durable: DONE gets CLEANUP_OK only then.
+ */
+struct loop;
+struct cleanup_job;
+/* cleanup_done_fn - the outcome of an asynchronous finish: ST as
+ * cleanup_finish returns it, REASON its text (borrowed for the call). */
+typedef void (*cleanup_done_fn)(void *arg, enum cleanup_status st,
+                                const char *reason);
+/* cleanup_finish_async - as cleanup_finish.  0: finished already (a
+ * reject, discard or temporary failure found before the commit, or no
+ * worker could be started and the commit ran here), *ST and REASON are
+ * the outcome, DONE is never called.  1: the commit is on its way; DONE
+ * (ARG, ...) is called later from loop L (never from inside this call),
+ * and *JOB names it for cleanup_finish_cancel until then.  Frees C
+ * either way.  One loop per process. */
+int cleanup_finish_async(struct cleanup *c, struct loop *l,
+                         enum cleanup_status *st, struct buf *reason,
+                         cleanup_done_fn done, void *arg,
+                         struct cleanup_job **job);
+/* cleanup_finish_cancel - the caller goes away: DONE is not called (the
+ * commit itself completes: the message may be queued without its client
+ * having heard so, as after a connection lost after the reply).  NULL:
+ * no-op.  JOB is invalid afterwards. */
+void cleanup_finish_cancel(struct cleanup_job *job);
+
 /* cleanup_abort - drop the message (no file stays); NULL: no-op. */
 void cleanup_abort(struct cleanup *c);
 

@@ -175,6 +175,8 @@ void cleanup_conf_free(struct cleanup_conf *cf)
 {
     if (cf == NULL)
         return;
+    /* Commits on the workers read CF's queue_dir. */
+    cleanup_pool_drain();
     queue_dir_fini(&cf->qd);
     rewrite_conf_free(cf->rc);
     maps_free(cf->canon);

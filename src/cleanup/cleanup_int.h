@@ -4,6 +4,8 @@
 #ifndef ULAK_CLEANUP_INT_H
 #define ULAK_CLEANUP_INT_H
 
+#include "../lib/buf.h"
+#include "../lib/loop.h"
 #include "../global/domain_list.h"
 #include "../global/maps.h"
 #include "../global/queue_dir.h"
@@ -36,5 +38,38 @@ struct cleanup_conf {
     long dup_limit;
     int override;
 };
+
+/*
+ * The commit workers (cleanup_pool.c): queue_writer_commit on one of
+ * CLEANUP_POOL_THREADS threads, started at the first job; then JOB->fn(JOB)
+ * from the loop, never from inside cleanup_pool_submit.  The loop's part
+ * of a batch of finished jobs ends with cleanup_pool_batch_end()
+ * (cleanup.c: one qmgr wakeup for the batch).
+ *
+ * Ownership: the job is the caller's; W is transferred to the pool (the
+ * commit frees it); WHY is initialised by the pool and the caller's to
+ * free in FN.
+ */
+#define CLEANUP_POOL_THREADS 16
+
+struct queue_writer;
+struct cleanup_pool_job {
+    struct queue_writer *w;                   /* in: the file to commit */
+    void (*fn)(struct cleanup_pool_job *job); /* in: from the loop after */
+    int rc;                                   /* out: queue_writer_commit */
+    struct buf why;                           /* out: its reason */
+    struct cleanup_pool_job *next;            /* the pool's */
+};
+
+/* cleanup_pool_submit - 0: JOB is on its way; -1: no worker could be
+ * started (logged once): commit in the caller, as before. */
+int cleanup_pool_submit(struct loop *l, struct cleanup_pool_job *job);
+/* cleanup_pool_drain - wait until every submitted job is committed and
+ * run the callbacks (at exit, when the loop no longer runs). */
+void cleanup_pool_drain(void);
+/* cleanup_pool_busy - jobs whose callback has not run yet. */
+long cleanup_pool_busy(void);
+/* cleanup_pool_batch_end - cleanup.c's hook after a batch of callbacks. */
+void cleanup_pool_batch_end(void);
 
 #endif

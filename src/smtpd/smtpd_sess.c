@@ -91,7 +91,8 @@ struct smtpd_sess {
     size_t ooff;
     bool closing; /* close when the output is written */
     bool sleeping;
-    /* Waiting for anvil: input stays buffered until the answer. */
+    /* Waiting for anvil or for the queue file commit: input stays
+     * buffered until the answer. */
     bool waiting;
     uint32_t anvil_id;
     bool anvil_registered; /* a connection anvil counts */
@@ -124,6 +125,8 @@ struct smtpd_sess {
     long rcpt_tries;
     struct buf rcpt_ext; /* the last RCPT TO as sent */
     struct cleanup *c;
+    struct cleanup_job *commit; /* the queue file on its way to disk */
+    bool commit_bdat;           /* ... of a BDAT transaction */
     struct buf queue_id;
     struct argv *prepend;
     struct argv *actions;         /* "HOLD", "FILTER x:y", ... for cleanup */
@@ -841,25 +844,13 @@ static void cmd_data(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     buf_fini(&r);
 }
 
-/* finish - the message is complete: EOD restrictions, cleanup's verdict,
- * the reply */
-static void finish(struct smtpd_sess *s, bool bdat)
+/* finished - cleanup's verdict ST (REASON) on the message: the reply */
+static void finished(struct smtpd_sess *s, bool bdat, enum cleanup_status st,
+                     const char *reason)
 {
-    static const enum smtpd_stage eod_stage[] = {SMTPD_STAGE_EOD};
-    struct buf why = BUF_INIT;
     struct buf t = BUF_INIT;
 
-    s->where = "END-OF-MESSAGE";
-    if (check(s, eod_stage, 1, NULL, "<END-OF-MESSAGE>: End-of-data", false)
-        < 0) {
-        tx_reset(s);
-        goto out;
-    }
-    if (buf_len(&s->dline)) {
-        cleanup_line(s->c, buf_str(&s->dline), buf_len(&s->dline));
-        buf_reset(&s->dline);
-    }
-    switch (cleanup_finish(s->c, &why)) {
+    switch (st) {
         case CLEANUP_OK:
         case CLEANUP_DISCARDED:
             if (bdat)
@@ -873,27 +864,70 @@ static void finish(struct smtpd_sess *s, bool bdat)
         case CLEANUP_REJECTED:
             /* cleanup logged a content reject; smtpd logs only the size,
              * as Postfix's does. */
-            if (str_has_prefix(buf_str(&why), "5.3.4")) {
+            if (str_has_prefix(reason, "5.3.4")) {
                 msg_warn("%s: queue file size limit exceeded",
                          buf_str(&s->queue_id));
                 buf_set(&t, "552 5.3.4 Error: message file too big");
             } else {
-                buf_setf(&t, "550 %s", buf_str(&why));
+                buf_setf(&t, "550 %s", reason);
             }
             break;
         case CLEANUP_TEMPFAIL:
-            if (str_has_prefix(buf_str(&why), "4.3.0 queue file write error"))
+            if (str_has_prefix(reason, "4.3.0 queue file write error"))
                 buf_set(&t, "451 4.3.0 Error: queue file write error");
             else
-                buf_setf(&t, "451 %s", buf_str(&why));
+                buf_setf(&t, "451 %s", reason);
             break;
     }
-    s->c = NULL;
     reply(s, buf_str(&t));
     tx_reset(s);
+    buf_fini(&t);
+}
+
+/* on_committed - the queue file is durable (or failed): the reply, and
+ * the input that waited behind it */
+static void on_committed(void *arg, enum cleanup_status st, const char *reason)
+{
+    struct smtpd_sess *s = arg;
+
+    s->commit = NULL;
+    s->waiting = false;
+    finished(s, s->commit_bdat, st, reason);
+    process(s);
+}
+
+/* finish - the message is complete: EOD restrictions, then cleanup's
+ * verdict; the commit runs on cleanup's workers, and the session waits
+ * for it (reading nothing more) while the loop serves the others */
+static void finish(struct smtpd_sess *s, bool bdat)
+{
+    static const enum smtpd_stage eod_stage[] = {SMTPD_STAGE_EOD};
+    struct buf why = BUF_INIT;
+    enum cleanup_status st;
+    struct cleanup *c;
+
+    s->where = "END-OF-MESSAGE";
+    if (check(s, eod_stage, 1, NULL, "<END-OF-MESSAGE>: End-of-data", false)
+        < 0) {
+        tx_reset(s);
+        goto out;
+    }
+    if (buf_len(&s->dline)) {
+        cleanup_line(s->c, buf_str(&s->dline), buf_len(&s->dline));
+        buf_reset(&s->dline);
+    }
+    c = s->c;
+    s->c = NULL;
+    if (cleanup_finish_async(c, s->d->loop, &st, &why, on_committed, s,
+                             &s->commit)
+        == 1) {
+        s->commit_bdat = bdat;
+        s->waiting = true;
+        goto out;
+    }
+    finished(s, bdat, st, buf_str(&why));
 out:
     buf_fini(&why);
-    buf_fini(&t);
 }
 
 /* cmd_bdat - BDAT: the chunk follows */
@@ -1939,6 +1973,7 @@ static void sess_free(struct smtpd_sess *s)
 {
     if (s->anvil_id)
         anvil_clnt_cancel(s->d->anvil, s->anvil_id);
+    cleanup_finish_cancel(s->commit);
     if (s->anvil_registered)
         (void) anvil_clnt_disconnect(s->d->anvil, buf_str(&s->anvil_addr), NULL,
                                      NULL);
