@@ -8,9 +8,11 @@
  * of Postfix 3.7.11's cleanup for the same input (a postfix-ref instance,
  * read with postcat), with ulak's mail_name in the Received: header. */
 #include "cleanup/cleanup.h"
+#include "cleanup/cleanup_int.h"
 #include "global/conf.h"
 #include "global/queue_dir.h"
 #include "global/queue_file.h"
+#include "lib/loop.h"
 #include "lib/msg.h"
 #include "lib/str.h"
 
@@ -843,12 +845,142 @@ static void test_rcpt_orig(void **state)
     buf_fini(&hdrs);
 }
 
+/* One asynchronous finish. */
+struct async_res {
+    char id[64];
+    bool called;
+    bool durable; /* the file was in incoming/ when the callback ran */
+    enum cleanup_status st;
+    char reason[128];
+};
+
+static struct loop *async_loop;
+static int async_left;
+
+/* in_incoming - the committed file of ID is in incoming/ */
+static bool in_incoming(const char *id)
+{
+    char path[256];
+
+    str_fmt(path, sizeof(path), "%s/q/incoming/%s", dir, id);
+    return access(path, F_OK) == 0;
+}
+
+/* async_done - the callback: what it was told and what the disk held */
+static void async_done(void *arg, enum cleanup_status st, const char *reason)
+{
+    struct async_res *r = arg;
+
+    assert_false(r->called);
+    r->called = true;
+    r->st = st;
+    r->durable = in_incoming(r->id);
+    str_copy(r->reason, sizeof(r->reason), reason);
+    if (--async_left == 0)
+        loop_stop(async_loop);
+}
+
+/* async_timeout - the callbacks did not all come */
+static void async_timeout(int fd, int what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    (void) arg;
+    loop_stop(async_loop);
+}
+
+/* test_async - commits on the workers: the callback from the loop only,
+ * after the file is in incoming/; a cancelled one is still committed; a
+ * reject is answered at once; a failed rename is a temporary failure */
+static void test_async(void **state)
+{
+    enum {
+        N = 24,
+        CANCEL = 3,
+        CLASH = 5
+    };
+    static struct async_res res[N];
+    struct buf why = BUF_INIT;
+    struct cleanup_conf *cf;
+    struct cleanup *c;
+    struct cleanup_job *job;
+    struct loop_ev *timer;
+    enum cleanup_status st;
+    char path[256];
+
+    (void) state;
+    use_conf("");
+    assert_non_null(cf = cleanup_conf_new(&why));
+    async_loop = loop_new();
+    async_left = N - 1; /* the cancelled one never calls */
+    for (int i = 0; i < N; i++) {
+        assert_non_null(c = cleanup_open(cf, &why));
+        str_copy(res[i].id, sizeof(res[i].id), cleanup_id(c));
+        cleanup_sender(c, "a@example.com");
+        cleanup_rcpt(c, "b@example.com", NULL, 0);
+        cleanup_line(c, "Subject: x", 10);
+        cleanup_line(c, "", 0);
+        cleanup_line(c, "body", 4);
+        if (i == CLASH) {
+            /* A file under the queue ID already: the rename must fail. */
+            FILE *fp;
+
+            str_fmt(path, sizeof(path), "%s/q/incoming/%s", dir, res[i].id);
+            assert_non_null(fp = fopen(path, "w"));
+            fclose(fp);
+        }
+        assert_int_equal(cleanup_finish_async(c, async_loop, &st, &why,
+                                              async_done, &res[i], &job),
+                         1);
+        assert_non_null(job);
+        /* Never from inside the call. */
+        assert_false(res[i].called);
+        if (i == CANCEL)
+            cleanup_finish_cancel(job);
+    }
+    /* No recipients: rejected at once, no callback, no file. */
+    assert_non_null(c = cleanup_open(cf, &why));
+    cleanup_sender(c, "a@example.com");
+    cleanup_line(c, "Subject: x", 10);
+    assert_int_equal(
+        cleanup_finish_async(c, async_loop, &st, &why, async_done, NULL, &job),
+        0);
+    assert_null(job);
+    assert_int_equal(st, CLEANUP_REJECTED);
+    assert_string_equal(buf_str(&why), "5.1.3 no recipients specified");
+
+    timer = loop_timer(async_loop, async_timeout, NULL);
+    loop_ev_arm(timer, 20000);
+    assert_int_equal(loop_run(async_loop), 0);
+    assert_int_equal(async_left, 0);
+    for (int i = 0; i < N; i++) {
+        if (i == CANCEL) {
+            assert_false(res[i].called);
+            assert_true(in_incoming(res[i].id));
+        } else if (i == CLASH) {
+            assert_true(res[i].called);
+            assert_int_equal(res[i].st, CLEANUP_TEMPFAIL);
+            assert_string_equal(res[i].reason, "4.3.0 queue file write error");
+        } else {
+            assert_true(res[i].called);
+            assert_int_equal(res[i].st, CLEANUP_OK);
+            assert_true(res[i].durable);
+        }
+    }
+    assert_non_null(strstr(buf_str(&logged), "File exists"));
+    assert_int_equal(cleanup_pool_busy(), 0);
+    loop_ev_free(timer);
+    cleanup_conf_free(cf);
+    drop_conf();
+    buf_fini(&why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),     cmocka_unit_test(test_classes),
         cmocka_unit_test(test_bad_conf),  cmocka_unit_test(test_abort),
-        cmocka_unit_test(test_rcpt_orig),
+        cmocka_unit_test(test_rcpt_orig), cmocka_unit_test(test_async),
     };
 
     msg_init("cleanup_test");
