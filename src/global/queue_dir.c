@@ -162,9 +162,11 @@ int queue_dir_mkparent(const struct queue_dir *qd, enum queue_folder f,
     return rc;
 }
 
-/* queue_dir_move_path - move a file at FROM_PATH into folder TO */
-int queue_dir_move_path(const struct queue_dir *qd, const char *from_path,
-                        enum queue_folder to, const char *id, struct buf *why)
+/* move_path - move a file at FROM_PATH into folder TO; SYNC: fsync the
+ * folders */
+static int move_path(const struct queue_dir *qd, const char *from_path,
+                     enum queue_folder to, const char *id, bool sync,
+                     struct buf *why)
 {
     struct buf to_path = BUF_INIT;
     struct buf d1 = BUF_INIT;
@@ -177,6 +179,10 @@ int queue_dir_move_path(const struct queue_dir *qd, const char *from_path,
         goto out;
     if (fs_rename_noreplace(from_path, buf_str(&to_path), why) < 0)
         goto out;
+    if (!sync) {
+        rc = 0;
+        goto out;
+    }
     fs_dirname(buf_str(&to_path), &d1);
     fs_dirname(from_path, &d2);
     if (fs_fsync_dir(buf_str(&d1), why) < 0)
@@ -192,17 +198,48 @@ out:
     return rc;
 }
 
-/* queue_dir_move - move a queue file between folders */
-int queue_dir_move(const struct queue_dir *qd, enum queue_folder from,
-                   enum queue_folder to, const char *id, struct buf *why)
+/* queue_dir_move_path - move a file at FROM_PATH into folder TO */
+int queue_dir_move_path(const struct queue_dir *qd, const char *from_path,
+                        enum queue_folder to, const char *id, struct buf *why)
+{
+    return move_path(qd, from_path, to, id, true, why);
+}
+
+/* queue_dir_move_path_unsynced - the same without the folder fsyncs */
+int queue_dir_move_path_unsynced(const struct queue_dir *qd,
+                                 const char *from_path, enum queue_folder to,
+                                 const char *id, struct buf *why)
+{
+    return move_path(qd, from_path, to, id, false, why);
+}
+
+/* move - a queue file between folders */
+static int move(const struct queue_dir *qd, enum queue_folder from,
+                enum queue_folder to, const char *id, bool sync,
+                struct buf *why)
 {
     struct buf from_path = BUF_INIT;
     int rc = -1;
 
     if (queue_dir_path(qd, from, id, &from_path, why) == 0)
-        rc = queue_dir_move_path(qd, buf_str(&from_path), to, id, why);
+        rc = move_path(qd, buf_str(&from_path), to, id, sync, why);
     buf_fini(&from_path);
     return rc;
+}
+
+/* queue_dir_move - move a queue file between folders */
+int queue_dir_move(const struct queue_dir *qd, enum queue_folder from,
+                   enum queue_folder to, const char *id, struct buf *why)
+{
+    return move(qd, from, to, id, true, why);
+}
+
+/* queue_dir_move_unsynced - the same without the folder fsyncs */
+int queue_dir_move_unsynced(const struct queue_dir *qd, enum queue_folder from,
+                            enum queue_folder to, const char *id,
+                            struct buf *why)
+{
+    return move(qd, from, to, id, false, why);
 }
 
 /* queue_dir_find - which message folder holds ID */

@@ -100,6 +100,19 @@ int queue_dir_move(const struct queue_dir *qd, enum queue_folder from,
  * put it). */
 int queue_dir_move_path(const struct queue_dir *qd, const char *from_path,
                         enum queue_folder to, const char *id, struct buf *why);
+/* queue_dir_move_unsynced / queue_dir_move_path_unsynced - the same moves
+ * without the fsyncs of the folders: the qmgr's own moves (incoming ->
+ * active -> deferred), whose loss in a power failure (never in a process
+ * crash: a rename is atomic and the page cache survives the process) only
+ * leaves the file in the folder it came from, from where it is delivered
+ * again at worst.  The content itself was made durable when it entered the
+ * queue. */
+int queue_dir_move_unsynced(const struct queue_dir *qd, enum queue_folder from,
+                            enum queue_folder to, const char *id,
+                            struct buf *why);
+int queue_dir_move_path_unsynced(const struct queue_dir *qd,
+                                 const char *from_path, enum queue_folder to,
+                                 const char *id, struct buf *why);
 
 /* queue_dir_find - the first of the message folders (incoming, active,
  * deferred, hold, maildrop, corrupt) that holds ID; its path into PATH.

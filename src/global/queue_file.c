@@ -601,7 +601,7 @@ int queue_content_piece(struct queue_content *c, struct span *piece, bool *more)
     return 0;
 }
 
-/* update_at - check the type at OFFSET, pwrite DATA at OFFSET + AT, fsync */
+/* update_at - check the type at OFFSET, pwrite DATA at OFFSET + AT */
 static int update_at(int fd, size_t offset, const char *types, size_t at,
                      const char *data, size_t len, struct buf *why)
 {
@@ -622,8 +622,7 @@ static int update_at(int fd, size_t offset, const char *types, size_t at,
         return -1;
     }
     if (fs_pwrite_all(fd, data, len, (off_t) (offset + at), "queue file", why)
-            < 0
-        || fs_fsync(fd, "queue file", why) < 0)
+        < 0)
         return -1;
     return 0;
 }

@@ -198,13 +198,16 @@ int queue_content_piece(struct queue_content *c, struct span *piece,
 
 /*
  * In-place updates on a queue file open for writing (O_RDWR): one pwrite
- * and one fsync each, so that a crash leaves either the old or the new
- * value.  They check the record type at OFFSET first.
+ * each, of at most one sector, so that a crash leaves either the old or
+ * the new value.  They check the record type at OFFSET first.  There is
+ * no fsync: a process that is killed loses nothing written (the page cache
+ * is the kernel's), and what a power failure may lose is a mark, so a
+ * delivery is repeated at worst -- the one repeat the design allows.
  */
 
 /* queue_file_mark_done - mark the recipient at OFFSET (queue_rcpt.offset)
- * delivered: its type byte becomes 'r'.  Idempotent.  Success means it is
- * on disk: a crash after it never repeats that delivery. */
+ * delivered: its type byte becomes 'r'.  Idempotent.  After success no
+ * process crash repeats that delivery. */
 int queue_file_mark_done(int fd, size_t offset, struct buf *why);
 /* queue_file_set_warn - set the W record at OFFSET to WHEN (0: no more
  * warnings). */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -532,7 +533,8 @@ static void msg_finish(struct qmsg *m)
         tv[0].tv_usec = tv[1].tv_usec = 0;
         if (futimes(m->fd, tv) < 0)
             msg_warn("%s: set the retry time: %m", m->id);
-        if (queue_dir_move(&q.qd, QUEUE_ACTIVE, QUEUE_DEFERRED, m->id, &why)
+        if (queue_dir_move_unsynced(&q.qd, QUEUE_ACTIVE, QUEUE_DEFERRED, m->id,
+                                    &why)
             < 0)
             msg_warn("%s: move to deferred: %s", m->id, buf_str(&why));
     } else {
@@ -1138,7 +1140,8 @@ static void take(enum queue_folder f, const char *id, const char *path)
     struct buf why = BUF_INIT;
 
     if (f != QUEUE_ACTIVE
-        && queue_dir_move_path(&q.qd, path, QUEUE_ACTIVE, id, &why) < 0) {
+        && queue_dir_move_path_unsynced(&q.qd, path, QUEUE_ACTIVE, id, &why)
+               < 0) {
         if (errno != ENOENT)
             msg_warn("%s: move to active: %s", id, buf_str(&why));
     } else {
@@ -1615,6 +1618,41 @@ static void qmgr_limits(void *ctx, const char *transport,
             (int) master_ent_maxproc(e, conf_int("default_process_limit"));
 }
 
+/* Descriptors kept for deliveries, sockets and tables besides the open
+ * queue files of the messages in memory. */
+#define QMGR_FD_RESERVE 1024
+
+/* fd_budget - each message in memory keeps its queue file open: raise the
+ * open file limit to LIMIT messages plus the reserve, or lower LIMIT to
+ * what the hard limit allows (with a warning), so that a large backlog
+ * never runs out of descriptors */
+static long fd_budget(long limit)
+{
+    struct rlimit rl;
+    rlim_t want;
+    long fit;
+
+    if (limit <= 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return limit;
+    want = (rlim_t) limit + QMGR_FD_RESERVE;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+                          ? want
+                          : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            (void) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want)
+        return limit;
+    fit = rl.rlim_cur > 2 * QMGR_FD_RESERVE
+              ? (long) rl.rlim_cur - QMGR_FD_RESERVE
+              : (long) rl.rlim_cur / 2;
+    msg_warn("open file limit %lu: qmgr_message_active_limit lowered from "
+             "%ld to %ld",
+             (unsigned long) rl.rlim_cur, limit, fit);
+    return fit;
+}
+
 /* post_jail - the queue, the tables, the timers; then recovery */
 static int post_jail(struct server *srv, struct buf *why)
 {
@@ -1643,7 +1681,7 @@ static int post_jail(struct server *srv, struct buf *why)
     qmgr_sched_on_defer(q.sched, on_sched_defer, NULL);
     q.msgs = htable_new(256);
     q.finish = argv_new();
-    q.active_limit = conf_int("qmgr_message_active_limit");
+    q.active_limit = fd_budget(conf_int("qmgr_message_active_limit"));
     q.run_delay = conf_time("queue_run_delay");
     q.min_backoff = conf_time("minimal_backoff_time");
     q.max_backoff = conf_time("maximal_backoff_time");
