@@ -24,4 +24,13 @@ int postsuper_main(int argc, char **argv);
 int postqueue_list(bool json);
 int sendmail_main(int argc, char **argv);
 
+/* cmd_user_allowed - whether LOGIN is in the authorized_*_users list
+ * PARAM (names, "!name", "type:table"; the first match decides; no match:
+ * not allowed). */
+bool cmd_user_allowed(const char *param, const char *login);
+/* cmd_queue_access - end the command with Postfix's fatal error ("User
+ * NAME(UID) is not allowed to WHAT the mail queue") unless the invoking
+ * user is root, mail_owner, or in list PARAM. */
+void cmd_queue_access(const char *param, const char *what);
+
 #endif

@@ -269,6 +269,8 @@ int postqueue_list(bool json)
     long count = 0;
     const char *id;
 
+    cmd_queue_access("authorized_mailq_users", "view");
+
     if (queue_dir_init_conf(&qd, &why) < 0)
         msg_fatal("%s", buf_str(&why));
     if (chdir(qd.top) < 0)
@@ -362,6 +364,7 @@ static int flush(const char *queue_id, const char *site)
 {
     struct buf why = BUF_INIT;
 
+    cmd_queue_access("authorized_flush_users", "flush");
     if (flush_clnt_request(queue_id, site, &why) < 0) {
         if (msg_verbose)
             msg_info("flush: %s", buf_str(&why));

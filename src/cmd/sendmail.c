@@ -426,50 +426,6 @@ static void write_rcpts(const struct sendmail *sm, struct queue_writer *w,
     }
 }
 
-/* submit_allowed - whether LOGIN may submit mail (authorized_submit_users:
- * names, "!name", "type:table" looked up with the name; the first match
- * decides; no match: not allowed, as in Postfix) */
-static bool submit_allowed(const char *login)
-{
-    struct argv *list = conf_list("authorized_submit_users");
-    struct buf value = BUF_INIT;
-    struct buf why = BUF_INIT;
-    bool allowed = false;
-    bool decided = false;
-
-    for (size_t i = 0; !decided && i < list->argc; i++) {
-        const char *e = list->argv[i];
-        bool neg = e[0] == '!';
-        struct dict *d;
-
-        if (neg)
-            e++;
-        if (strchr(e, ':') != NULL) {
-            if ((d = dict_open(e, O_RDONLY, DICT_FLAG_FOLD_FIX, &why)) == NULL)
-                msg_fatal("authorized_submit_users: %s", buf_str(&why));
-            switch (dict_lookup(d, login, &value)) {
-                case LK_FOUND:
-                    decided = true;
-                    break;
-                case LK_NOTFOUND:
-                    break;
-                case LK_TEMPFAIL:
-                    msg_fatal("authorized_submit_users: %s: lookup error: %s",
-                              e, dict_why(d));
-            }
-            dict_close(d);
-        } else {
-            decided = strcmp(e, login) == 0;
-        }
-        if (decided)
-            allowed = !neg;
-    }
-    argv_free(list);
-    buf_fini(&value);
-    buf_fini(&why);
-    return allowed;
-}
-
 /* verify_content - sendmail -bv without -t: the message is not read;
  * the queued request has an empty content, as Postfix's */
 static int verify_content(struct queue_writer *w)
@@ -493,7 +449,7 @@ static int enqueue(struct sendmail *sm)
     char id[64];
 
     login_name(&login, &gecos);
-    if (!submit_allowed(buf_str(&login)))
+    if (!cmd_user_allowed("authorized_submit_users", buf_str(&login)))
         msg_fatal("User %s(%lu) is not allowed to submit mail", buf_str(&login),
                   (unsigned long) getuid());
     /* Envelope records hold no line breaks: refuse them here, with a

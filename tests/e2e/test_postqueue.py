@@ -10,12 +10,15 @@ recipients first and "(reason unavailable)" for the others, MAILER-DAEMON
 for the null sender, Kbytes rounded down, "1 Request." in the singular."""
 import json
 import os
+import pathlib
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
 
-from conftest import run
+from conftest import BIN, run
 from queuefile import defer_entry, id_hash, place, queue_file
 
 T0 = 1796064070  # Mon Nov 30 18:41:10 2026 UTC
@@ -301,3 +304,44 @@ def test_control_characters_never_reach_the_terminal(spool, confdir):
     assert '"sender": "\\u001b[2Jevil@example.test"' in j.out, j
     assert json.loads(j.out)["recipients"] == [
         {"address": "a\x07@example.test", "delay_reason": "bad\x1b]0;x"}], j
+
+
+def test_authorized_users(spool, confdir):
+    """authorized_mailq_users / authorized_flush_users: refused users get
+    Postfix 3.7's fatal error and exit 69 (recorded); root and mail_owner
+    always pass."""
+    # A configuration another user (nobody, when root runs the tests) can
+    # read: pytest's own folders are private.
+    confdir = pathlib.Path(tempfile.mkdtemp(prefix="ulak-pq-"))
+    os.chmod(confdir, 0o755)
+    (confdir / "main.cf").write_text(
+        f"queue_directory = {spool}\n"
+        "authorized_mailq_users = root, !nobody, static:anyone\n"
+        "authorized_flush_users = root\n")
+    os.chmod(confdir / "main.cf", 0o644)
+    user = "nobody" if os.geteuid() == 0 else None
+    name = "nobody" if user else \
+        __import__("pwd").getpwuid(os.getuid()).pw_name
+    uid = 65534 if user else os.getuid()
+    env = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
+    cmds = [(["postqueue", "-p"], "view"), (["postqueue", "-j"], "view"),
+            (["mailq"], "view"), (["postqueue", "-f"], "flush"),
+            (["sendmail", "-q"], "flush"), (["postqueue", "-i", "ABCDEF"],
+                                            "flush")]
+    for argv, what in cmds:
+        if name != "nobody" and what == "view":
+            continue  # only nobody is refused the listing
+        flag = "-C" if argv[0] in ("mailq", "sendmail") else "-c"
+        r = subprocess.run([str(BIN / argv[0]), flag, str(confdir),
+                            *argv[1:]], capture_output=True, text=True,
+                           env=env, user=user, cwd="/", timeout=30)
+        assert r.returncode == 69, (argv, r)
+        # mailq and sendmail run postqueue, as Postfix's do
+        assert r.stderr == (f"postqueue: fatal: User {name}({uid}) is not "
+                            f"allowed to {what} the mail queue\n"), (argv, r)
+    if os.geteuid() == 0:
+        r = subprocess.run([str(BIN / "postqueue"), "-c", str(confdir), "-p"],
+                           capture_output=True, text=True, env=env,
+                           timeout=30)
+        assert r.returncode == 0 and r.stdout == "Mail queue is empty\n", r
+    shutil.rmtree(confdir)
