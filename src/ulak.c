@@ -9,6 +9,7 @@
 #include "lib/sys_defs.h"
 
 #include "lib/msg.h"
+#include "lib/priv.h"
 #include "cmd/cmd.h"
 #include "master/master.h"
 
@@ -41,6 +42,20 @@ int main(int argc, char **argv)
     const struct prog *p;
 
     base = base ? base + 1 : (argc > 0 ? argv[0] : "ulak");
+    /* Installed set-group-ID setgid_group (for non-root submission to a
+     * root instance, as Postfix's postdrop and postqueue): only sendmail,
+     * mailq and postqueue may keep the group, and they decide for
+     * themselves (cmd_setgid_policy); every other program gives it up
+     * before it reads anything. */
+    if (priv_is_setgid()) {
+        const char *name = base;
+
+        if (strcmp(name, "ulak") == 0 && argc > 1)
+            name = argv[1];
+        if (strcmp(name, "sendmail") != 0 && strcmp(name, "mailq") != 0
+            && strcmp(name, "postqueue") != 0)
+            priv_drop_setgid();
+    }
     /* The master starts its daemons as "ulak --daemon NAME ...". */
     if (argc > 2 && strcmp(argv[1], "--daemon") == 0)
         return master_daemon_main(argc - 2, argv + 2);

@@ -32,5 +32,12 @@ bool cmd_user_allowed(const char *param, const char *login);
  * NAME(UID) is not allowed to WHAT the mail queue") unless the invoking
  * user is root, mail_owner, or in list PARAM. */
 void cmd_queue_access(const char *param, const char *what);
+/* cmd_setgid_policy - a set-group-ID sendmail or postqueue (setgid_group,
+ * as Postfix's postdrop and postqueue are) keeps the group only for an
+ * ordinary user of a configuration that root owns and no one else may
+ * change (the directory and its main.cf); for root, or for a
+ * configuration the user might have written (-C, -c, MAIL_CONFIG), the
+ * group is given up at once. */
+void cmd_setgid_policy(void);
 
 #endif

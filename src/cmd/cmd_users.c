@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/argv.h"
 #include "../lib/buf.h"
 #include "../lib/dict.h"
 #include "../lib/msg.h"
+#include "../lib/priv.h"
 #include "../global/conf.h"
 #include "cmd.h"
 
@@ -76,4 +78,22 @@ void cmd_queue_access(const char *param, const char *what)
     if (!cmd_user_allowed(param, pw->pw_name))
         msg_fatal("User %s(%lu) is not allowed to %s the mail queue",
                   pw->pw_name, (unsigned long) uid, what);
+}
+
+/* root_owned - PATH is root's and nobody else may write it */
+static bool root_owned(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && st.st_uid == 0
+           && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* cmd_setgid_policy - keep the set-group-ID group only where it is meant */
+void cmd_setgid_policy(void)
+{
+    if (!priv_is_setgid())
+        return;
+    if (getuid() == 0 || !root_owned(conf_dir()) || !root_owned(conf_main_cf()))
+        priv_drop_setgid();
 }

@@ -385,6 +385,7 @@ static void load(const char *prog)
 {
     struct buf why = BUF_INIT;
 
+    cmd_setgid_policy();
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     buf_reset(&why);

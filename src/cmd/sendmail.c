@@ -40,6 +40,7 @@
 #include "../lib/dict.h"
 #include "../lib/mem.h"
 #include "../lib/msg.h"
+#include "../lib/priv.h"
 #include "../lib/str.h"
 #include "../global/addr.h"
 #include "../global/conf.h"
@@ -721,6 +722,12 @@ int sendmail_main(int argc, char **argv)
                 usage();
         }
     }
+    /* The set-group-ID group is for writing maildrop/ and waking pickup
+     * and qmgr: newaliases and -bs run without it. */
+    if (sm.mode != SM_MODE_ENQUEUE && sm.mode != SM_MODE_VERIFY
+        && sm.mode != SM_MODE_MAILQ && sm.mode != SM_MODE_FLUSH)
+        priv_drop_setgid();
+    cmd_setgid_policy();
     if (conf_load(&why) < 0)
         msg_fatal("%s", buf_str(&why));
     if (mail_log_init("sendmail", &why) < 0)

@@ -1021,6 +1021,23 @@ int queue_writer_content_end(struct queue_writer *w)
     return put(w, QUEUE_REC_XTRA, "", 0);
 }
 
+/* sync_folder - fsync folder DIR of W's file; a set-group-ID sendmail
+ * cannot: maildrop/ is write-only for its group (0730), as Postfix's is
+ * for postdrop.  Its file itself was fsynced, and pickup commits it
+ * durably into incoming/. */
+static int sync_folder(struct queue_writer *w, const char *dir)
+{
+    size_t len = buf_len(&w->error);
+
+    if (fs_fsync_dir(dir, &w->error) == 0)
+        return 0;
+    if (errno == EACCES && w->folder == QUEUE_MAILDROP) {
+        buf_truncate(&w->error, len);
+        return 0;
+    }
+    return -1;
+}
+
 /* queue_writer_commit - make the file durable under its queue ID */
 int queue_writer_commit(struct queue_writer *w, struct buf *why)
 {
@@ -1054,9 +1071,9 @@ int queue_writer_commit(struct queue_writer *w, struct buf *why)
         goto out;
     fs_dirname(buf_str(&path), &d1);
     fs_dirname(w->tmp_path, &d2);
-    if (fs_fsync_dir(buf_str(&d1), &w->error) < 0
+    if (sync_folder(w, buf_str(&d1)) < 0
         || (strcmp(buf_str(&d1), buf_str(&d2)) != 0
-            && fs_fsync_dir(buf_str(&d2), &w->error) < 0)) {
+            && sync_folder(w, buf_str(&d2)) < 0)) {
         /* The submitter hears "failed" and will try again: the queue file
          * must not be delivered as well. */
         (void) unlink(buf_str(&path));

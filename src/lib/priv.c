@@ -99,6 +99,25 @@ int priv_drop(uid_t uid, gid_t gid, struct buf *why)
     return priv_verify(uid, gid, why);
 }
 
+/* priv_is_setgid - running with a group not our own */
+bool priv_is_setgid(void)
+{
+    return getegid() != getgid();
+}
+
+/* priv_drop_setgid - give the set-group-ID group up for good */
+void priv_drop_setgid(void)
+{
+    gid_t g = getgid();
+    gid_t r, e, sv;
+
+    if (!priv_is_setgid())
+        return;
+    if (setresgid(g, g, g) < 0 || getresgid(&r, &e, &sv) < 0 || r != g || e != g
+        || sv != g)
+        msg_fatal("cannot give up the set-group-ID group: %m");
+}
+
 /* priv_become - temporary effective ids */
 int priv_become(uid_t uid, gid_t gid, struct buf *why)
 {

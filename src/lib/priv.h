@@ -32,6 +32,12 @@ int priv_chroot(const char *dir, struct buf *why);
  * between fork and exec (no allocation on success; WHY is formatted only
  * on failure, by the caller's choice of buffer). */
 int priv_drop(uid_t uid, gid_t gid, struct buf *why);
+/* priv_drop_setgid - a set-group-ID process gives its extra group up for
+ * good (real, effective and saved group IDs become the real one); fatal
+ * when that fails.  A no-op for a process that is not set-group-ID. */
+void priv_drop_setgid(void);
+/* priv_is_setgid - the effective group differs from the real one. */
+bool priv_is_setgid(void);
 /* priv_verify - real, effective and saved ids are UID/GID, and, unless UID
  * is 0, setuid(0) fails; -1 with WHY. */
 int priv_verify(uid_t uid, gid_t gid, struct buf *why);

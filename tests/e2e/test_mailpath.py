@@ -9,6 +9,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from agentfix import ME, USER, chown, inst  # noqa: F401
 from conftest import BIN
 from test_pickup import sendmail
@@ -412,3 +414,63 @@ def test_postsuper_on_a_live_queue(inst):
         0, f"postsuper: {qid2}: removed\npostsuper: Deleted: 1 message\n"), d
     assert postqueue(inst, "-p").stdout == "Mail queue is empty\n"
     spool.chmod(0o755)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a privileged "
+                    "instance and a set-group-ID binary")
+def test_setgid_sendmail_submits_to_a_root_instance(inst):
+    """An ordinary user submits to a root instance through a sendmail that
+    is set-group-ID setgid_group (maildrop/ is 0730 mail_owner:postdrop),
+    as with Postfix's postdrop; without the bit, or with a configuration
+    the user could have written, the group is not used."""
+    import grp
+    import shutil
+    import stat
+    try:
+        gid = grp.getgrnam("postdrop").gr_gid
+    except KeyError:
+        pytest.skip("no postdrop group on this host")
+    inst.configure(MASTER, "mail_owner = postfix\nsetgid_group = postdrop\n"
+                   "alias_maps =\n")
+    for p in [inst.etc, *inst.etc.iterdir()]:
+        os.chown(p, 0, 0)
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    e = inst.start_privileged()
+    bindir = inst.root / "bin"
+    bindir.mkdir()
+    for name, mode in (("sendmail", 0o2755), ("plain", 0o755)):
+        d = bindir / name
+        d.mkdir()
+        shutil.copy(BIN.parent / "ulak", d / "sendmail")
+        os.chown(d / "sendmail", 0, gid)
+        os.chmod(d / "sendmail", mode)
+        os.chmod(d, 0o755)
+    os.chmod(bindir, 0o755)
+    maildrop = inst.queue / "maildrop"
+    st = os.stat(maildrop)
+    assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o730, gid)
+
+    def submit(which, etc):
+        return subprocess.run([str(bindir / which / "sendmail"), "-C",
+                               str(etc), "-f", "nobody@example.test",
+                               "someone@example.test"],
+                              input="Subject: setgid\n\nhi\n",
+                              capture_output=True, text=True, env=e,
+                              timeout=60, user="nobody", cwd="/")
+    try:
+        r = submit("sendmail", inst.etc)
+        assert r.returncode == 0, r
+        inst.wait_log(r"ulak/pickup\[\d+\]: [0-9A-F]+: uid=65534 "
+                      r"from=<nobody@example\.test>")
+        r = submit("plain", inst.etc)
+        assert r.returncode == 75 and "Permission denied" in r.stderr, r
+        # A copy of the configuration that nobody owns: the group goes.
+        mine = inst.root / "mine"
+        shutil.copytree(inst.etc, mine)
+        for p in [mine, *mine.iterdir()]:
+            os.chown(p, 65534, 65534)
+        r = submit("sendmail", mine)
+        assert r.returncode == 75 and "Permission denied" in r.stderr, r
+    finally:
+        subprocess.run([str(BIN.parent / "ulak"), "-c", str(inst.etc),
+                        "stop"], env=e, timeout=60)
