@@ -493,6 +493,8 @@ static int enqueue(struct sendmail *sm)
         (void) queue_writer_ret(w, sm->ret);
     if (sm->mode == SM_MODE_VERIFY)
         (void) queue_writer_attr(w, "verify", "1");
+    else if (sm->verbose > 0)
+        (void) queue_writer_attr(w, "trace", "1");
     write_rcpts(sm, w, sm->rcpts);
     switch (sm->mode == SM_MODE_VERIFY && !sm->extract ? verify_content(w)
                                                        : copy_content(sm, w)) {
@@ -520,7 +522,7 @@ static int enqueue(struct sendmail *sm)
         msg_fatal("%s(%lu): unable to queue the message: %s", buf_str(&login),
                   (unsigned long) getuid(), buf_str(&why));
     msg_debug(1, "%s: queued in maildrop", id);
-    if (sm->mode == SM_MODE_VERIFY)
+    if (sm->mode == SM_MODE_VERIFY || sm->verbose > 0)
         printf("Mail Delivery Status Report will be mailed to <%s>.\n",
                sm->sender ? sm->sender : buf_str(&login));
     trigger_path("public", conf_str("pickup_service_name"), &text);
@@ -715,8 +717,10 @@ int sendmail_main(int argc, char **argv)
                 sm.extract = true;
                 break;
             case 'v':
-                msg_verbose++;
-                sm.verbose++;
+                /* -v: a report of the first delivery attempt by mail;
+                 * -v -v: verbose logging as well (Postfix) */
+                if (sm.verbose++ > 0)
+                    msg_verbose++;
                 break;
             default:
                 usage();

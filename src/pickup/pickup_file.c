@@ -200,6 +200,9 @@ enum pickup_result pickup_file(struct cleanup_conf *cf,
          * (nothing is delivered, so any user may ask). */
         if (queue_env_attr(&env, "verify"))
             cleanup_attr(c, "verify", "1");
+        /* sendmail -v: a report of the first attempt by mail */
+        if (queue_env_attr(&env, "trace"))
+            cleanup_attr(c, "trace", "1");
     }
     if (env.envid)
         cleanup_envid(c, env.envid);

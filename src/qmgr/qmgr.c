@@ -69,6 +69,7 @@ struct qrcpt {
     char *reason;           /* owned: the last result */
     char *remote_mta;       /* owned, or NULL */
     char *diag_code;        /* owned, or NULL */
+    char *relay;            /* owned, or NULL: who answered (reports) */
     enum dsn_action action; /* RCPT_DONE: delivered, relayed, expanded */
 };
 
@@ -82,6 +83,7 @@ struct qmsg {
     bool expired;    /* older than its lifetime: deferrals bounce */
     bool forced;     /* postsuper -e/-f: bounce without delivering */
     bool verify;     /* sendmail -bv: ask the agents, mail the answers */
+    bool trace;      /* sendmail -v, first attempt: mail what happened */
     struct msg_log forced_log; /* owned: the reasons of the last deferral */
     size_t nexpired;           /* deferrals that became bounces in this pass */
     bool finishing;            /* finish is queued */
@@ -258,6 +260,7 @@ static void msg_free(struct qmsg *m)
         mem_free(m->r[i].reason);
         mem_free(m->r[i].remote_mta);
         mem_free(m->r[i].diag_code);
+        mem_free(m->r[i].relay);
     }
     mem_free(m->r);
     queue_env_fini(&m->env);
@@ -281,14 +284,26 @@ static void msg_forget(struct qmsg *m)
  * Notifications (bounce, delay) as new messages in incoming/.
  */
 
+/* The bit of a recipient state in send_notice's STATES. */
+#define STATE_BIT(st) (1u << (unsigned) (st))
+
+/* free_texts - the N report texts of send_notice */
+static void free_texts(struct buf *texts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf_fini(&texts[i]);
+    mem_free(texts);
+}
+
 /* send_notice - queue report KIND about recipients in state ST of M to
  * TO (NULL: the sender); the new queue ID into NEWID.  0 or -1 (WHY). */
 static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
-                       enum rcpt_state st, int notify_bit, const char *to,
+                       unsigned states, int notify_bit, const char *to,
                        bool postmaster, char *newid, size_t newid_size,
                        struct buf *why)
 {
     struct bounce_report_rcpt *rc = mem_calloc(m->env.nrcpt + 1, sizeof(*rc));
+    struct buf *texts = mem_calloc(m->env.nrcpt + 1, sizeof(*texts));
     struct bounce_report br;
     struct bounce_notice_content bnc;
     struct buf path = BUF_INIT;
@@ -301,7 +316,7 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
     for (size_t i = 0; i < m->env.nrcpt; i++) {
         const struct queue_rcpt *qr = &m->env.rcpts[i];
 
-        if (m->r[i].state != st)
+        if (!(states & STATE_BIT(m->r[i].state)))
             continue;
         if (!postmaster && qr->notify != 0 && !(qr->notify & notify_bit))
             continue;
@@ -313,18 +328,24 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
         rc[nrc].orcpt = qr->orcpt;
         str_copy(rc[nrc].dsn.status, sizeof(rc[nrc].dsn.status),
                  m->r[i].status);
-        rc[nrc].dsn.action =
-            kind == BOUNCE_REPORT_DELAY ? DSN_ACTION_DELAYED
-            : kind == BOUNCE_REPORT_SUCCESS || kind == BOUNCE_REPORT_VERIFY
-                ? m->r[i].action
-                : DSN_ACTION_FAILED;
+        rc[nrc].dsn.action = m->r[i].state == RCPT_DEFER    ? DSN_ACTION_DELAYED
+                             : m->r[i].state == RCPT_BOUNCE ? DSN_ACTION_FAILED
+                                                            : m->r[i].action;
         rc[nrc].dsn.reason = m->r[i].reason;
+        /* A report that was asked for (-bv, -v) names who answered. */
+        if (kind == BOUNCE_REPORT_VERIFY && m->r[i].relay
+            && strcmp(m->r[i].relay, "none") != 0) {
+            buf_setf(&texts[nrc], "delivery via %s: %s", m->r[i].relay,
+                     m->r[i].reason ? m->r[i].reason : "");
+            rc[nrc].dsn.reason = buf_str(&texts[nrc]);
+        }
         rc[nrc].dsn.remote_mta = m->r[i].remote_mta;
         rc[nrc].dsn.diag_code = m->r[i].diag_code;
         nrc++;
     }
     if (nrc == 0) {
         mem_free(rc);
+        free_texts(texts, m->env.nrcpt);
         newid[0] = 0;
         return 0;
     }
@@ -354,6 +375,7 @@ static int send_notice(struct qmsg *m, enum bounce_report_kind kind,
     buf_fini(&data);
     queue_env_fini(&env);
     mem_free(rc);
+    free_texts(texts, m->env.nrcpt);
     if (ret == 0)
         q.scan_incoming = true;
     return ret;
@@ -379,6 +401,25 @@ static void remove_log(const char *id, enum queue_folder f)
 
     if (msg_log_remove(&q.qd, f, id, &why) < 0)
         msg_warn("%s: %s", id, buf_str(&why));
+    buf_fini(&why);
+}
+
+/* status_notice - a delivery status notification (success, -v) of the
+ * recipients in STATES to the sender, logged; a failure is only warned
+ * about (the sender asked for information, nothing is lost) */
+static void status_notice(struct qmsg *m, enum bounce_report_kind kind,
+                          unsigned states, int notify_bit)
+{
+    struct buf why = BUF_INIT;
+    char newid[QUEUE_ID_SIZE];
+
+    if (send_notice(m, kind, states, notify_bit, NULL, false, newid,
+                    sizeof(newid), &why)
+        < 0)
+        msg_warn("%s: cannot queue the delivery status notification: %s", m->id,
+                 buf_str(&why));
+    else if (newid[0])
+        msg_info("%s: sender delivery status notification: %s", m->id, newid);
     buf_fini(&why);
 }
 
@@ -408,8 +449,8 @@ static void msg_finish(struct qmsg *m)
         int ok = 0;
 
         if (m->env.sender[0] != 0) {
-            ok = send_notice(m, BOUNCE_REPORT_VERIFY, RCPT_VERIFIED, ~0, NULL,
-                             false, newid, sizeof(newid), &why);
+            ok = send_notice(m, BOUNCE_REPORT_VERIFY, STATE_BIT(RCPT_VERIFIED),
+                             ~0, NULL, false, newid, sizeof(newid), &why);
             if (ok == 0 && newid[0])
                 msg_info("%s: sender delivery status notification: %s", m->id,
                          newid);
@@ -438,24 +479,24 @@ static void msg_finish(struct qmsg *m)
             msg_info("%s: from=<%s>, status=%s, returned to sender", m->id,
                      m->env.sender, m->forced ? "force-expired" : "expired");
         if (m->env.sender[0] != 0) {
-            ok = send_notice(m, BOUNCE_REPORT_FAILURE, RCPT_BOUNCE,
+            ok = send_notice(m, BOUNCE_REPORT_FAILURE, STATE_BIT(RCPT_BOUNCE),
                              QUEUE_NOTIFY_FAILURE, NULL, false, newid,
                              sizeof(newid), &why);
             if (ok == 0 && newid[0])
                 msg_info("%s: sender non-delivery notification: %s", m->id,
                          newid);
             if (ok == 0 && has_class("bounce")
-                && send_notice(m, BOUNCE_REPORT_FAILURE, RCPT_BOUNCE, 0,
-                               conf_str("bounce_notice_recipient"), true, newid,
-                               sizeof(newid), &why)
+                && send_notice(m, BOUNCE_REPORT_FAILURE, STATE_BIT(RCPT_BOUNCE),
+                               0, conf_str("bounce_notice_recipient"), true,
+                               newid, sizeof(newid), &why)
                        == 0
                 && newid[0])
                 msg_info("%s: postmaster non-delivery notification: %s", m->id,
                          newid);
         } else if (has_class("2bounce")) {
-            ok = send_notice(m, BOUNCE_REPORT_FAILURE, RCPT_BOUNCE, 0,
-                             conf_str("2bounce_notice_recipient"), true, newid,
-                             sizeof(newid), &why);
+            ok = send_notice(m, BOUNCE_REPORT_FAILURE, STATE_BIT(RCPT_BOUNCE),
+                             0, conf_str("2bounce_notice_recipient"), true,
+                             newid, sizeof(newid), &why);
             if (ok == 0 && newid[0])
                 msg_info("%s: postmaster non-delivery notification: %s", m->id,
                          newid);
@@ -483,16 +524,18 @@ static void msg_finish(struct qmsg *m)
     }
 
     /* Delivered recipients that asked for it: a success report (DSN). */
-    if (m->env.sender[0] != 0) {
-        if (send_notice(m, BOUNCE_REPORT_SUCCESS, RCPT_DONE,
-                        QUEUE_NOTIFY_SUCCESS, NULL, false, newid, sizeof(newid),
-                        &why)
-            < 0)
-            msg_warn("%s: cannot queue the delivery status notification: %s",
-                     m->id, buf_str(&why));
-        else if (newid[0])
-            msg_info("%s: sender delivery status notification: %s", m->id,
-                     newid);
+    if (m->env.sender[0] != 0)
+        status_notice(m, BOUNCE_REPORT_SUCCESS, STATE_BIT(RCPT_DONE),
+                      QUEUE_NOTIFY_SUCCESS);
+
+    /* sendmail -v: what became of every recipient in this first attempt,
+     * once (a later attempt comes from deferred/, not incoming/). */
+    if (m->trace && m->env.sender[0] != 0) {
+        m->trace = false;
+        status_notice(m, BOUNCE_REPORT_VERIFY,
+                      STATE_BIT(RCPT_DONE) | STATE_BIT(RCPT_DEFER)
+                          | STATE_BIT(RCPT_BOUNCE),
+                      ~0);
     }
 
     if (queue_dir_path(&q.qd, QUEUE_ACTIVE, m->id, &path, &why) < 0)
@@ -506,7 +549,7 @@ static void msg_finish(struct qmsg *m)
         if (m->env.warn_time > 0 && m->env.warn_offset > 0
             && now >= m->env.warn_time) {
             if (m->env.sender[0] != 0
-                && send_notice(m, BOUNCE_REPORT_DELAY, RCPT_DEFER,
+                && send_notice(m, BOUNCE_REPORT_DELAY, STATE_BIT(RCPT_DEFER),
                                QUEUE_NOTIFY_DELAY, NULL, false, newid,
                                sizeof(newid), &why)
                        < 0) {
@@ -516,7 +559,8 @@ static void msg_finish(struct qmsg *m)
                 if (m->env.sender[0] != 0 && newid[0])
                     msg_info("%s: sender delay notification: %s", m->id, newid);
                 if (has_class("delay")
-                    && send_notice(m, BOUNCE_REPORT_DELAY, RCPT_DEFER, 0,
+                    && send_notice(m, BOUNCE_REPORT_DELAY,
+                                   STATE_BIT(RCPT_DEFER), 0,
                                    conf_str("delay_notice_recipient"), true,
                                    newid, sizeof(newid), &why)
                            == 0
@@ -706,6 +750,12 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
         mem_free(dv->fb_reason);
         dv->fb_reason = mem_strdup(d.reason);
     }
+    if (m->verify || m->trace) {
+        struct qrcpt *r = &m->r[dv->job->rcpts[k]];
+
+        mem_free(r->relay);
+        r->relay = st->relay ? mem_strdup(st->relay) : NULL;
+    }
     switch (d.action) {
         case DSN_ACTION_DELIVERED:
         case DSN_ACTION_RELAYED:
@@ -718,7 +768,8 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
                 buf_reset(why);
             }
             m->r[dv->job->rcpts[k]].state = RCPT_DONE;
-            if (m->env.rcpts[dv->job->rcpts[k]].notify & QUEUE_NOTIFY_SUCCESS) {
+            if ((m->env.rcpts[dv->job->rcpts[k]].notify & QUEUE_NOTIFY_SUCCESS)
+                || m->trace) {
                 struct qrcpt *r = &m->r[dv->job->rcpts[k]];
 
                 /* kept for the success report (NOTIFY=SUCCESS) */
@@ -753,14 +804,7 @@ static int deliv_status(struct qdeliv *dv, const struct ipc_deliver_status *st,
             r->action = d.action;
             str_copy(r->status, sizeof(r->status), d.status);
             mem_free(r->reason);
-            if (st->relay && *st->relay && strcmp(st->relay, "none") != 0) {
-                struct buf text = BUF_INIT;
-
-                buf_setf(&text, "delivery via %s: %s", st->relay, d.reason);
-                r->reason = buf_steal(&text);
-            } else {
-                r->reason = mem_strdup(d.reason);
-            }
+            r->reason = mem_strdup(d.reason);
             break;
         }
     }
@@ -1056,7 +1100,7 @@ static void msg_schedule(struct qmsg *m)
 }
 
 /* msg_load - take the file ID in active/ into the scheduler */
-static void msg_load(const char *id)
+static void msg_load(const char *id, bool first)
 {
     struct buf path = BUF_INIT;
     struct buf data = BUF_INIT;
@@ -1117,6 +1161,8 @@ static void msg_load(const char *id)
     m->expired =
         m->forced || qmgr_expired(m->env.arrival.tv_sec, time(NULL), life);
     m->verify = queue_env_attr(&m->env, "verify") != NULL;
+    /* sendmail -v: a report of the first attempt only */
+    m->trace = first && !m->verify && queue_env_attr(&m->env, "trace") != NULL;
     msg_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", id,
              m->env.sender, m->env.message_size, m->env.nrcpt);
     htable_enter(q.msgs, m->id, m);
@@ -1145,7 +1191,7 @@ static void take(enum queue_folder f, const char *id, const char *path)
         if (errno != ENOENT)
             msg_warn("%s: move to active: %s", id, buf_str(&why));
     } else {
-        msg_load(id);
+        msg_load(id, f == QUEUE_INCOMING);
     }
     buf_fini(&why);
 }

@@ -152,6 +152,22 @@ def test_rejected_local_mail_returns_to_sender(inst):
             if p.is_file()] == []
 
 
+def status_report(mbox_msg, user_text):
+    """The parts of a "Mail Delivery Status Report" (one mbox message),
+    checked for the texts of USER's and nosuch's lines."""
+    msg = email.message_from_bytes(mbox_msg.split(b"\n", 1)[1],
+                                   policy=email.policy.compat32)
+    assert msg["Subject"] == "Mail Delivery Status Report"
+    parts = msg.get_payload()
+    text = parts[0].get_payload()
+    assert "Enclosed is the mail delivery report that you requested." in text
+    assert f"<{USER}@mx.example.test>: delivery via local: {user_text}" \
+        in text, text
+    assert '<nosuch@mx.example.test>: delivery via local: unknown user: ' \
+        '"nosuch"' in text, text
+    return parts
+
+
 def test_sendmail_bv_mails_a_report(inst):
     """sendmail -bv: nothing is delivered; the sender gets Postfix's "Mail
     Delivery Status Report" with each agent's answer (texts recorded from
@@ -165,16 +181,7 @@ def test_sendmail_bv_mails_a_report(inst):
                         f"<{USER}@mx.example.test>.\n"), r
     data = wait_for(inst, spool / USER, rb"\n\n$")
     assert data.count(b"\nFrom MAILER-DAEMON ") == 0, data  # one message
-    msg = email.message_from_bytes(data.split(b"\n", 1)[1],
-                                   policy=email.policy.compat32)
-    assert msg["Subject"] == "Mail Delivery Status Report"
-    parts = msg.get_payload()
-    text = parts[0].get_payload()
-    assert "Enclosed is the mail delivery report that you requested." in text
-    assert f"<{USER}@mx.example.test>: delivery via local: delivers to " \
-        "mailbox" in text, text
-    assert '<nosuch@mx.example.test>: delivery via local: unknown user: ' \
-        '"nosuch"' in text, text
+    parts = status_report(data, "delivers to mailbox")
     blocks = parts[1].get_payload()
     assert [(b["Final-Recipient"], b["Action"], b["Status"])
             for b in blocks[1:]] == [
@@ -189,6 +196,36 @@ def test_sendmail_bv_mails_a_report(inst):
     assert re.search(rf"{qid}: sender delivery status notification: "
                      r"[0-9A-F]+\n", log), log
     inst.wait_log(rf"qmgr\[\d+\]: {qid}: removed\n")
+
+
+def test_sendmail_v_mails_a_report_of_the_first_attempt(inst):
+    """sendmail -v: the message is delivered as usual (a failure bounces),
+    and the sender also gets a "Mail Delivery Status Report" of the first
+    attempt with every recipient: delivered, failed, delayed (Postfix
+    3.7's behaviour, recorded)."""
+    (inst.root / "aliases").write_text('tmp "|exit 75"\n')
+    spool = prepare(inst, f"alias_maps = texthash:{inst.root}/aliases\n"
+                    "allow_mail_to_commands = alias\n", fast=False)
+    r = sendmail(inst, "-v", "-f", f"{USER}@mx.example.test",
+                 f"{USER}@mx.example.test", "nosuch@mx.example.test",
+                 "tmp@mx.example.test", stdin="Subject: vtest\n\nbody\n")
+    assert r.returncode == 0, r
+    assert r.stdout == ("Mail Delivery Status Report will be mailed to "
+                        f"<{USER}@mx.example.test>.\n"), r
+    log = inst.wait_log(r"sender delivery status notification: [0-9A-F]+")
+    qid = re.search(r"ulak/pickup\[\d+\]: ([0-9A-F]+): uid=", log).group(1)
+    assert re.search(rf"{qid}: sender non-delivery notification: ", log), log
+    # the message itself, the bounce, the report: three in the mailbox
+    data = wait_for(inst, spool / USER, rb"(?s)(\nFrom MAILER-DAEMON .*){2}")
+    reports = [m for m in re.split(rb"\n(?=From )", data)
+               if b"Subject: Mail Delivery Status Report" in m]
+    assert len(reports) == 1, data
+    parts = status_report(reports[0], "delivered to mailbox")
+    got = {b["Final-Recipient"]: (b["Action"], b["Status"])
+           for b in parts[1].get_payload()[1:]}
+    assert got == {f"rfc822; {USER}@mx.example.test": ("delivered", "2.0.0"),
+                   "rfc822; nosuch@mx.example.test": ("failed", "5.1.1"),
+                   "rfc822; tmp@mx.example.test": ("delayed", "4.3.0")}, got
 
 
 def test_virtual_maildir(inst):
