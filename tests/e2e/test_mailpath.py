@@ -13,6 +13,7 @@ import pytest
 
 from agentfix import ME, USER, chown, inst  # noqa: F401
 from conftest import BIN
+from test_local import HOME_USER, home_user  # noqa: F401
 from test_pickup import sendmail
 
 MASTER = (
@@ -511,3 +512,54 @@ def test_setgid_sendmail_submits_to_a_root_instance(inst):
     finally:
         subprocess.run([str(BIN.parent / "ulak"), "-c", str(inst.etc),
                         "stop"], env=e, timeout=60)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a privileged "
+                    "instance and a test account")
+@pytest.mark.parametrize("home_mailbox", ["Maildir/", "Mailbox"])
+def test_sendmail_to_home_mailbox(inst, home_user, home_mailbox):
+    """The whole path as root: sendmail -> pickup -> qmgr -> local, into a
+    Maildir or an mbox in the user's home (home_mailbox), written as the
+    user, with Return-Path:, Delivered-To: and the Received: of local
+    submission."""
+    pw, home = home_user
+    inst.configure(MASTER, "mail_owner = postfix\nalias_maps =\n"
+                   "myhostname = mx.example.test\n"
+                   "mydestination = $myhostname, localhost\n"
+                   f"home_mailbox = {home_mailbox}\n")
+    os.chown(home, pw.pw_uid, pw.pw_gid)  # configure gave it to USER
+    e = inst.start_privileged()
+    rcpt = f"{HOME_USER}@mx.example.test"
+    try:
+        r = subprocess.run([str(BIN / "sendmail"), "-C", str(inst.etc),
+                            "-f", "alice@example.test", rcpt],
+                           input="Subject: home\n\nhello home\n",
+                           capture_output=True, text=True, env=e,
+                           timeout=60)
+        assert r.returncode == 0, r
+        want = "maildir" if home_mailbox.endswith("/") else "mailbox"
+        log = inst.wait_log(rf"to=<{rcpt}>, relay=local, .* status=sent "
+                            rf"\(delivered to {want}\)", timeout=20)
+    finally:
+        subprocess.run([str(BIN.parent / "ulak"), "-c", str(inst.etc),
+                        "stop"], env=e, timeout=60)
+    if home_mailbox == "Maildir/":
+        files = list((home / "Maildir" / "new").iterdir())
+        assert len(files) == 1, files
+        path = files[0]
+        data = path.read_bytes()
+    else:
+        path = home / "Mailbox"
+        data = path.read_bytes()
+        assert data.startswith(b"From alice@example.test "), data
+        data = data.split(b"\n", 1)[1]
+    assert os.stat(path).st_uid == pw.pw_uid
+    assert re.match(rb"Return-Path: <alice@example\.test>\n"
+                    rb"X-Original-To: " + rcpt.encode() + rb"\n"
+                    rb"Delivered-To: " + rcpt.encode() + rb"\n"
+                    rb"Received: by mx\.example\.test \(ulak, from userid "
+                    rb"0\)\n\tid [0-9A-F]+; ", data), data
+    assert data.endswith(b"\nhello home\n") or \
+        data.endswith(b"\nhello home\n\n"), data
+    assert re.search(r"ulak/pickup\[\d+\]: [0-9A-F]+: uid=0 "
+                     r"from=<alice@example\.test>", log), log
