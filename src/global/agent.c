@@ -139,12 +139,13 @@ static double tv_diff(struct timeval a, struct timeval b)
            + (double) (b.tv_usec - a.tv_usec) / 1e6;
 }
 
-/* log_delivery - Postfix's delivery line */
-static void log_delivery(const struct agent_msg *m, const char *relay,
-                         const struct ipc_rcpt *rcpt, const struct dsn *d)
+/* agent_log_delivery - Postfix's delivery line */
+void agent_log_delivery(const struct agent_msg *m, const char *relay,
+                        const struct ipc_rcpt *rcpt, const struct dsn *d,
+                        const struct timeval *conn_done)
 {
     struct buf line = BUF_INIT;
-    struct timeval arrival, active, now;
+    struct timeval arrival, active, now, setup;
 
     gettimeofday(&now, NULL);
     arrival.tv_sec = (time_t) m->req.arrival_time;
@@ -155,6 +156,7 @@ static void log_delivery(const struct agent_msg *m, const char *relay,
     } else {
         active = m->t_recv;
     }
+    setup = conn_done ? *conn_done : m->t_recv;
     buf_catf(&line, "%s: to=<", m->req.queue_id);
     agent_sanitize(rcpt->address, &line);
     buf_cat(&line, ">");
@@ -169,22 +171,24 @@ static void log_delivery(const struct agent_msg *m, const char *relay,
     agent_delay_format(tv_diff(arrival, active), &line);
     buf_cat(&line, "/");
     agent_delay_format(tv_diff(active, m->t_recv), &line);
-    buf_cat(&line, "/0/");
-    agent_delay_format(tv_diff(m->t_recv, now), &line);
+    buf_cat(&line, "/");
+    agent_delay_format(tv_diff(m->t_recv, setup), &line);
+    buf_cat(&line, "/");
+    agent_delay_format(tv_diff(setup, now), &line);
     buf_cat(&line, ", ");
     dsn_log(d, &line);
     msg_info("%s", buf_str(&line));
     buf_fini(&line);
 }
 
-/* reply - log and send one deliver_status; -1 when the qmgr is gone */
-static int reply(int fd, struct agent_msg *m, const char *relay,
-                 const struct ipc_rcpt *rcpt, struct agent_result *res,
-                 bool last)
+/* agent_status_frame - log one outcome and encode its deliver_status */
+int agent_status_frame(const struct agent_msg *m, const char *relay,
+                       const struct ipc_rcpt *rcpt,
+                       const struct agent_result *res,
+                       const struct agent_status_extra *x, struct buf *out)
 {
     struct ipc_deliver_status st = {0};
     struct buf clean = BUF_INIT;
-    struct buf out = BUF_INIT;
     struct buf why = BUF_INIT;
     struct dsn d;
     enum dsn_action action;
@@ -205,15 +209,39 @@ static int reply(int fd, struct agent_msg *m, const char *relay,
                  buf_str(&why));
         if (dsn_init(&d, "4.3.0", DSN_ACTION_DELAYED, buf_str(&clean), &why)
             < 0)
-            msg_panic("reply: %s", buf_str(&why));
+            msg_panic("agent_status_frame: %s", buf_str(&why));
+    }
+    if (x) {
+        d.remote_mta = x->remote_mta;
+        d.diag_code = x->diag_code;
     }
     if (!res->quiet)
-        log_delivery(m, relay, rcpt, &d);
+        agent_log_delivery(m, relay, rcpt, &d, x ? x->conn_done : NULL);
     dsn_to_status(&d, &st);
     st.offset = rcpt->offset;
     st.relay = (char *) relay;
-    st.done = last ? 1 : 0;
-    rc = ipc_deliver_status_encode(&st, m->request_id, &out, &why);
+    st.done = x && x->last ? 1 : 0;
+    st.dest_fail = x && x->last && x->dest_fail ? 1 : 0;
+    rc = ipc_deliver_status_encode(&st, m->request_id, out, &why);
+    if (rc < 0)
+        msg_warn("%s: cannot encode the status of <%s>: %s", m->req.queue_id,
+                 rcpt->address, buf_str(&why));
+    buf_fini(&clean);
+    buf_fini(&why);
+    return rc;
+}
+
+/* reply - log and send one deliver_status; -1 when the qmgr is gone */
+static int reply(int fd, struct agent_msg *m, const char *relay,
+                 const struct ipc_rcpt *rcpt, struct agent_result *res,
+                 bool last)
+{
+    struct agent_status_extra x = {.last = last};
+    struct buf out = BUF_INIT;
+    struct buf why = BUF_INIT;
+    int rc;
+
+    rc = agent_status_frame(m, relay, rcpt, res, &x, &out);
     if (rc == 0)
         rc = ipc_send(fd, span_make(buf_str(&out), buf_len(&out)), -1,
                       AGENT_REQ_TIMEOUT * 1000, &why);
@@ -221,15 +249,13 @@ static int reply(int fd, struct agent_msg *m, const char *relay,
         msg_warn("%s: cannot send the status of <%s> to the queue manager: "
                  "%s",
                  m->req.queue_id, rcpt->address, buf_str(&why));
-    buf_fini(&clean);
     buf_fini(&out);
     buf_fini(&why);
     return rc;
 }
 
-/* open_queue_file - load and parse the request's queue file; -1 with the
- * reason for deferring every recipient */
-static int open_queue_file(struct agent_msg *m, struct buf *why)
+/* agent_msg_load - load and parse the request's queue file */
+int agent_msg_load(struct agent_msg *m, struct buf *why)
 {
     struct queue_dir qd;
     enum queue_folder f;
@@ -395,7 +421,7 @@ void agent_session(struct server *srv, int fd, const char *relay,
         msg_warn("bad delivery request: %s", buf_str(&why));
         goto done;
     }
-    if (open_queue_file(&m, &why) < 0) {
+    if (agent_msg_load(&m, &why) < 0) {
         msg_warn("%s: %s", m.req.queue_id, buf_str(&why));
         for (size_t i = 0; i < m.req.rcpt_count; i++) {
             agent_result_set(&res, "4.3.0", "%s", buf_str(&why));

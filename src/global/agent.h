@@ -75,6 +75,35 @@ typedef void (*agent_rcpt_fn)(void *ctx, struct agent_msg *m,
 void agent_session(struct server *srv, int fd, const char *relay,
                    agent_rcpt_fn fn, void *ctx);
 
+/* agent_msg_load - load and parse the queue file that M->req names into
+ * M->data and M->env (M->env needs queue_env_fini in every case); -1
+ * with the reason for deferring every recipient (4.3.0). */
+int agent_msg_load(struct agent_msg *m, struct buf *why);
+
+/* What an agent with remote servers adds to a status (all optional). */
+struct agent_status_extra {
+    const char *remote_mta;          /* "dns; mx.example.test" (borrowed) */
+    const char *diag_code;           /* "smtp; 550 5.1.1 ..." (borrowed) */
+    const struct timeval *conn_done; /* end of connection setup: delays c
+                                      * and d; NULL: c is 0 */
+    bool last;                       /* done = 1: the request's last status */
+    bool dest_fail;                  /* with last: the destination failed */
+};
+
+/* agent_log_delivery - log Postfix's delivery line for RCPT of M with
+ * RELAY and D; CONN_DONE as in struct agent_status_extra. */
+void agent_log_delivery(const struct agent_msg *m, const char *relay,
+                        const struct ipc_rcpt *rcpt, const struct dsn *d,
+                        const struct timeval *conn_done);
+
+/* agent_status_frame - log RES for RCPT (unless RES->quiet) and append
+ * its deliver_status frame to OUT (X may be NULL); -1 when the status does
+ * not encode (logged). */
+int agent_status_frame(const struct agent_msg *m, const char *relay,
+                       const struct ipc_rcpt *rcpt,
+                       const struct agent_result *res,
+                       const struct agent_status_extra *x, struct buf *out);
+
 /* agent_verify - whether M only asks how its recipients would go. */
 static inline bool agent_verify(const struct agent_msg *m)
 {
