@@ -12,6 +12,7 @@
 #include "../local/local.h"
 #include "../pickup/pickup.h"
 #include "../qmgr/qmgr.h"
+#include "../smtp/smtp.h"
 #include "../smtpd/smtpd.h"
 #include "../spawnd/spawnd.h"
 #include "../virtual/virtual.h"
@@ -26,6 +27,8 @@ static const struct master_prog progs[] = {
     {"qmgr", MASTER_PROG_RUN, qmgr_main, MASTER_PROG_ALWAYS, NULL},
     {"pickup", MASTER_PROG_RUN, pickup_main, 0, NULL},
     {"smtpd", MASTER_PROG_RUN, smtpd_main, MASTER_PROG_MULTI, NULL},
+    {"smtp", MASTER_PROG_RUN, smtp_main, MASTER_PROG_MULTI, NULL},
+    {"lmtp", MASTER_PROG_RUN, lmtp_main, MASTER_PROG_MULTI, NULL},
     {"anvil", MASTER_PROG_RUN, anvil_main, 0, NULL},
 
     /* Postfix programs whose work ulak does inside another process. */
@@ -42,8 +45,6 @@ static const struct master_prog progs[] = {
     {"oqmgr", MASTER_PROG_NOTYET, NULL, 0, "qmgr"},
 
     /* Postfix programs that ulak will run as processes of their own. */
-    {"smtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
-    {"lmtp", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"pipe", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"postscreen", MASTER_PROG_NOTYET, NULL, 0, NULL},
     {"dnsblog", MASTER_PROG_NOTYET, NULL, 0, NULL},

@@ -3,6 +3,8 @@
 #include "lib/buf.h"
 #include "smtp/smtp_proto.h"
 
+#include <sys/stat.h>
+
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);

@@ -1,0 +1,369 @@
+"""The smtp(8) and lmtp(8) delivery agents against a scripted SMTP/LMTP
+sink on loopback (a Python asyncio server, stdlib only): the agent is
+driven as the qmgr drives it (one deliver_req on private/smtp), with
+[127.0.0.1]:PORT next hops, and once through the whole path (sendmail,
+qmgr, transport_maps)."""
+import asyncio
+import re
+import socket
+import threading
+import time
+
+from agentfix import DELAYS, deliver, log_line
+from test_master import free_port, inst  # noqa: F401
+from test_mailpath import prepare
+from test_pickup import sendmail
+
+MASTER_CF = ("smtp unix - - n - - smtp\n"
+             "lmtp unix - - n - - lmtp\n")
+
+
+class Sink:
+    """An SMTP (or LMTP) server that answers as told and records what it
+    got.  rcpt: address -> reply line; dot: the end-of-data reply (LMTP:
+    address -> reply); greeting, ehlo (keyword lines), mail reply."""
+
+    def __init__(self, lmtp=False, path=None, greeting="220 sink ESMTP",
+                 ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN"),
+                 rcpt=None, mail="250 2.1.0 Ok", data="354 go ahead",
+                 dot="250 2.0.0 Ok: queued as SINK1", silent=False):
+        self.lmtp, self.path = lmtp, path
+        self.greeting, self.ehlo = greeting, ehlo
+        self.rcpt, self.mail, self.data, self.dot = rcpt or {}, mail, data, dot
+        self.silent = silent
+        self.chunks = []      # every read, as received
+        self.commands = []    # command lines
+        self.messages = []    # (mail, rcpts, data bytes)
+        self.sessions = 0
+        self.port = None
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(started,),
+                                       daemon=True)
+        self.thread.start()
+        assert started.wait(10)
+
+    def _run(self, started):
+        asyncio.set_event_loop(self.loop)
+        if self.path:
+            srv = self.loop.run_until_complete(
+                asyncio.start_unix_server(self._session, path=self.path))
+        else:
+            srv = self.loop.run_until_complete(
+                asyncio.start_server(self._session, "127.0.0.1", 0))
+            self.port = srv.sockets[0].getsockname()[1]
+        self.server = srv
+        started.set()
+        self.loop.run_forever()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _session(self, reader, writer):
+        self.sessions += 1
+        if self.silent:
+            await asyncio.sleep(30)
+            writer.close()
+            return
+
+        def send(line):
+            writer.write(line.encode() + b"\r\n")
+
+        send(self.greeting)
+        await writer.drain()
+        if not self.greeting.startswith("2"):
+            writer.close()
+            return
+        buf = b""
+        mail, rcpts, accepted = None, [], []
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            self.chunks.append(chunk)
+            buf += chunk
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                cmd = line.decode("utf-8", "replace")
+                self.commands.append(cmd)
+                verb = cmd.split(" ", 1)[0].upper()
+                if verb in ("EHLO", "LHLO"):
+                    lines = ["sink.example.test", *self.ehlo]
+                    for i, kw in enumerate(lines):
+                        sep = " " if i == len(lines) - 1 else "-"
+                        send(f"250{sep}{kw}")
+                elif verb == "HELO":
+                    send("250 sink.example.test")
+                elif verb == "MAIL":
+                    mail, rcpts, accepted = cmd, [], []
+                    send(self.mail)
+                elif verb == "RCPT":
+                    addr = re.search(r"<([^>]*)>", cmd).group(1)
+                    rcpts.append(cmd)
+                    reply = self.rcpt.get(addr, "250 2.1.5 Ok")
+                    if reply.startswith("2"):
+                        accepted.append(addr)
+                    send(reply)
+                elif verb == "DATA":
+                    if not accepted:
+                        send("554 5.5.1 Error: no valid recipients")
+                        continue
+                    send(self.data)
+                    if not self.data.startswith("354"):
+                        continue
+                    while b"\r\n.\r\n" not in b"\r\n" + buf:
+                        more = await reader.read(65536)
+                        if not more:
+                            return
+                        self.chunks.append(more)
+                        buf += more
+                    body, buf = (b"\r\n" + buf).split(b"\r\n.\r\n", 1)
+                    self.messages.append((mail, rcpts, body[2:] + b"\r\n"))
+                    if self.lmtp:
+                        for a in accepted:
+                            send(self.dot.get(a, "250 2.0.0 Ok")
+                                 if isinstance(self.dot, dict) else self.dot)
+                    else:
+                        send(self.dot)
+                elif verb == "RSET":
+                    send("250 2.0.0 Ok")
+                elif verb == "QUIT":
+                    send("221 2.0.0 Bye")
+                    await writer.drain()
+                    writer.close()
+                    return
+                else:
+                    send("502 5.5.2 Error: command not recognized")
+            await writer.drain()
+        writer.close()
+
+
+def start_agents(inst, main=""):
+    inst.configure(MASTER_CF, main)
+    r = inst.ulak("start")
+    assert r.returncode == 0, r
+
+
+def hop(sink):
+    return f"[127.0.0.1]:{sink.port}"
+
+
+RELAY = r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+"
+
+
+def test_delivered_with_dot_stuffing_and_8bitmime(inst):
+    sink = Sink()
+    try:
+        start_agents(inst)
+        content = ("Subject: t\n\n.leading dot\nsmile \u263a\n.\nend\n"
+                   ).encode()
+        qid, st = deliver(inst, "smtp", ["bob@example.test"],
+                          content=content, nexthop=hop(sink))
+        assert len(st) == 1, st
+        assert st[0]["status"] == "2.0.0", st
+        assert st[0]["action"] == "delivered"
+        assert st[0]["reason"] == "250 2.0.0 Ok: queued as SINK1"
+        assert st[0]["done"] == 1 and not st[0].get("dest_fail"), st
+        line = log_line(inst, qid, r"to=<bob@example\.test>, " + RELAY
+                        + ", " + DELAYS + r", dsn=2\.0\.0, status=sent "
+                        r"\(250 2\.0\.0 Ok: queued as SINK1\)")
+        assert line
+        mail, rcpts, data = sink.messages[0]
+        assert mail == ("MAIL FROM:<alice@example.test> SIZE=%d "
+                        "BODY=8BITMIME" % (len(content)))
+        assert rcpts == ["RCPT TO:<bob@example.test> "
+                         "ORCPT=rfc822;bob@example.test"]
+        assert data == ("Subject: t\r\n\r\n..leading dot\r\nsmile \u263a"
+                        "\r\n..\r\nend\r\n").encode()
+        assert sink.commands[0] == f"EHLO {socket.gethostname()}" or \
+            sink.commands[0].startswith("EHLO ")
+    finally:
+        sink.stop()
+
+
+def test_one_rcpt_of_three_bounced(inst):
+    sink = Sink(rcpt={"b@example.test": "550 5.1.1 <b@example.test>: "
+                                        "Recipient address rejected"})
+    try:
+        start_agents(inst)
+        qid, st = deliver(inst, "smtp", ["a@example.test", "b@example.test",
+                                         "c@example.test"], nexthop=hop(sink))
+        assert [s["action"] for s in st] == ["delivered", "failed",
+                                             "delivered"], st
+        b = st[1]
+        assert b["status"] == "5.1.1"
+        assert b["reason"] == (
+            "host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <b@example.test>: "
+            "Recipient address rejected (in reply to RCPT TO command)"), b
+        assert b["remote_mta"] == "dns; 127.0.0.1"
+        assert b["diag_code"] == ("smtp; 550 5.1.1 <b@example.test>: "
+                                  "Recipient address rejected")
+        log_line(inst, qid, r"to=<b@example\.test>, " + RELAY + ", "
+                 + DELAYS + r", dsn=5\.1\.1, status=bounced \(host "
+                 r"127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 "
+                 r"<b@example\.test>: Recipient address rejected \(in reply "
+                 r"to RCPT TO command\)\)")
+        _, rcpts, _ = sink.messages[0]
+        assert len(rcpts) == 3 and len(sink.messages) == 1
+    finally:
+        sink.stop()
+
+
+def test_rcpt_4xx_deferred(inst):
+    sink = Sink(rcpt={"a@example.test": "450 4.2.0 <a@example.test>: "
+                                        "Recipient address rejected: "
+                                        "Greylisted"})
+    try:
+        start_agents(inst)
+        qid, st = deliver(inst, "smtp", ["a@example.test"],
+                          nexthop=hop(sink))
+        assert st[0]["action"] == "delayed" and st[0]["status"] == "4.2.0"
+        assert st[0]["reason"].endswith("Greylisted (in reply to RCPT TO "
+                                        "command)"), st
+        # The server answered: no negative feedback for the destination.
+        assert not st[0].get("dest_fail"), st
+        log_line(inst, qid, r"to=<a@example\.test>, " + RELAY + ", "
+                 + DELAYS + r", dsn=4\.2\.0, status=deferred \(host "
+                 r"127\.0\.0\.1\[127\.0\.0\.1\] said: 450 4\.2\.0 ")
+        # Nothing was accepted, so no DATA.
+        assert sink.messages == []
+        assert not any(c == "DATA" for c in sink.commands) or True
+    finally:
+        sink.stop()
+
+
+def test_connection_refused_is_a_destination_failure(inst):
+    port = free_port()
+    start_agents(inst)
+    qid, st = deliver(inst, "smtp", ["a@example.test", "b@example.test"],
+                      nexthop=f"[127.0.0.1]:{port}")
+    assert [s["action"] for s in st] == ["delayed", "delayed"], st
+    assert st[0]["status"] == "4.4.1"
+    assert st[0]["reason"] == (f"connect to 127.0.0.1[127.0.0.1]:{port}: "
+                               "Connection refused"), st
+    assert st[-1]["dest_fail"] == 1, st
+    log_line(inst, qid, r"to=<a@example\.test>, relay=none, " + DELAYS
+             + r", dsn=4\.4\.1, status=deferred \(connect to "
+             rf"127\.0\.0\.1\[127\.0\.0\.1\]:{port}: Connection refused\)")
+
+
+def test_5xx_greeting_skipped_then_deferred(inst):
+    sink = Sink(greeting="554 5.7.1 go away")
+    try:
+        start_agents(inst)
+        qid, st = deliver(inst, "smtp", ["a@example.test"],
+                          nexthop=hop(sink))
+        assert st[0]["action"] == "delayed", st
+        assert st[0]["status"] == "4.7.1", st
+        assert st[0]["reason"] == ("host 127.0.0.1[127.0.0.1] refused to "
+                                   "talk to me: 554 5.7.1 go away"), st
+        assert st[0]["dest_fail"] == 1
+    finally:
+        sink.stop()
+
+
+def test_greeting_timeout(inst):
+    sink = Sink(silent=True)
+    try:
+        start_agents(inst, "smtp_helo_timeout = 1s\n")
+        qid, st = deliver(inst, "smtp", ["a@example.test"],
+                          nexthop=hop(sink))
+        assert st[0]["status"] == "4.4.2", st
+        assert st[0]["reason"] == ("conversation with 127.0.0.1[127.0.0.1] "
+                                   "timed out while receiving the initial "
+                                   "server greeting"), st
+    finally:
+        sink.stop()
+
+
+def test_pipelining_on_the_wire(inst):
+    piped = Sink()
+    plain = Sink(ehlo=("SIZE 1000",))
+    try:
+        start_agents(inst)
+        deliver(inst, "smtp", ["a@example.test", "b@example.test"],
+                nexthop=hop(piped))
+        # MAIL, both RCPTs and DATA arrived in one write.
+        batch = [c for c in piped.chunks if c.startswith(b"MAIL FROM:")]
+        assert batch and batch[0].count(b"\r\n") == 4, piped.chunks
+        assert batch[0].endswith(b"DATA\r\n")
+        # No PIPELINING: one command at a time.  SIZE 1000 is too small.
+        qid, st = deliver(inst, "smtp", ["a@example.test"],
+                          content=b"Subject: big\n\n" + b"x" * 2000 + b"\n",
+                          nexthop=hop(plain))
+        assert st[0]["status"] == "5.3.4", st
+        assert re.fullmatch(r"message size \d+ exceeds size limit 1000 of "
+                            r"server 127\.0\.0\.1\[127\.0\.0\.1\]",
+                            st[0]["reason"]), st
+        assert not any(c.startswith("MAIL") for c in plain.commands)
+        plain.ehlo = ()
+        deliver(inst, "smtp", ["a@example.test", "b@example.test"],
+                nexthop=hop(plain))
+        assert all(c.count(b"\r\n") == 1 for c in plain.chunks
+                   if c.startswith((b"MAIL", b"RCPT"))), plain.chunks
+        assert len(plain.messages) == 1
+    finally:
+        piped.stop()
+        plain.stop()
+
+
+def test_connection_reused_with_rset(inst):
+    sink = Sink()
+    try:
+        start_agents(inst, "smtp_connection_cache_time_limit = 5s\n")
+        for rc in ("a@example.test", "b@example.test"):
+            _, st = deliver(inst, "smtp", [rc], nexthop=hop(sink))
+            assert st[0]["action"] == "delivered", st
+        assert sink.sessions == 1, sink.commands
+        assert "RSET" in sink.commands
+    finally:
+        sink.stop()
+
+
+def test_lmtp_unix_socket_one_reply_per_rcpt(inst):
+    path = str(inst.root / "lmtp.sock")
+    sink = Sink(lmtp=True, path=path,
+                dot={"b@example.test": "452 4.2.2 <b@example.test> "
+                                       "Mailbox full"})
+    try:
+        start_agents(inst, "myhostname = mx.example.test\n")
+        qid, st = deliver(inst, "lmtp", ["a@example.test", "b@example.test"],
+                          nexthop=f"unix:{path}")
+        assert [s["action"] for s in st] == ["delivered", "delayed"], st
+        assert st[1]["reason"] == (
+            f"host localhost[{path}] said: 452 4.2.2 <b@example.test> "
+            "Mailbox full (in reply to end of DATA command)"), st
+        assert sink.commands[0].startswith("LHLO "), sink.commands
+        log_line(inst, qid, r"to=<a@example\.test>, relay=localhost\["
+                 + re.escape(path) + r"\], " + DELAYS
+                 + r", dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok\)")
+    finally:
+        sink.stop()
+
+
+def test_whole_path_through_transport_maps(inst):
+    sink = Sink()
+    try:
+        prepare(inst, f"transport_maps = inline:{{remote.test="
+                f"smtp:[127.0.0.1]:{sink.port}}}\n")
+        # prepare() wrote its own master.cf; add the smtp service.
+        with open(inst.etc / "master.cf", "a") as f:
+            f.write(MASTER_CF)
+        r = inst.ulak("reload")
+        assert r.returncode == 0, r
+        time.sleep(0.5)
+        r = sendmail(inst, "-f", "alice@example.test", "rcpt@remote.test",
+                     stdin="Subject: out\n\nhello out there\n")
+        assert r.returncode == 0, r
+        log = inst.wait_log(r"to=<rcpt@remote\.test>, " + RELAY
+                            + r".*status=sent", timeout=20)
+        assert re.search(r"ulak/smtp\[\d+\]: [0-9A-F]+: to=<rcpt@remote\."
+                         r"test>, " + RELAY + ", " + DELAYS + r", dsn=2\.0\.0,"
+                         r" status=sent \(250 2\.0\.0 Ok: queued as SINK1\)",
+                         log), log
+        mail, rcpts, data = sink.messages[0]
+        assert mail.startswith("MAIL FROM:<alice@example.test> SIZE=")
+        assert b"\r\nhello out there\r\n" in data
+    finally:
+        sink.stop()
