@@ -1200,6 +1200,7 @@ static void conn_on_write(int fd, int what, void *arg)
             err = errno;
         if (err) {
             buf_setf(&reason, "connect to %s: %s", c->relay, strerror(err));
+            msg_info("%s", buf_str(&reason));
             session_fail(c, "4.4.1", buf_str(&reason), NULL, false);
         } else {
             conn_connected(c);
@@ -1227,6 +1228,7 @@ static void conn_on_timer(int fd, int what, void *arg)
         conn_quit(c);
     } else if (!c->connected) {
         buf_setf(&reason, "connect to %s: Connection timed out", c->relay);
+        msg_info("%s", buf_str(&reason));
         session_fail(c, "4.4.1", buf_str(&reason), NULL, false);
     } else if (c->npend > c->pend_head
                && c->pend[c->pend_head].cmd == CMD_RSET) {
@@ -1365,6 +1367,7 @@ static struct conn *conn_new(struct deliv *d, const struct smtp_addr *a,
             loop_ev_arm(c->timer, conf.connect_timeout * 1000);
     } else {
         buf_setf(&why, "connect to %s: %m", c->relay);
+        msg_info("%s", buf_str(&why));
         goto fail;
     }
     buf_fini(&t);
@@ -1558,6 +1561,12 @@ static void deliv_finish(struct deliv *d)
     bool dest_fail = d->dns_fail || (d->tried && !d->talked);
 
     d->finished = true;
+    if (!d->have_conn_done && d->tried) {
+        /* The time went into setting up connections (delays c), as in
+         * Postfix's log. */
+        d->conn_done = tv_now();
+        d->have_conn_done = true;
+    }
     if (d->c) {
         struct conn *c = d->c;
 

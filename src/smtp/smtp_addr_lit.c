@@ -10,6 +10,7 @@
 
 #include "../lib/mem.h"
 #include "../lib/str.h"
+#include "../global/conf.h"
 
 struct dns {
     int unused;
@@ -77,7 +78,7 @@ struct smtp_addr_req *smtp_addr_find(struct dns *dns,
         su->sun_family = AF_UNIX;
         str_copy(su->sun_path, sizeof(su->sun_path), h + 5);
         res->addr[0].salen = sizeof(*su);
-        res->addr[0].host = mem_strdup("localhost");
+        res->addr[0].host = mem_strdup(conf_str("myhostname"));
         res->addr[0].pref = -1;
     } else {
         const char *close = strchr(h, ']');

@@ -183,7 +183,8 @@ def test_delivered_with_dot_stuffing_and_8bitmime(inst):
 
 
 def test_one_rcpt_of_three_bounced(inst):
-    sink = Sink(rcpt={"b@example.test": "550 5.1.1 <b@example.test>: "
+    sink = Sink(rcpt={"b@example.test": "550-5.1.1 first line\r\n"
+                                        "550 5.1.1 <b@example.test>: "
                                         "Recipient address rejected"})
     try:
         start_agents(inst)
@@ -194,15 +195,17 @@ def test_one_rcpt_of_three_bounced(inst):
         b = st[1]
         assert b["status"] == "5.1.1"
         assert b["reason"] == (
-            "host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <b@example.test>: "
-            "Recipient address rejected (in reply to RCPT TO command)"), b
+            "host 127.0.0.1[127.0.0.1] said: 550-5.1.1 first line 550 5.1.1 "
+            "<b@example.test>: Recipient address rejected (in reply to RCPT "
+            "TO command)"), b
         assert b["remote_mta"] == "dns; 127.0.0.1"
-        assert b["diag_code"] == ("smtp; 550 5.1.1 <b@example.test>: "
-                                  "Recipient address rejected")
+        assert b["diag_code"] == ("smtp; 550-5.1.1 first line 550 5.1.1 "
+                                  "<b@example.test>: Recipient address "
+                                  "rejected")
         log_line(inst, qid, r"to=<b@example\.test>, " + RELAY + ", "
                  + DELAYS + r", dsn=5\.1\.1, status=bounced \(host "
-                 r"127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 "
-                 r"<b@example\.test>: Recipient address rejected \(in reply "
+                 r"127\.0\.0\.1\[127\.0\.0\.1\] said: 550-5\.1\.1 first line "
+                 r"550 5\.1\.1 <b@example\.test>: Recipient address rejected \(in reply "
                  r"to RCPT TO command\)\)")
         _, rcpts, _ = sink.messages[0]
         assert len(rcpts) == 3 and len(sink.messages) == 1
@@ -243,6 +246,9 @@ def test_connection_refused_is_a_destination_failure(inst):
     assert st[0]["reason"] == (f"connect to 127.0.0.1[127.0.0.1]:{port}: "
                                "Connection refused"), st
     assert st[-1]["dest_fail"] == 1, st
+    # Postfix logs the failed connection on a line of its own too.
+    inst.wait_log(rf"ulak/smtp\[\d+\]: connect to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                  rf"{port}: Connection refused")
     log_line(inst, qid, r"to=<a@example\.test>, relay=none, " + DELAYS
              + r", dsn=4\.4\.1, status=deferred \(connect to "
              rf"127\.0\.0\.1\[127\.0\.0\.1\]:{port}: Connection refused\)")
@@ -259,6 +265,11 @@ def test_5xx_greeting_skipped_then_deferred(inst):
         assert st[0]["reason"] == ("host 127.0.0.1[127.0.0.1] refused to "
                                    "talk to me: 554 5.7.1 go away"), st
         assert st[0]["dest_fail"] == 1
+        # Postfix names the server that refused as the relay.
+        log_line(inst, qid, r"to=<a@example\.test>, " + RELAY + ", " + DELAYS
+                 + r", dsn=4\.7\.1, status=deferred \(host 127\.0\.0\.1"
+                 r"\[127\.0\.0\.1\] refused to talk to me: 554 5\.7\.1 go "
+                 r"away\)")
     finally:
         sink.stop()
 
@@ -273,6 +284,10 @@ def test_greeting_timeout(inst):
         assert st[0]["reason"] == ("conversation with 127.0.0.1[127.0.0.1] "
                                    "timed out while receiving the initial "
                                    "server greeting"), st
+        # The wait counts as connection setup (delays c), as in Postfix.
+        log_line(inst, qid, r"to=<a@example\.test>, " + RELAY
+                 + r", delay=1(\.\d+)?, delays=[\d.]+/[\d.]+/1(\.\d+)?/0, "
+                 r"dsn=4\.4\.2, status=deferred")
     finally:
         sink.stop()
 
@@ -332,10 +347,10 @@ def test_lmtp_unix_socket_one_reply_per_rcpt(inst):
                           nexthop=f"unix:{path}")
         assert [s["action"] for s in st] == ["delivered", "delayed"], st
         assert st[1]["reason"] == (
-            f"host localhost[{path}] said: 452 4.2.2 <b@example.test> "
+            f"host mx.example.test[{path}] said: 452 4.2.2 <b@example.test> "
             "Mailbox full (in reply to end of DATA command)"), st
         assert sink.commands[0].startswith("LHLO "), sink.commands
-        log_line(inst, qid, r"to=<a@example\.test>, relay=localhost\["
+        log_line(inst, qid, r"to=<a@example\.test>, relay=mx\.example\.test\["
                  + re.escape(path) + r"\], " + DELAYS
                  + r", dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok\)")
     finally:
