@@ -792,33 +792,63 @@ static void xforward_attr(struct deliv *d, const char *name, const char *attr,
     dsn_xtext_encode(v && *v ? v : "[UNAVAILABLE]", out);
 }
 
-/* send_xforward - the original client, as the queue file knows it */
+/* send_xforward - the original client, as the queue file knows it, in
+ * Postfix's two commands (name/address, then helo/protocol) */
 static void send_xforward(struct conn *c)
 {
     struct deliv *d = c->d;
     struct buf cmd = BUF_INIT;
     unsigned x = c->ext.xforward;
 
-    buf_set(&cmd, "XFORWARD");
-    if (x & SMTP_XF_NAME)
-        xforward_attr(d, "NAME", "log_client_name", &cmd);
-    if (x & SMTP_XF_ADDR)
-        xforward_attr(d, "ADDR", "log_client_address", &cmd);
-    if (x & SMTP_XF_PORT)
-        xforward_attr(d, "PORT", "log_client_port", &cmd);
-    if (x & SMTP_XF_PROTO)
-        xforward_attr(d, "PROTO", "log_protocol", &cmd);
-    if (x & SMTP_XF_HELO)
-        xforward_attr(d, "HELO", "log_helo_name", &cmd);
-    if (x & SMTP_XF_IDENT)
-        xforward_attr(d, "IDENT", "log_ident", &cmd);
-    if (x & SMTP_XF_SOURCE) {
-        const char *ctx = queue_env_attr(&d->m.env, "rewrite_context");
-
-        buf_catf(&cmd, " SOURCE=%s",
-                 ctx && strcmp(ctx, "local") == 0 ? "LOCAL" : "REMOTE");
+    if (x & (SMTP_XF_NAME | SMTP_XF_ADDR | SMTP_XF_PORT)) {
+        buf_set(&cmd, "XFORWARD");
+        if (x & SMTP_XF_NAME)
+            xforward_attr(d, "NAME", "log_client_name", &cmd);
+        if (x & SMTP_XF_ADDR)
+            xforward_attr(d, "ADDR", "log_client_address", &cmd);
+        if (x & SMTP_XF_PORT)
+            xforward_attr(d, "PORT", "log_client_port", &cmd);
+        conn_send(c, buf_str(&cmd), CMD_XFORWARD, 0);
     }
-    conn_send(c, buf_str(&cmd), CMD_XFORWARD, 0);
+    if (x & (SMTP_XF_PROTO | SMTP_XF_HELO | SMTP_XF_IDENT | SMTP_XF_SOURCE)) {
+        buf_set(&cmd, "XFORWARD");
+        if (x & SMTP_XF_PROTO)
+            xforward_attr(d, "PROTO", "log_protocol", &cmd);
+        if (x & SMTP_XF_HELO)
+            xforward_attr(d, "HELO", "log_helo_name", &cmd);
+        if (x & SMTP_XF_IDENT) {
+            /* The queue id at the origin: this message's own unless it
+             * came with one. */
+            const char *id = queue_env_attr(&d->m.env, "log_ident");
+
+            buf_cat(&cmd, " IDENT=");
+            dsn_xtext_encode(id && *id ? id : d->m.req.queue_id, &cmd);
+        }
+        if (x & SMTP_XF_SOURCE) {
+            const char *ctx = queue_env_attr(&d->m.env, "rewrite_context");
+
+            buf_catf(&cmd, " SOURCE=%s",
+                     ctx && strcmp(ctx, "local") == 0 ? "LOCAL" : "REMOTE");
+        }
+        conn_send(c, buf_str(&cmd), CMD_XFORWARD, 1);
+    }
+    buf_fini(&cmd);
+}
+
+/* send_mail - MAIL FROM, and with PIPELINING every RCPT and DATA too */
+static void send_mail(struct conn *c)
+{
+    struct deliv *d = c->d;
+    struct buf cmd = BUF_INIT;
+    size_t i;
+
+    smtp_mail_cmd(&d->mail, &c->ext, &cmd);
+    conn_send(c, buf_str(&cmd), CMD_MAIL, 0);
+    if (d->pipelined) {
+        while (next_rcpt(d, &i))
+            send_rcpt(c, i);
+        conn_send(c, "DATA", CMD_DATA, 0);
+    }
     buf_fini(&cmd);
 }
 
@@ -826,9 +856,7 @@ static void send_xforward(struct conn *c)
 static void session_begin_tx(struct conn *c)
 {
     struct deliv *d = c->d;
-    struct buf cmd = BUF_INIT;
     struct buf reason = BUF_INIT;
-    size_t i;
 
     if (!d->have_conn_done) {
         d->conn_done = tv_now();
@@ -853,16 +881,12 @@ static void session_begin_tx(struct conn *c)
         tx_end(c);
         goto out;
     }
+    d->pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) != 0;
     if (conf.send_xforward && (c->ext.flags & SMTP_EXT_XFORWARD))
         send_xforward(c);
-    smtp_mail_cmd(&d->mail, &c->ext, &cmd);
-    conn_send(c, buf_str(&cmd), CMD_MAIL, 0);
-    d->pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) != 0;
-    if (d->pipelined) {
-        while (next_rcpt(d, &i))
-            send_rcpt(c, i);
-        conn_send(c, "DATA", CMD_DATA, 0);
-    }
+    /* Without PIPELINING, MAIL waits for the XFORWARD replies. */
+    if (d->pipelined || c->npend == c->pend_head)
+        send_mail(c);
     if (conn_flush(c) < 0) {
         buf_setf(&reason, "lost connection with %s while %s", c->hostaddr,
                  conn_phase(CMD_MAIL));
@@ -871,7 +895,6 @@ static void session_begin_tx(struct conn *c)
     }
     conn_arm(c);
 out:
-    buf_fini(&cmd);
     buf_fini(&reason);
 }
 
@@ -991,10 +1014,13 @@ static void on_reply(struct conn *c, struct pend p)
             reply_fail(c, p.cmd, cls == 5);
             return;
         case CMD_XFORWARD:
-            if (cls != 2) {
-                reply_fail(c, p.cmd, cls == 5);
-                return;
-            }
+            /* Postfix goes on without it, with a warning. */
+            if (cls != 2)
+                msg_warn("host %s said: %s (in reply to XFORWARD %s command)",
+                         c->relay, buf_str(&c->reply.text),
+                         p.idx ? "helo/protocol" : "name/address");
+            if (!d->pipelined && c->npend == c->pend_head)
+                send_mail(c);
             break;
         case CMD_RSET:
             if (cls != 2) {

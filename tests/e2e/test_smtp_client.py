@@ -7,12 +7,14 @@ import asyncio
 import re
 import socket
 import threading
-import time
 
-from agentfix import DELAYS, deliver, log_line
+import smtplib
+
+import ipcframe
+import qwrite
+from agentfix import DELAYS, ME, deliver, log_line
 from test_master import free_port, inst  # noqa: F401
-from test_mailpath import prepare
-from test_pickup import sendmail
+from test_mailpath import MASTER
 
 MASTER_CF = ("smtp unix - - n - - smtp\n"
              "lmtp unix - - n - - lmtp\n")
@@ -357,28 +359,80 @@ def test_lmtp_unix_socket_one_reply_per_rcpt(inst):
         sink.stop()
 
 
-def test_whole_path_through_transport_maps(inst):
-    sink = Sink()
+def test_whole_path_smtpd_to_sink_with_xforward(inst):
+    """smtpd -> qmgr (transport_maps) -> smtp -> the sink, which offers
+    XFORWARD: the original client goes along in Postfix's two commands."""
+    sink = Sink(ehlo=("PIPELINING", "SIZE 10240000",
+                      "XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE"))
+    port = free_port()
     try:
-        prepare(inst, f"transport_maps = inline:{{remote.test="
-                f"smtp:[127.0.0.1]:{sink.port}}}\n")
-        # prepare() wrote its own master.cf; add the smtp service.
-        with open(inst.etc / "master.cf", "a") as f:
-            f.write(MASTER_CF)
-        r = inst.ulak("reload")
+        spool = inst.root / "spool"
+        spool.mkdir()
+        inst.configure(
+            MASTER + MASTER_CF + f"127.0.0.1:{port} inet n - n - - smtpd\n",
+            "myhostname = mx.example.test\n"
+            "mydomain = example.test\n"
+            f"mail_spool_directory = {spool}\n"
+            "alias_maps =\n"
+            "smtp_send_xforward_command = yes\n"
+            f"transport_maps = inline:{{remote.test="
+            f"smtp:[127.0.0.1]:{sink.port}}}\n")
+        r = inst.ulak("start")
         assert r.returncode == 0, r
-        time.sleep(0.5)
-        r = sendmail(inst, "-f", "alice@example.test", "rcpt@remote.test",
-                     stdin="Subject: out\n\nhello out there\n")
-        assert r.returncode == 0, r
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+            c.ehlo("client.example")
+            c.sendmail("alice@example.test", ["rcpt@remote.test"],
+                       b"Subject: out\r\n\r\nhello out there\r\n")
         log = inst.wait_log(r"to=<rcpt@remote\.test>, " + RELAY
                             + r".*status=sent", timeout=20)
-        assert re.search(r"ulak/smtp\[\d+\]: [0-9A-F]+: to=<rcpt@remote\."
-                         r"test>, " + RELAY + ", " + DELAYS + r", dsn=2\.0\.0,"
-                         r" status=sent \(250 2\.0\.0 Ok: queued as SINK1\)",
-                         log), log
+        m = re.search(r"ulak/smtp\[\d+\]: ([0-9A-F]+): to=<rcpt@remote\."
+                      r"test>, " + RELAY + ", " + DELAYS + r", dsn=2\.0\.0,"
+                      r" status=sent \(250 2\.0\.0 Ok: queued as SINK1\)",
+                      log)
+        assert m, log
+        qid = m.group(1)
         mail, rcpts, data = sink.messages[0]
         assert mail.startswith("MAIL FROM:<alice@example.test> SIZE=")
         assert b"\r\nhello out there\r\n" in data
+        xf = [c for c in sink.commands if c.startswith("XFORWARD")]
+        assert len(xf) == 2, sink.commands
+        assert re.fullmatch(r"XFORWARD NAME=\S+ ADDR=127\.0\.0\.1 "
+                            r"PORT=\d+", xf[0]), xf
+        assert xf[1] == (f"XFORWARD PROTO=ESMTP HELO=client.example "
+                         f"IDENT={qid} SOURCE=LOCAL"), xf
+    finally:
+        sink.stop()
+
+
+def test_dsn_parameters_passed_on(inst):
+    sink = Sink()
+    try:
+        start_agents(inst)
+        qid = qwrite.new_id()
+        data, info = qwrite.build("alice@example.test",
+                                  ["a@example.test", "b@example.test"],
+                                  b"Subject: dsn\n\nx\n")
+        qwrite.write(str(inst.queue), "active", qid, data, ME.pw_uid,
+                     ME.pw_gid)
+        sec, usec = info["arrival"]
+        st = ipcframe.deliver(
+            inst.sock("smtp"), queue_id=qid, queue_name="active",
+            content_offset=info["content_offset"],
+            sender="alice@example.test", arrival_time=sec, arrival_usec=usec,
+            nexthop=hop(sink), envid="id+1", ret=2,
+            rcpts=[{"address": "a@example.test", "notify": 2 | 8,
+                    "orcpt": "rfc822;orig+x@example.test",
+                    "offset": info["rcpt_offsets"][0]},
+                   {"address": "b@example.test", "notify": 1,
+                    "offset": info["rcpt_offsets"][1]}])
+        assert [s["action"] for s in st] == ["delivered", "delivered"], st
+        mail, rcpts, _ = sink.messages[0]
+        assert re.fullmatch(r"MAIL FROM:<alice@example\.test> SIZE=\d+ "
+                            r"RET=HDRS ENVID=id\+2B1", mail), mail
+        assert rcpts == [
+            "RCPT TO:<a@example.test> NOTIFY=SUCCESS,FAILURE "
+            "ORCPT=rfc822;orig+2Bx@example.test",
+            "RCPT TO:<b@example.test> NOTIFY=NEVER "
+            "ORCPT=rfc822;b@example.test"], rcpts
     finally:
         sink.stop()
