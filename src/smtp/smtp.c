@@ -1350,9 +1350,12 @@ static struct conn *conn_new(struct deliv *d, const struct smtp_addr *a,
     buf_init(&c->in, 0);
     buf_init(&c->out, 0);
     smtp_reply_init(&c->reply);
-    c->host = mem_strdup(a->host);
+    /* Postfix names a unix-domain server after this machine:
+     * "myhostname[/path]" (checked against Postfix 3.7's lmtp). */
+    c->host = mem_strdup(a->sa.ss_family == AF_UNIX ? conf_str("myhostname")
+                                                    : a->host);
     c->addrtext = mem_strdup(addrtext);
-    buf_setf(&t, "%s[%s]", a->host, addrtext);
+    buf_setf(&t, "%s[%s]", c->host, addrtext);
     c->hostaddr = mem_strdup(buf_str(&t));
     if (a->sa.ss_family != AF_UNIX)
         buf_catf(&t, ":%d", port);
