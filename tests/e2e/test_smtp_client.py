@@ -15,6 +15,7 @@ import qwrite
 from agentfix import DELAYS, ME, deliver, log_line
 from test_master import free_port, inst  # noqa: F401
 from test_mailpath import MASTER
+from dnsserver import DnsServer
 
 MASTER_CF = ("smtp unix - - n - - smtp\n"
              "lmtp unix - - n - - lmtp\n")
@@ -28,8 +29,10 @@ class Sink:
     def __init__(self, lmtp=False, path=None, greeting="220 sink ESMTP",
                  ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN"),
                  rcpt=None, mail="250 2.1.0 Ok", data="354 go ahead",
-                 dot="250 2.0.0 Ok: queued as SINK1", silent=False):
-        self.lmtp, self.path = lmtp, path
+                 dot="250 2.0.0 Ok: queued as SINK1", silent=False,
+                 host="127.0.0.1", port=0):
+        self.lmtp, self.path, self.host = lmtp, path, host
+        self.port = port
         self.greeting, self.ehlo = greeting, ehlo
         self.rcpt, self.mail, self.data, self.dot = rcpt or {}, mail, data, dot
         self.silent = silent
@@ -37,7 +40,6 @@ class Sink:
         self.commands = []    # command lines
         self.messages = []    # (mail, rcpts, data bytes)
         self.sessions = 0
-        self.port = None
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,),
@@ -52,7 +54,7 @@ class Sink:
                 asyncio.start_unix_server(self._session, path=self.path))
         else:
             srv = self.loop.run_until_complete(
-                asyncio.start_server(self._session, "127.0.0.1", 0))
+                asyncio.start_server(self._session, self.host, self.port))
             self.port = srv.sockets[0].getsockname()[1]
         self.server = srv
         started.set()
@@ -434,5 +436,41 @@ def test_dsn_parameters_passed_on(inst):
             "ORCPT=rfc822;orig+2Bx@example.test",
             "RCPT TO:<b@example.test> NOTIFY=NEVER "
             "ORCPT=rfc822;b@example.test"], rcpts
+    finally:
+        sink.stop()
+
+
+def test_mx_fail_over_and_fallback_relay(inst, tmp_path):
+    """MX preference order through the tests' DNS server: the best MX
+    refuses the connection, the second takes the mail; when every MX
+    fails, smtp_fallback_relay does."""
+    sink = Sink(host="127.0.0.3")
+    port = sink.port
+    try:
+        with DnsServer(tmp_path, [
+                "example.test. IN MX 10 mx1.example.test.",
+                "example.test. IN MX 20 mx2.example.test.",
+                "mx1.example.test. IN A 127.0.0.2",
+                "mx2.example.test. IN A 127.0.0.3",
+                "down.test. IN MX 10 mx1.example.test."]) as dns:
+            start_agents(inst, f"ulak_dns_servers = {dns.servers}\n"
+                         f"smtp_fallback_relay = [127.0.0.3]:{port}\n"
+                         # No cached session to 127.0.0.3: each is new.
+                         "smtp_connection_cache_on_demand = no\n")
+            qid, st = deliver(inst, "smtp", ["a@example.test"],
+                              nexthop=f"example.test:{port}")
+            assert st[0]["action"] == "delivered", st
+            assert st[0]["relay"] == f"mx2.example.test[127.0.0.3]:{port}"
+            assert not st[0].get("dest_fail"), st
+            inst.wait_log(rf"connect to mx1\.example\.test\[127\.0\.0\.2\]:"
+                          rf"{port}: Connection refused")
+            log_line(inst, qid, rf"to=<a@example\.test>, relay=mx2\.example"
+                     rf"\.test\[127\.0\.0\.3\]:{port}, " + DELAYS
+                     + r", dsn=2\.0\.0, status=sent")
+            qid, st = deliver(inst, "smtp", ["b@down.test"],
+                              nexthop=f"down.test:{port}")
+            assert st[0]["action"] == "delivered", st
+            assert st[0]["relay"] == f"127.0.0.3[127.0.0.3]:{port}", st
+            assert len(sink.messages) == 2 and sink.sessions == 2
     finally:
         sink.stop()
