@@ -703,6 +703,8 @@ static void reply_fail(struct conn *c, enum cmd cmd, bool hard)
     char status[DSN_STATUS_SIZE];
 
     str_copy(status, sizeof(status), smtp_reply_dsn(&c->reply));
+    if (status[0] != '4' && status[0] != '5')
+        str_copy(status, sizeof(status), "4.0.0"); /* a 2xx/3xx refusal */
     if (!hard && status[0] == '5')
         status[0] = '4';
     if (cmd == CMD_GREETING)
@@ -1071,13 +1073,14 @@ static void on_reply(struct conn *c, struct pend p)
                 }
                 break;
             }
-            for (i = 0; i < d->m.req.rcpt_count; i++)
-                if (d->r[i].state == R_ACCEPTED)
-                    rcpt_outcome(c, i, CMD_DATA);
             if (cls == 2 || cls == 3) {
+                /* Not an answer to DATA: the session is confused. */
                 reply_fail(c, p.cmd, false);
                 return;
             }
+            for (i = 0; i < d->m.req.rcpt_count; i++)
+                if (d->r[i].state == R_ACCEPTED)
+                    rcpt_outcome(c, i, CMD_DATA);
             tx_end(c);
             return;
         case CMD_DOT:
