@@ -318,7 +318,7 @@ static void test_check(void **state)
                /* acted on through its default: no warning */
                "smtp-amavis_initial_destination_concurrency = 2\n",
                "smtp-amavis unix - - n - 2 smtp\n"
-               "  -o smtp_helo_name=$helo_from_master\n");
+               "  -o smtp_tls_servername=$helo_from_master\n");
     buf_reset(&logged);
     assert_int_equal(conf_check(), 6);
     buf_setf(&want,
@@ -349,7 +349,7 @@ static void test_check(void **state)
              "warning: %s/main.cf:19: myorigin: undefined parameter: "
              "mydomain_typo\n"
              "warning: master.cf: service smtp-amavis/unix: -o "
-             "smtp_helo_name: accepted, not acted on yet by ulak\n",
+             "smtp_tls_servername: accepted, not acted on yet by ulak\n",
              dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir, dir,
              dir);
     if (strcmp(buf_str(&logged), buf_str(&want)) != 0) {

@@ -499,14 +499,14 @@ def test_start_fg_runs_in_the_foreground(inst):
 
 
 def test_check_says_what_happens_to_each_service(inst):
-    inst.configure("smtp unix - - n - - smtp\n"
+    inst.configure("tlsproxy unix - - n - 0 tlsproxy\n"
                    "cleanup unix n - n - 0 cleanup\n"
                    "cleanup unix n - n - 0 cleanup\n" + echo_line("echo"))
     r = inst.ulak("check")
     assert r.returncode == 0, r
     assert r.stderr.count("service cleanup/unix") == 1, r
-    assert ("ulak: warning: master.cf: service smtp/unix (smtp): accepted, "
-            f"but not available in ulak {VERSION} yet; the master does not "
+    assert ("ulak: warning: master.cf: service tlsproxy/unix (tlsproxy): "
+            f"accepted, but not available in ulak {VERSION} yet; the master does not "
             "start it\n") in r.stderr, r
     assert "echo/unix" not in r.stderr, r
 
