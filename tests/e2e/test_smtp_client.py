@@ -7,6 +7,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 
 import smtplib
 
@@ -30,7 +31,7 @@ class Sink:
                  ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN"),
                  rcpt=None, mail="250 2.1.0 Ok", data="354 go ahead",
                  dot="250 2.0.0 Ok: queued as SINK1", silent=False,
-                 host="127.0.0.1", port=0):
+                 host="127.0.0.1", port=0, dot_delay=0):
         self.lmtp, self.path, self.host = lmtp, path, host
         self.port = port
         self.greeting, self.ehlo = greeting, ehlo
@@ -40,6 +41,8 @@ class Sink:
         self.commands = []    # command lines
         self.messages = []    # (mail, rcpts, data bytes)
         self.sessions = 0
+        self.active = self.max_active = 0
+        self.dot_delay = dot_delay
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,),
@@ -66,6 +69,14 @@ class Sink:
 
     async def _session(self, reader, writer):
         self.sessions += 1
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            await self._talk(reader, writer)
+        finally:
+            self.active -= 1
+
+    async def _talk(self, reader, writer):
         if self.silent:
             await asyncio.sleep(30)
             writer.close()
@@ -124,6 +135,8 @@ class Sink:
                         buf += more
                     body, buf = (b"\r\n" + buf).split(b"\r\n.\r\n", 1)
                     self.messages.append((mail, rcpts, body[2:] + b"\r\n"))
+                    if self.dot_delay:
+                        await asyncio.sleep(self.dot_delay)
                     if self.lmtp:
                         for a in accepted:
                             send(self.dot.get(a, "250 2.0.0 Ok")
@@ -472,5 +485,184 @@ def test_mx_fail_over_and_fallback_relay(inst, tmp_path):
             assert st[0]["action"] == "delivered", st
             assert st[0]["relay"] == f"127.0.0.3[127.0.0.3]:{port}", st
             assert len(sink.messages) == 2 and sink.sessions == 2
+    finally:
+        sink.stop()
+
+
+class RawServer:
+    """A hostile server: SCRIPT maps what it has read so far (a regex on
+    all bytes received) to bytes it sends, once each; None closes."""
+
+    def __init__(self, greeting, script=()):
+        self.greeting, self.script = greeting, list(script)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        conn.settimeout(10)
+        got = b""
+        conn.sendall(self.greeting)
+        todo = list(self.script)
+        try:
+            while todo:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+                while todo and re.search(todo[0][0], got):
+                    _, out = todo.pop(0)
+                    if out is None:
+                        conn.close()
+                        return
+                    conn.sendall(out)
+            time.sleep(2)
+        except OSError:
+            pass
+        conn.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+EHLO_OK = b"250-x\r\n250 PIPELINING\r\n"
+
+
+def test_hostile_servers_defer_and_the_agent_lives_on(inst):
+    cases = [
+        (b"hello there\r\n", [],
+         "host 127.0.0.1[127.0.0.1] sent a malformed reply: reply without a "
+         "valid status code"),
+        (b"220 ok\r\n", [(rb"EHLO", b"250-" + b"x" * 5000 + b"\r\n")],
+         "host 127.0.0.1[127.0.0.1] sent a malformed reply: reply line "
+         "longer than 2048 bytes"),
+        (b"220 ok\r\n", [(rb"EHLO", b"250-a\r\n251 b\r\n")],
+         "host 127.0.0.1[127.0.0.1] sent a malformed reply: reply lines "
+         "with different codes 250 and 251"),
+        (b"220 ok\r\n", [(rb"EHLO", None)],
+         "lost connection with 127.0.0.1[127.0.0.1] while performing the "
+         "EHLO handshake"),
+        (b"220 ok\r\n", [(rb"EHLO", EHLO_OK),
+                         (rb"DATA\r\n", b"250 ok\r\n250 ok\r\n354 go\r\n"),
+                         (rb"\r\n\.\r\n", None)],
+         "lost connection with 127.0.0.1[127.0.0.1] while sending end of "
+         "data -- message may be sent more than once"),
+    ]
+    start_agents(inst)
+    for greeting, script, want in cases:
+        srv = RawServer(greeting, script)
+        try:
+            _, st = deliver(inst, "smtp", ["a@example.test"],
+                            nexthop=f"[127.0.0.1]:{srv.port}")
+            assert st[0]["action"] == "delayed", (want, st)
+            assert st[0]["reason"] == want, st
+        finally:
+            srv.stop()
+    # The process that met them still delivers.
+    sink = Sink()
+    try:
+        _, st = deliver(inst, "smtp", ["a@example.test"], nexthop=hop(sink))
+        assert st[0]["action"] == "delivered", st
+    finally:
+        sink.stop()
+    assert "panic" not in inst.logtext() and "fatal" not in inst.logtext()
+
+
+def test_many_deliveries_at_once(inst):
+    """One process runs many deliveries on its event loop: 24 requests to
+    a server that takes a second over each message finish together."""
+    sink = Sink(dot_delay=1.0)
+    results = []
+    try:
+        # One smtp process with 30 sessions.
+        inst.configure("smtp unix - - n - 30 smtp\n")
+        r = inst.ulak("start")
+        assert r.returncode == 0, r
+        t0 = time.time()
+
+        def one(i):
+            results.append(deliver(inst, "smtp", [f"u{i}@example.test"],
+                                   nexthop=hop(sink))[1])
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        took = time.time() - t0
+        assert len(results) == 24
+        assert all(st[0]["action"] == "delivered" for st in results), results
+        assert took < 8, took
+        assert sink.max_active >= 12, sink.max_active
+        log = inst.logtext()
+        pids = set(re.findall(r"ulak/smtp\[(\d+)\]: [0-9A-F]+: to=", log))
+        assert len(pids) <= 2, pids
+    finally:
+        sink.stop()
+
+
+def test_mx_session_limit(inst, tmp_path):
+    """smtp_mx_session_limit counts the sessions that completed EHLO
+    (postconf(5)): three MX hosts that greet with 421 are all tried; three
+    that answer MAIL with 451 only two of them.  Either way the
+    destination failed as a whole."""
+    port = free_port()
+    sinks = [Sink(host=f"127.0.0.{i}", port=port,
+                  greeting="421 4.3.2 busy") for i in (2, 3, 4)]
+    try:
+        with DnsServer(tmp_path, [
+                "example.test. IN MX 10 mx1.example.test.",
+                "example.test. IN MX 20 mx2.example.test.",
+                "example.test. IN MX 30 mx3.example.test.",
+                "mx1.example.test. IN A 127.0.0.2",
+                "mx2.example.test. IN A 127.0.0.3",
+                "mx3.example.test. IN A 127.0.0.4"]) as dns:
+            start_agents(inst, f"ulak_dns_servers = {dns.servers}\n"
+                         "smtp_mx_session_limit = 2\n")
+            _, st = deliver(inst, "smtp", ["a@example.test"],
+                            nexthop=f"example.test:{port}")
+            assert st[0]["action"] == "delayed", st
+            assert st[0]["reason"] == ("host mx3.example.test[127.0.0.4] "
+                                       "refused to talk to me: 421 4.3.2 "
+                                       "busy"), st
+            assert st[0]["dest_fail"] == 1, st
+            assert [s.sessions for s in sinks] == [1, 1, 1]
+            for s in sinks:
+                s.greeting = "220 sink ESMTP"
+                s.mail = "451 4.3.0 try later"
+            _, st = deliver(inst, "smtp", ["a@example.test"],
+                            nexthop=f"example.test:{port}")
+            assert st[0]["reason"] == (
+                "host mx2.example.test[127.0.0.3] said: 451 4.3.0 try later "
+                "(in reply to MAIL FROM command)"), st
+            assert st[0]["dest_fail"] == 1, st
+            assert [s.sessions for s in sinks] == [2, 2, 1]
+    finally:
+        for s in sinks:
+            s.stop()
+
+
+def test_stop_lets_a_delivery_finish(inst):
+    sink = Sink(dot_delay=2.0)
+    out = []
+    try:
+        start_agents(inst)
+        t = threading.Thread(target=lambda: out.append(deliver(
+            inst, "smtp", ["a@example.test"], nexthop=hop(sink))[1]))
+        t.start()
+        deadline = time.time() + 10
+        while not sink.messages and time.time() < deadline:
+            time.sleep(0.05)
+        r = inst.ulak("stop")
+        assert r.returncode == 0, r
+        t.join(20)
+        assert out and out[0][0]["action"] == "delivered", out
     finally:
         sink.stop()
