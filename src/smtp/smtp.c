@@ -80,6 +80,7 @@ struct conn {
     int fd;
     struct loop_ev *rev, *wev, *timer;
     struct buf in, out;
+    size_t out_off; /* bytes of OUT already written */
     char *host;     /* "mx1.example.test" */
     char *addrtext; /* "127.0.0.2" or the socket path */
     char *hostaddr; /* "host[addr]" */
@@ -497,7 +498,7 @@ static void conn_arm(struct conn *c)
 
     if (c->closed)
         return;
-    if (buf_len(&c->out) > 0 && c->npend > c->pend_head
+    if (buf_len(&c->out) > c->out_off && c->npend > c->pend_head
         && c->pend[c->npend - 1].cmd == CMD_DOT)
         secs = conf.data_xfer_timeout; /* the body is still going out */
     else if (c->npend > c->pend_head)
@@ -533,9 +534,10 @@ static void conn_expect(struct conn *c, enum cmd cmd, size_t idx)
 /* conn_flush - write what the socket takes; watch for the rest */
 static int conn_flush(struct conn *c)
 {
-    while (buf_len(&c->out) > 0) {
-        ssize_t n = send(c->fd, buf_str(&c->out), buf_len(&c->out),
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (c->out_off < buf_len(&c->out)) {
+        ssize_t n =
+            send(c->fd, buf_str(&c->out) + c->out_off,
+                 buf_len(&c->out) - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -544,15 +546,15 @@ static int conn_flush(struct conn *c)
                 break;
             return -1;
         }
-        /* Drop the written bytes from the front. */
-        size_t left = buf_len(&c->out) - (size_t) n;
-        memmove((char *) buf_str(&c->out), buf_str(&c->out) + n, left);
-        buf_truncate(&c->out, left);
+        c->out_off += (size_t) n;
     }
-    if (buf_len(&c->out) > 0)
-        loop_ev_arm(c->wev, -1);
-    else
+    if (c->out_off == buf_len(&c->out)) {
+        buf_reset(&c->out);
+        c->out_off = 0;
         loop_ev_disarm(c->wev);
+    } else {
+        loop_ev_arm(c->wev, -1);
+    }
     return 0;
 }
 

@@ -266,7 +266,11 @@ bool smtp_size_refused(const struct smtp_ext *ext, long long size)
 void smtp_data_piece(struct span piece, bool more, size_t limit, size_t *col,
                      struct buf *out)
 {
-    for (size_t i = 0; i < piece.len; i++) {
+    size_t i = 0;
+
+    while (i < piece.len) {
+        size_t n;
+
         if (limit && *col >= limit) {
             /* Postfix breaks an over-long line with CRLF SPACE. */
             buf_cat(out, "\r\n ");
@@ -276,8 +280,19 @@ void smtp_data_piece(struct span piece, bool more, size_t limit, size_t *col,
             buf_catc(out, '.');
             (*col)++;
         }
-        buf_catc(out, (unsigned char) piece.p[i]);
-        (*col)++;
+        /* Copy the run up to the next break (or the end) at once. */
+        n = piece.len - i;
+        if (limit) {
+            /* At the limit already (only after a doubled dot with a limit
+             * below 2): still one byte per output line. */
+            size_t room = *col < limit ? limit - *col : 1;
+
+            if (n > room)
+                n = room;
+        }
+        buf_catn(out, piece.p + i, n);
+        *col += n;
+        i += n;
     }
     if (!more) {
         buf_cat(out, "\r\n");

@@ -220,6 +220,15 @@ static void test_data(void **state)
     buf_reset(&out);
     smtp_data_piece(span_of(".abc"), false, 3, &col, &out);
     assert_string_equal(buf_str(&out), "..a\r\n bc\r\n");
+    /* A silly limit still makes progress. */
+    buf_reset(&out);
+    smtp_data_piece(span_of(".ab"), false, 1, &col, &out);
+    assert_string_equal(buf_str(&out), "..\r\n a\r\n b\r\n");
+    /* A long line in pieces, broken across them. */
+    buf_reset(&out);
+    smtp_data_piece(span_of("abcd"), true, 3, &col, &out);
+    smtp_data_piece(span_of("ef"), false, 3, &col, &out);
+    assert_string_equal(buf_str(&out), "abc\r\n de\r\n f\r\n");
     buf_fini(&out);
 }
 
