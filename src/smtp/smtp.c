@@ -1645,14 +1645,22 @@ static void deliv_prepare(struct deliv *d)
     struct queue_content qc;
     struct span piece;
     bool more;
+    const char *enc;
 
     d->mail.sender = d->m.req.sender;
     d->mail.size = d->m.env.message_size;
     d->mail.envid = d->m.req.envid;
     d->mail.ret = d->m.req.ret;
+    /* Postfix sends BODY=8BITMIME for a message declared 8bit (the
+     * queue file's "encoding" attribute).  Without the declaration ulak
+     * looks at the content: 8-bit data needs BODY=8BITMIME (RFC 6152),
+     * and ulak's smtpd does not record BODY= yet. */
+    enc = queue_env_attr(&d->m.env, "encoding");
+    if (enc && strcmp(enc, "8bit") == 0)
+        d->mail.eightbit = true;
     queue_content_init(&qc, span_make(buf_str(&d->m.data), buf_len(&d->m.data)),
                        &d->m.env);
-    while (!d->mail.eightbit && queue_content_piece(&qc, &piece, &more))
+    while (!enc && !d->mail.eightbit && queue_content_piece(&qc, &piece, &more))
         for (size_t i = 0; i < piece.len; i++)
             if ((unsigned char) piece.p[i] & 0x80) {
                 d->mail.eightbit = true;
