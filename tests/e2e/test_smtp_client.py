@@ -666,3 +666,16 @@ def test_stop_lets_a_delivery_finish(inst):
         assert out and out[0][0]["action"] == "delivered", out
     finally:
         sink.stop()
+
+
+def test_lmtp_inet(inst):
+    sink = Sink(lmtp=True, dot={})
+    try:
+        start_agents(inst)
+        qid, st = deliver(inst, "lmtp", ["a@example.test", "b@example.test"],
+                          nexthop=f"inet:127.0.0.1:{sink.port}")
+        assert [s["action"] for s in st] == ["delivered", "delivered"], st
+        assert st[0]["relay"] == f"127.0.0.1[127.0.0.1]:{sink.port}", st
+        assert sink.commands[0].startswith("LHLO "), sink.commands
+    finally:
+        sink.stop()
