@@ -638,7 +638,7 @@ static bool final_server(const struct deliv *d)
         d->servers && d->next_server < d->servers->naddr
         && (conf.mx_session_limit == 0 || d->sessions < conf.mx_session_limit);
 
-    if (more_servers)
+    if (more_servers || !d->looked_up) /* !looked_up: a cached session */
         return false;
     if (!d->on_fallback && conf.fallback->argc > 0)
         return false;
@@ -688,6 +688,10 @@ static void session_fail(struct conn *c, const char *status, const char *reason,
         conn_close(c);
         return;
     }
+    /* Postfix logs a temporary failure that another server may make
+     * good (a failed connect has its own line, without the queue id). */
+    if (!hard && c->connected && !final_server(d))
+        msg_info("%s: %s", d->m.req.queue_id, reason);
     for (size_t i = 0; i < d->m.req.rcpt_count; i++)
         if (d->r[i].state == R_ACCEPTED)
             d->r[i].state = R_PENDING;
@@ -957,10 +961,13 @@ static void rcpt_outcome(struct conn *c, size_t i, enum cmd cmd)
             rcpt_set(d, i, cls == 4 ? smtp_reply_dsn(&c->reply) : "4.0.0",
                      buf_str(&reason), c->relay, buf_str(&mta),
                      diag_of(c, &diag));
-        else
+        else {
+            /* Kept for the next server, as Postfix does, which logs it. */
+            msg_info("%s: %s", d->m.req.queue_id, buf_str(&reason));
             rcpt_soft(d, i, cls == 4 ? smtp_reply_dsn(&c->reply) : "4.0.0",
                       buf_str(&reason), c->relay, buf_str(&mta),
                       diag_of(c, &diag));
+        }
     }
     buf_fini(&reason);
     buf_fini(&diag);

@@ -679,3 +679,51 @@ def test_lmtp_inet(inst):
         assert sink.commands[0].startswith("LHLO "), sink.commands
     finally:
         sink.stop()
+
+
+def test_rcpt_4xx_kept_for_the_fallback_relay(inst):
+    """A recipient that the first server defers goes to the next one (here
+    smtp_fallback_relay) in the same delivery; Postfix logs the deferral
+    with the queue id (recorded with postfix-ref)."""
+    first = Sink(rcpt={"a@example.test": "450 4.2.0 greylisted"})
+    fallback = Sink()
+    try:
+        start_agents(inst, f"smtp_fallback_relay = [127.0.0.1]:"
+                     f"{fallback.port}\n"
+                     "smtp_connection_cache_on_demand = no\n")
+        qid, st = deliver(inst, "smtp", ["a@example.test", "b@example.test"],
+                          nexthop=hop(first))
+        assert [s["action"] for s in st] == ["delivered", "delivered"], st
+        assert st[0]["relay"] == f"127.0.0.1[127.0.0.1]:{fallback.port}"
+        assert st[1]["relay"] == f"127.0.0.1[127.0.0.1]:{first.port}"
+        inst.wait_log(rf"ulak/smtp\[\d+\]: {qid}: host 127\.0\.0\.1\["
+                      r"127\.0\.0\.1\] said: 450 4\.2\.0 greylisted \(in reply "
+                      r"to RCPT TO command\)")
+        _, rcpts, _ = fallback.messages[0]
+        assert [r.split()[1] for r in rcpts] == ["TO:<a@example.test>"]
+    finally:
+        first.stop()
+        fallback.stop()
+
+
+def test_smtputf8_required(inst):
+    plain = Sink(ehlo=("PIPELINING",))
+    utf8 = Sink(ehlo=("PIPELINING", "SMTPUTF8", "8BITMIME"))
+    try:
+        start_agents(inst)
+        qid, st = deliver(inst, "smtp", ["j\u00f6rg@example.test"],
+                          nexthop=hop(plain))
+        assert st[0]["status"] == "5.6.7", st
+        assert st[0]["reason"] == ("SMTPUTF8 is required, but was not "
+                                   "offered by host 127.0.0.1[127.0.0.1]")
+        assert st[0]["relay"] == f"127.0.0.1[127.0.0.1]:{plain.port}"
+        assert not any(c.startswith("MAIL") for c in plain.commands)
+        _, st = deliver(inst, "smtp", ["j\u00f6rg@example.test"],
+                        nexthop=hop(utf8))
+        assert st[0]["action"] == "delivered", st
+        mail, rcpts, _ = utf8.messages[0]
+        assert mail.endswith(" SMTPUTF8"), mail
+        assert rcpts[0].startswith("RCPT TO:<j\u00f6rg@example.test>")
+    finally:
+        plain.stop()
+        utf8.stop()
