@@ -1702,6 +1702,21 @@ static void deliv_start(struct deliv *d)
         return;
     }
     buf_fini(&why);
+    /* Addresses go into command lines: no line breaks (the queue file
+     * never has them; the request comes from another process). */
+    if (strpbrk(d->m.req.sender, "\r\n")) {
+        pending_all(d, "5.1.7", "malformed sender address", NULL, NULL, true);
+    }
+    for (size_t i = 0; i < d->m.req.rcpt_count; i++)
+        if (strpbrk(d->m.req.rcpt[i].address, "\r\n")
+            || (d->m.req.rcpt[i].orcpt
+                && strpbrk(d->m.req.rcpt[i].orcpt, "\r\n")))
+            rcpt_set(d, i, "5.1.3", "malformed recipient address", NULL, NULL,
+                     NULL);
+    if (undecided(d) == 0) {
+        deliv_finish(d);
+        return;
+    }
     deliv_prepare(d);
     if ((c = cache_take(d->m.req.nexthop, NULL)) != NULL) {
         /* A failed RSET goes to deliv_next_server, which looks up the

@@ -727,3 +727,32 @@ def test_smtputf8_required(inst):
     finally:
         plain.stop()
         utf8.stop()
+
+
+def test_no_command_injection_from_the_request(inst):
+    """The queue file cannot hold a line break, but the request comes
+    from another process: an address with one never reaches the wire."""
+    sink = Sink()
+    try:
+        start_agents(inst)
+        qid = qwrite.new_id()
+        data, info = qwrite.build("alice@example.test",
+                                  ["a@example.test", "b@example.test"],
+                                  b"Subject: t\n\nx\n")
+        qwrite.write(str(inst.queue), "active", qid, data, ME.pw_uid,
+                     ME.pw_gid)
+        sec, usec = info["arrival"]
+        st = ipcframe.deliver(
+            inst.sock("smtp"), queue_id=qid, queue_name="active",
+            content_offset=info["content_offset"],
+            sender="alice@example.test", arrival_time=sec, arrival_usec=usec,
+            nexthop=hop(sink),
+            rcpts=[{"address": "a@example.test>\r\nRSET",
+                    "offset": info["rcpt_offsets"][0]},
+                   {"address": "b@example.test",
+                    "offset": info["rcpt_offsets"][1]}])
+        assert [(s["action"], s["status"]) for s in st] == [
+            ("failed", "5.1.3"), ("delivered", "2.0.0")], st
+        assert "RSET" not in sink.commands, sink.commands
+    finally:
+        sink.stop()
