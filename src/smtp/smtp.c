@@ -606,7 +606,13 @@ static void pending_all(struct deliv *d, const char *status, const char *reason,
 {
     struct buf mta = BUF_INIT;
     bool talked = c && c->connected;
+    char soft[DSN_STATUS_SIZE];
 
+    /* What a later server may still change is temporary for now. */
+    str_copy(soft, sizeof(soft), status);
+    if (!hard && soft[0] == '5')
+        soft[0] = '4';
+    status = soft;
     if (talked)
         buf_setf(&mta, "dns; %s", c->host);
     for (size_t i = 0; i < d->m.req.rcpt_count; i++) {
@@ -1599,7 +1605,10 @@ static void deliv_finish(struct deliv *d)
 {
     struct agent_result res;
     size_t n = d->m.req.rcpt_count;
-    bool dest_fail = d->dns_fail || (d->tried && !d->talked);
+    /* Negative feedback when no server took part in a mail transaction:
+     * nothing reachable, every one refused the session, or no servers
+     * for now.  A bounce for the next hop itself (5xx lookup) is none. */
+    bool dest_fail = !d->talked && (d->dns_fail || d->tried);
 
     d->finished = true;
     if (!d->have_conn_done && d->tried) {
