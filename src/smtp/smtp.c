@@ -47,6 +47,7 @@ struct smtp_conf {
     struct argv *fallback;
     long line_length_limit;
     bool never_ehlo, always_ehlo;
+    bool skip_quit_response;
     struct smtp_addr_conf addr;
 };
 
@@ -92,8 +93,10 @@ struct conn {
     struct smtp_ext ext;
     bool esmtp;
     bool connected;
-    bool closed; /* freed at the end of the current callback */
-    int busy;    /* callbacks in progress */
+    bool closed;   /* freed at the end of the current callback */
+    bool broken;   /* timed out, lost or confused: no QUIT */
+    bool quitting; /* QUIT sent, waiting for its reply (lmtp) */
+    int busy;      /* callbacks in progress */
     struct timeval created;
     struct pend *pend;
     size_t npend, pend_head, pend_cap;
@@ -148,6 +151,7 @@ struct deliv {
 };
 
 static struct conn *cache_head;
+static struct conn *quit_head; /* waiting for the reply to QUIT */
 
 static void conn_on_read(int fd, int what, void *arg);
 static void conn_on_write(int fd, int what, void *arg);
@@ -264,6 +268,7 @@ static int post_jail(struct server *srv, struct buf *why)
     conf.line_length_limit = conf_int(pname("line_length_limit"));
     conf.never_ehlo = !conf.lmtp && conf_bool("smtp_never_send_ehlo");
     conf.always_ehlo = conf.lmtp || conf_bool("smtp_always_send_ehlo");
+    conf.skip_quit_response = conf_bool(pname("skip_quit_response"));
 
     conf.addr.lmtp = conf.lmtp;
     conf.addr.mx_address_limit = (int) conf_int(pname("mx_address_limit"));
@@ -354,24 +359,50 @@ static void conn_close(struct conn *c)
         conn_free(c);
 }
 
-/* conn_quit - say QUIT without waiting for the answer, and close */
-static void conn_quit(struct conn *c)
+/* list_unlink - take C out of the list at *HEAD */
+static void list_unlink(struct conn **head, struct conn *c)
 {
-    if (c->connected && c->fd >= 0)
-        (void) send(c->fd, "QUIT\r\n", 6, MSG_DONTWAIT | MSG_NOSIGNAL);
-    conn_close(c);
-}
-
-/* cache_unlink - take C out of the cache list */
-static void cache_unlink(struct conn *c)
-{
-    for (struct conn **pp = &cache_head; *pp; pp = &(*pp)->next) {
+    for (struct conn **pp = head; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
             c->next = NULL;
             return;
         }
     }
+}
+
+/* cache_unlink - take C out of the cache list */
+static void cache_unlink(struct conn *c)
+{
+    list_unlink(&cache_head, c);
+}
+
+/* conn_quit - say QUIT and close; with *_skip_quit_response = no (lmtp's
+ * default) after its reply or *_quit_timeout.  A broken session gets no
+ * QUIT. */
+static void conn_quit(struct conn *c)
+{
+    if (c->closed)
+        return;
+    if (c->quitting) {
+        list_unlink(&quit_head, c);
+        conn_close(c);
+        return;
+    }
+    if (c->connected && c->fd >= 0 && !c->broken) {
+        (void) send(c->fd, "QUIT\r\n", 6, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (!conf.skip_quit_response && !server_draining(the_srv)) {
+            c->quitting = true;
+            c->d = NULL;
+            c->next = quit_head;
+            quit_head = c;
+            loop_ev_disarm(c->wev);
+            loop_ev_arm(c->rev, -1);
+            loop_ev_arm(c->timer, conf.quit_timeout * 1000);
+            return;
+        }
+    }
+    conn_close(c);
 }
 
 /* cache_take - an idle session for NEXTHOP (or server ADDRKEY) */
@@ -902,6 +933,7 @@ static void session_begin_tx(struct conn *c)
     if (d->pipelined || c->npend == c->pend_head)
         send_mail(c);
     if (conn_flush(c) < 0) {
+        c->broken = true;
         buf_setf(&reason, "lost connection with %s while %s", c->hostaddr,
                  conn_phase(CMD_MAIL));
         session_fail(c, "4.4.2", buf_str(&reason), NULL, false);
@@ -1119,6 +1151,7 @@ static void on_reply(struct conn *c, struct pend p)
     if (conn_flush(c) < 0) {
         struct buf reason = BUF_INIT;
 
+        c->broken = true;
         buf_setf(&reason, "lost connection with %s while %s", c->hostaddr,
                  conn_phase(p.cmd));
         session_fail(c, "4.4.2", buf_str(&reason), NULL, false);
@@ -1136,6 +1169,12 @@ static void conn_lost(struct conn *c, const char *fmt_why)
         c->npend > c->pend_head ? c->pend[c->pend_head].cmd : CMD_QUIT;
 
     if (c->d == NULL) {
+        /* An idle cached session that speaks or closes, or the answer to
+         * QUIT. */
+        if (c->quitting) {
+            conn_quit(c);
+            return;
+        }
         cache_unlink(c);
         conn_close(c);
         return;
@@ -1147,6 +1186,7 @@ static void conn_lost(struct conn *c, const char *fmt_why)
         deliv_next_server(d);
         return;
     }
+    c->broken = true;
     if (fmt_why)
         buf_setf(&reason, "%s", fmt_why);
     else
@@ -1198,6 +1238,7 @@ static void conn_on_read(int fd, int what, void *arg)
         if (pr == SMTP_PARSE_ERROR || c->npend == c->pend_head) {
             struct buf reason = BUF_INIT;
 
+            c->broken = true;
             buf_setf(&reason, "host %s sent a malformed reply: %s", c->hostaddr,
                      pr == SMTP_PARSE_ERROR ? buf_str(&why)
                                             : "reply without a command");
@@ -1268,8 +1309,9 @@ static void conn_on_timer(int fd, int what, void *arg)
     (void) what;
     conn_enter(c);
     if (c->d == NULL) {
-        cache_unlink(c);
-        conn_quit(c);
+        if (!c->quitting)
+            cache_unlink(c);
+        conn_quit(c); /* a quitting one closes */
     } else if (!c->connected) {
         buf_setf(&reason, "connect to %s: Connection timed out", c->relay);
         msg_info("%s", buf_str(&reason));
@@ -1283,6 +1325,7 @@ static void conn_on_timer(int fd, int what, void *arg)
 
         buf_setf(&reason, "conversation with %s timed out while %s",
                  c->hostaddr, conn_phase(cmd));
+        c->broken = true;
         session_fail(c, "4.4.2", buf_str(&reason), NULL, false);
     }
     buf_fini(&reason);
@@ -1802,6 +1845,8 @@ static void on_drain(struct server *srv)
         cache_unlink(c);
         conn_quit(c);
     }
+    while (quit_head)
+        conn_quit(quit_head);
 }
 
 /* on_exit - free the process's own events before the loop goes */

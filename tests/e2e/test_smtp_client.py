@@ -31,7 +31,8 @@ class Sink:
                  ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME", "DSN"),
                  rcpt=None, mail="250 2.1.0 Ok", data="354 go ahead",
                  dot="250 2.0.0 Ok: queued as SINK1", silent=False,
-                 host="127.0.0.1", port=0, dot_delay=0):
+                 host="127.0.0.1", port=0, dot_delay=0,
+                 quit_reply="221 2.0.0 Bye"):
         self.lmtp, self.path, self.host = lmtp, path, host
         self.port = port
         self.greeting, self.ehlo = greeting, ehlo
@@ -43,6 +44,7 @@ class Sink:
         self.sessions = 0
         self.active = self.max_active = 0
         self.dot_delay = dot_delay
+        self.quit_reply = quit_reply
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,),
@@ -157,7 +159,9 @@ class Sink:
                 elif verb == "RSET":
                     send("250 2.0.0 Ok")
                 elif verb == "QUIT":
-                    send("221 2.0.0 Bye")
+                    if self.quit_reply is None:
+                        continue  # silent: the client decides when to go
+                    send(self.quit_reply)
                     await writer.drain()
                     writer.close()
                     return
@@ -767,3 +771,28 @@ def test_no_command_injection_from_the_request(inst):
         assert "RSET" not in sink.commands, sink.commands
     finally:
         sink.stop()
+
+
+def test_quit_response_smtp_skips_lmtp_waits(inst):
+    """smtp_skip_quit_response = yes: smtp closes after QUIT at once;
+    lmtp_skip_quit_response = no: lmtp waits up to lmtp_quit_timeout."""
+    path = str(inst.root / "lmtp.sock")
+    s_sink = Sink(quit_reply=None)
+    l_sink = Sink(lmtp=True, path=path, dot={}, quit_reply=None)
+    try:
+        start_agents(inst, "smtp_connection_cache_on_demand = no\n"
+                     "lmtp_connection_cache_on_demand = no\n"
+                     "lmtp_quit_timeout = 2s\n")
+        deliver(inst, "smtp", ["a@example.test"], nexthop=hop(s_sink))
+        deliver(inst, "lmtp", ["a@example.test"], nexthop=f"unix:{path}")
+        time.sleep(1)
+        assert "QUIT" in s_sink.commands and "QUIT" in l_sink.commands
+        assert s_sink.active == 0
+        assert l_sink.active == 1
+        deadline = time.time() + 5
+        while l_sink.active and time.time() < deadline:
+            time.sleep(0.1)
+        assert l_sink.active == 0
+    finally:
+        s_sink.stop()
+        l_sink.stop()
