@@ -1233,8 +1233,13 @@ static void conn_on_read(int fd, int what, void *arg)
                              &c->reply, &why);
         struct pend p;
 
-        if (pr == SMTP_PARSE_MORE)
+        if (pr == SMTP_PARSE_MORE) {
+            /* Skipped lines before a reply need not be kept. */
+            memmove((char *) buf_str(&c->in), buf_str(&c->in) + used,
+                    buf_len(&c->in) - used);
+            buf_truncate(&c->in, buf_len(&c->in) - used);
             break;
+        }
         if (pr == SMTP_PARSE_ERROR || c->npend == c->pend_head) {
             struct buf reason = BUF_INIT;
 

@@ -55,7 +55,9 @@ enum smtp_parse smtp_reply_parse(struct span in, size_t *used,
                                  struct smtp_reply *r, struct buf *why)
 {
     size_t off = 0;
+    size_t skipped = 0; /* garbage lines before the reply's first line */
     int nlines = 0;
+    int first = 0; /* the first line's code */
 
     *used = 0;
     reply_reset(r);
@@ -72,6 +74,7 @@ enum smtp_parse smtp_reply_parse(struct span in, size_t *used,
                 return SMTP_PARSE_ERROR;
             }
             reply_reset(r);
+            *used = skipped;
             return SMTP_PARSE_MORE;
         }
         len = (size_t) (lf - (in.p + off));
@@ -89,30 +92,26 @@ enum smtp_parse smtp_reply_parse(struct span in, size_t *used,
             return SMTP_PARSE_ERROR;
         }
         const char *p = in.p + off;
+        sep = len > 3 ? p[3] : ' ';
         if (len < 3 || p[0] < '2' || p[0] > '5' || p[1] < '0' || p[1] > '9'
-            || p[2] < '0' || p[2] > '9') {
-            buf_set(why, "reply without a valid status code");
-            return SMTP_PARSE_ERROR;
+            || p[2] < '0' || p[2] > '9' || (sep != ' ' && sep != '-')) {
+            /* Not a reply line: skipped, as Postfix's client does. */
+            off = next;
+            if (first == 0)
+                skipped = off;
+            continue;
         }
         code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-        sep = len > 3 ? p[3] : ' ';
-        if (sep != ' ' && sep != '-') {
-            buf_set(why, "reply with a bad separator after the status code");
-            return SMTP_PARSE_ERROR;
-        }
-        if (r->code && code != r->code) {
-            buf_setf(why, "reply lines with different codes %d and %d", r->code,
-                     code);
-            return SMTP_PARSE_ERROR;
-        }
         struct span text =
             len > 4 ? span_make(p + 4, len - 4) : span_make(p + len, 0);
-        if (r->code == 0) {
-            r->code = code;
+        if (first == 0) {
+            first = code;
             take_dsn(r, text, code / 100);
         } else {
             buf_catc(&r->text, ' ');
         }
+        /* The last line's code is the reply's, as in Postfix. */
+        r->code = code;
         for (size_t i = 0; i < len; i++)
             buf_catc(&r->text,
                      (unsigned char) p[i] >= 0x20 && (unsigned char) p[i] < 0x7f
@@ -121,6 +120,8 @@ enum smtp_parse smtp_reply_parse(struct span in, size_t *used,
         argv_addn(r->lines, text.p, text.len);
         off = next;
         if (sep == ' ') {
+            if (r->has_dsn && r->dsn[0] != '0' + code / 100)
+                r->has_dsn = false;
             if (!r->has_dsn)
                 str_fmt(r->dsn, sizeof(r->dsn), "%d.0.0", code / 100);
             *used = off;

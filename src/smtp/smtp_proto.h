@@ -8,12 +8,13 @@
  *
  * Replies (RFC 5321 4.2): one or more lines "CODE-text" ending with one
  * "CODE text" (or a bare "CODE"), each line ending in LF (a CR before it
- * is dropped).  The parser is strict where it must be and bounded
- * everywhere: a line longer than SMTP_REPLY_LINE_MAX, more than
- * SMTP_REPLY_LINES_MAX lines, a code that is not three digits with the
- * first 2..5, a line whose code differs from the first line's, or a
- * separator other than space or '-' are errors (the caller ends the
- * session: "... sent a malformed reply").
+ * is dropped).  Lenient where Postfix's client is (recorded with
+ * postfix-ref): a line that does not start with a code of 2..5 and two
+ * digits and a space or '-' is skipped, and the code of a reply is its
+ * last line's.  Bounded everywhere: a line longer than
+ * SMTP_REPLY_LINE_MAX or more than SMTP_REPLY_LINES_MAX lines (skipped
+ * ones included) are errors (the caller ends the session: "... sent a
+ * malformed reply"; Postfix truncates such lines with a warning).
  *
  * Ownership: struct smtp_reply owns its text (smtp_reply_fini); spans
  * given to the parsers are borrowed and never written.
@@ -42,7 +43,8 @@ void smtp_reply_init(struct smtp_reply *r);
 void smtp_reply_fini(struct smtp_reply *r);
 
 enum smtp_parse {
-    SMTP_PARSE_MORE,  /* no complete reply yet: read more */
+    SMTP_PARSE_MORE,  /* no complete reply yet: read more; the first
+                       * *USED bytes (skipped lines) may be dropped */
     SMTP_PARSE_REPLY, /* one reply in R; *USED bytes of IN were its */
     SMTP_PARSE_ERROR, /* malformed (WHY): end the session */
 };

@@ -67,13 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     fuzz_init();
     (void) fuzz_write; /* fuzz_common.h's file helper: no file needed */
     smtp_reply_init(&r);
-    while (smtp_reply_parse(in, &used, &r, &why) == SMTP_PARSE_REPLY) {
-        if (used == 0 || used > in.len)
+    for (;;) {
+        enum smtp_parse pr = smtp_reply_parse(in, &used, &r, &why);
+
+        if (used > in.len)
             abort();
-        smtp_ehlo_parse(&r, &ext);
-        if (r.code < 200 || r.code > 599
-            || smtp_reply_dsn(&r)[0] != '0' + r.code / 100)
-            abort();
+        if (pr == SMTP_PARSE_REPLY) {
+            if (used == 0)
+                abort();
+            smtp_ehlo_parse(&r, &ext);
+            if (r.code < 200 || r.code > 599
+                || smtp_reply_dsn(&r)[0] != '0' + r.code / 100)
+                abort();
+        } else if (pr == SMTP_PARSE_ERROR || used == 0) {
+            break;
+        }
         in.p += used;
         in.len -= used;
     }
