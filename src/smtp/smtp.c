@@ -43,7 +43,7 @@ struct smtp_conf {
     bool send_xforward;
     bool cache_on_demand;
     struct argv *cache_dests;
-    long cache_time_limit, reuse_time_limit;
+    long cache_time_limit, reuse_time_limit, reuse_count_limit;
     struct argv *fallback;
     long line_length_limit;
     bool never_ehlo, always_ehlo;
@@ -96,6 +96,7 @@ struct conn {
     bool closed;   /* freed at the end of the current callback */
     bool broken;   /* timed out, lost or confused: no QUIT */
     bool quitting; /* QUIT sent, waiting for its reply (lmtp) */
+    long uses;     /* mail transactions begun */
     int busy;      /* callbacks in progress */
     struct timeval created;
     struct pend *pend;
@@ -264,6 +265,7 @@ static int post_jail(struct server *srv, struct buf *why)
     conf.cache_dests = conf_list(pname("connection_cache_destinations"));
     conf.cache_time_limit = conf_time(pname("connection_cache_time_limit"));
     conf.reuse_time_limit = conf_time(pname("connection_reuse_time_limit"));
+    conf.reuse_count_limit = conf_int(pname("connection_reuse_count_limit"));
     conf.fallback = conf_list(pname("fallback_relay"));
     conf.line_length_limit = conf_int(pname("line_length_limit"));
     conf.never_ehlo = !conf.lmtp && conf_bool("smtp_never_send_ehlo");
@@ -767,7 +769,8 @@ static void conn_release(struct conn *c)
     struct deliv *d = conn_detach(c);
 
     if (d && cache_wanted(d->m.req.nexthop) && !c->closed
-        && tv_now().tv_sec - c->created.tv_sec < conf.reuse_time_limit) {
+        && tv_now().tv_sec - c->created.tv_sec < conf.reuse_time_limit
+        && (conf.reuse_count_limit <= 0 || c->uses < conf.reuse_count_limit)) {
         mem_free(c->nexthop);
         c->nexthop = mem_strdup(d->m.req.nexthop);
         c->npend = c->pend_head = 0;
@@ -909,6 +912,7 @@ static void session_begin_tx(struct conn *c)
     }
     d->accepted_any = false;
     d->rcpt_cursor = 0;
+    c->uses++;
     if (d->mail.smtputf8 && !(c->ext.flags & SMTP_EXT_SMTPUTF8)) {
         buf_setf(&reason,
                  "SMTPUTF8 is required, but was not offered by host %s",

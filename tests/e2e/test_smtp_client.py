@@ -368,6 +368,22 @@ def test_connection_reused_with_rset(inst):
         sink.stop()
 
 
+def test_connection_reuse_count_limit(inst):
+    sink = Sink()
+    try:
+        start_agents(inst, "smtp_connection_cache_time_limit = 5s\n"
+                     "smtp_connection_reuse_count_limit = 2\n")
+        for i in range(4):
+            _, st = deliver(inst, "smtp", [f"u{i}@example.test"],
+                            nexthop=hop(sink))
+            assert st[0]["action"] == "delivered", st
+        # Two transactions per connection.
+        assert sink.sessions == 2, sink.commands
+        assert sink.commands.count("RSET") == 2, sink.commands
+    finally:
+        sink.stop()
+
+
 def test_lmtp_unix_socket_one_reply_per_rcpt(inst):
     path = str(inst.root / "lmtp.sock")
     sink = Sink(lmtp=True, path=path,
