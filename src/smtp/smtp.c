@@ -149,6 +149,11 @@ struct deliv {
     bool have_conn_done;
     bool accepted_any; /* in the current transaction */
     bool finished;
+    /* best_mx_transport: the request passed on to another agent */
+    int pfd;
+    struct loop_ev *prev, *pwev;
+    struct ipc_reader preader;
+    struct buf pout;
 };
 
 static struct conn *cache_head;
@@ -1501,6 +1506,7 @@ static void conn_reuse(struct deliv *d, struct conn *c)
 /* Deliveries */
 
 static void deliv_addr_done(void *arg, struct smtp_addr_result *res);
+static void pass_best_mx(struct deliv *d);
 
 /* deliv_lookup - select the servers of NEXTHOP */
 static void deliv_lookup(struct deliv *d, const char *nexthop)
@@ -1516,6 +1522,167 @@ static void deliv_lookup(struct deliv *d, const char *nexthop)
                              deliv_addr_done, d);
 }
 
+/* pass_close - the other agent's connection is done with */
+static void pass_close(struct deliv *d)
+{
+    loop_ev_free(d->prev);
+    loop_ev_free(d->pwev);
+    d->prev = d->pwev = NULL;
+    if (d->pfd >= 0)
+        close(d->pfd);
+    d->pfd = -1;
+    ipc_reader_fini(&d->preader);
+    buf_fini(&d->pout);
+}
+
+/* pass_fail - the other agent could not be asked: defer with WHY */
+static void pass_fail(struct deliv *d, const char *transport, const char *why)
+{
+    struct buf reason = BUF_INIT;
+
+    buf_setf(&reason, "mail transport unavailable: %s: %s", transport, why);
+    msg_warn("%s: %s", d->m.req.queue_id, buf_str(&reason));
+    pass_close(d);
+    pending_all(d, "4.3.0", buf_str(&reason), NULL, NULL, true);
+    deliv_finish(d);
+    buf_fini(&reason);
+}
+
+/* pass_status - one deliver_status from the other agent; true at done */
+static bool pass_status(struct deliv *d, const struct ipc_deliver_status *st)
+{
+    /* That agent logged the delivery: the status goes back quiet. */
+    for (size_t i = 0; i < d->m.req.rcpt_count; i++) {
+        if (d->m.req.rcpt[i].offset == st->offset && d->r[i].state != R_DONE) {
+            rcpt_set(d, i, st->status, st->reason, st->relay, st->remote_mta,
+                     st->diag_code);
+            d->r[i].res.quiet = true;
+            break;
+        }
+    }
+    return st->done != 0;
+}
+
+/* pass_on_io - the request goes out, the statuses come back */
+static void pass_on_io(int fd, int what, void *arg)
+{
+    struct deliv *d = arg;
+    struct ipc_frame frame;
+    struct ipc_deliver_status st;
+    struct buf why = BUF_INIT;
+    const char *transport = conf_str("best_mx_transport");
+    int passed = -1;
+    bool done;
+
+    if (what & LOOP_TIMEOUT) {
+        pass_fail(d, transport, "time-out");
+        goto out;
+    }
+    if (what & LOOP_WRITE) {
+        if (ipc_send_some(fd, &d->pout) < 0) {
+            buf_setf(&why, "%m");
+            pass_fail(d, transport, buf_str(&why));
+            goto out;
+        }
+        if (buf_len(&d->pout) == 0)
+            loop_ev_disarm(d->pwev);
+        goto out;
+    }
+    for (;;) {
+        switch (ipc_reader_read(&d->preader, fd, &frame, &passed, &why)) {
+            case IPC_READ_MORE:
+                goto out;
+            case IPC_READ_EOF:
+                pass_fail(d, transport, "no delivery status");
+                goto out;
+            case IPC_READ_ERROR:
+                pass_fail(d, transport, buf_str(&why));
+                goto out;
+            case IPC_READ_FRAME:
+                break;
+        }
+        if (passed >= 0)
+            close(passed);
+        passed = -1;
+        if (ipc_deliver_status_decode(&frame, &st, &why) < 0) {
+            pass_fail(d, transport, buf_str(&why));
+            goto out;
+        }
+        if (dsn_status_check(span_of(st.status), &why) < 0) {
+            ipc_deliver_status_fini(&st);
+            pass_fail(d, transport, buf_str(&why));
+            goto out;
+        }
+        done = pass_status(d, &st);
+        ipc_deliver_status_fini(&st);
+        if (done) {
+            pass_close(d);
+            /* A recipient it did not answer for defers. */
+            pending_all(d, "4.3.0", "mail transport error: no delivery status",
+                        NULL, NULL, true);
+            d->talked = true;
+            deliv_finish(d);
+            goto out;
+        }
+    }
+out:
+    buf_fini(&why);
+}
+
+/* pass_best_mx - hand the pending recipients to best_mx_transport
+ * ("transport" or "transport:nexthop") as Postfix's smtp does when this
+ * machine is the best MX: one deliver_req for the same queue file on
+ * private/TRANSPORT, without blocking */
+static void pass_best_mx(struct deliv *d)
+{
+    const char *spec = conf_str("best_mx_transport");
+    const char *colon = strchr(spec, ':');
+    char *transport = colon ? span_dup(span_make(spec, (size_t) (colon - spec)))
+                            : mem_strdup(spec);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct ipc_deliver_req req = d->m.req;
+    struct ipc_rcpt *rcpts = mem_alloc(d->m.req.rcpt_count * sizeof(*rcpts));
+    struct buf why = BUF_INIT;
+    struct buf path = BUF_INIT;
+    struct loop *l = server_loop(the_srv);
+
+    ipc_reader_init(&d->preader);
+    buf_init(&d->pout, 0);
+    req.nexthop = colon && colon[1] ? (char *) colon + 1 : d->m.req.nexthop;
+    req.rcpt = rcpts;
+    req.rcpt_count = 0;
+    for (size_t i = 0; i < d->m.req.rcpt_count; i++)
+        if (d->r[i].state != R_DONE)
+            rcpts[req.rcpt_count++] = d->m.req.rcpt[i];
+    buf_setf(&path, "%s/private/%s", conf_str("queue_directory"), transport);
+    if (*transport == 0 || strchr(transport, '/') || *transport == '.'
+        || str_copy(sun.sun_path, sizeof(sun.sun_path), buf_str(&path)) < 0) {
+        pass_fail(d, spec, "bad transport name");
+        goto out;
+    }
+    if (ipc_deliver_req_encode(&req, d->m.request_id, &d->pout, &why) < 0) {
+        pass_fail(d, spec, buf_str(&why));
+        goto out;
+    }
+    d->pfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (d->pfd < 0
+        || connect(d->pfd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+        buf_setf(&why, "connect to private/%s: %m", transport);
+        pass_fail(d, spec, buf_str(&why));
+        goto out;
+    }
+    d->prev = loop_read(l, d->pfd, pass_on_io, d);
+    d->pwev = loop_write(l, d->pfd, pass_on_io, d);
+    /* The other agent's own time limits bound its work. */
+    loop_ev_arm(d->prev, AGENT_PASS_TIMEOUT * 1000L);
+    loop_ev_arm(d->pwev, AGENT_REQ_TIMEOUT * 1000L);
+out:
+    mem_free(rcpts);
+    mem_free(transport);
+    buf_fini(&why);
+    buf_fini(&path);
+}
+
 /* deliv_addr_done - the servers, or why there are none */
 static void deliv_addr_done(void *arg, struct smtp_addr_result *res)
 {
@@ -1529,12 +1696,9 @@ static void deliv_addr_done(void *arg, struct smtp_addr_result *res)
         pending_all(d, res->dsn, buf_str(&res->reason), NULL, NULL,
                     res->status == 5 && !d->on_fallback);
     } else if (res->best_mx_local) {
-        /* best_mx_transport is not supported: the loop as without it. */
-        struct buf reason = BUF_INIT;
-
-        buf_setf(&reason, "mail for %s loops back to myself", d->m.req.nexthop);
-        pending_all(d, "5.4.6", buf_str(&reason), NULL, NULL, true);
-        buf_fini(&reason);
+        /* This machine is the best MX: best_mx_transport delivers. */
+        pass_best_mx(d);
+        return;
     }
     deliv_next_server(d);
 }
@@ -1604,6 +1768,8 @@ static void deliv_free(struct deliv *d)
         mem_free(d->r[i].diag);
     }
     mem_free(d->r);
+    if (d->pfd >= 0 || d->prev)
+        pass_close(d);
     if (d->have_req)
         ipc_deliver_req_fini(&d->m.req);
     queue_env_fini(&d->m.env);
@@ -1691,6 +1857,7 @@ static void deliv_finish(struct deliv *d)
             .dest_fail = dest_fail,
         };
 
+        res.quiet = r->res.quiet;
         if (r->has_res) {
             str_copy(res.status, sizeof(res.status), r->res.status);
             buf_set(&res.reason, buf_str(&r->res.reason));
@@ -1837,6 +2004,7 @@ static void on_accept(struct server *srv, int fd)
     struct deliv *d = mem_zalloc(sizeof(*d));
 
     d->qfd = fd;
+    d->pfd = -1;
     ipc_reader_init(&d->reader);
     buf_init(&d->qout, 0);
     buf_init(&d->m.data, 0);

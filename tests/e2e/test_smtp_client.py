@@ -814,3 +814,33 @@ def test_quit_response_smtp_skips_lmtp_waits(inst):
     finally:
         s_sink.stop()
         l_sink.stop()
+
+
+def test_best_mx_transport(inst, tmp_path):
+    """This machine is the best MX: without best_mx_transport the mail
+    loops back (5.4.6); with it the recipients go to that transport (here
+    error(8), which bounces with the next-hop text and logs the line)."""
+    with DnsServer(tmp_path, ["self.test. IN MX 10 mx.self.test.",
+                              "mx.self.test. IN A 127.0.0.1"]) as dns:
+        inst.configure(MASTER_CF + "error unix - - n - - error\n",
+                       f"ulak_dns_servers = {dns.servers}\n")
+        r = inst.ulak("start")
+        assert r.returncode == 0, r
+        _, st = deliver(inst, "smtp", ["a@self.test"], nexthop="self.test")
+        assert st[0]["status"] == "5.4.6", st
+        assert st[0]["reason"] == "mail for self.test loops back to myself"
+        r = inst.ulak("stop")
+        assert r.returncode == 0, r
+        inst.configure(MASTER_CF + "error unix - - n - - error\n",
+                       f"ulak_dns_servers = {dns.servers}\n"
+                       "best_mx_transport = error:5.1.2 best MX reached\n")
+        r = inst.ulak("start")
+        assert r.returncode == 0, r
+        qid, st = deliver(inst, "smtp", ["a@self.test", "b@self.test"],
+                          nexthop="self.test")
+        assert [(s["status"], s["reason"]) for s in st] == [
+            ("5.1.2", "best MX reached"), ("5.1.2", "best MX reached")], st
+        assert st[-1]["done"] == 1
+        # error(8) logged the deliveries; smtp did not log them again.
+        log = inst.wait_log(rf"ulak/error\[\d+\]: {qid}: to=<b@self\.test>")
+        assert not re.search(rf"ulak/smtp\[\d+\]: {qid}: to=", log), log
