@@ -43,6 +43,7 @@ class Sink:
         self.messages = []    # (mail, rcpts, data bytes)
         self.sessions = 0
         self.active = self.max_active = 0
+        self.peers = []
         self.dot_delay = dot_delay
         self.quit_reply = quit_reply
         self.loop = asyncio.new_event_loop()
@@ -82,6 +83,7 @@ class Sink:
 
     async def _session(self, reader, writer):
         self.sessions += 1
+        self.peers.append(writer.get_extra_info("peername"))
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         try:
@@ -844,3 +846,16 @@ def test_best_mx_transport(inst, tmp_path):
         # error(8) logged the deliveries; smtp did not log them again.
         log = inst.wait_log(rf"ulak/error\[\d+\]: {qid}: to=<b@self\.test>")
         assert not re.search(rf"ulak/smtp\[\d+\]: {qid}: to=", log), log
+
+
+def test_bind_address_and_helo_name(inst):
+    sink = Sink()
+    try:
+        start_agents(inst, "smtp_bind_address = 127.0.0.5\n"
+                     "smtp_helo_name = client.example.test\n")
+        _, st = deliver(inst, "smtp", ["a@example.test"], nexthop=hop(sink))
+        assert st[0]["action"] == "delivered", st
+        assert sink.peers[0][0] == "127.0.0.5", sink.peers
+        assert sink.commands[0] == "EHLO client.example.test"
+    finally:
+        sink.stop()
