@@ -900,7 +900,9 @@ static void send_mail(struct conn *c)
     if (d->pipelined) {
         while (next_rcpt(d, &i))
             send_rcpt(c, i);
-        conn_send(c, "DATA", CMD_DATA, 0);
+        /* Address verification stops at RCPT, as Postfix's does. */
+        if (!agent_verify(&d->m))
+            conn_send(c, "DATA", CMD_DATA, 0);
     }
     buf_fini(&cmd);
 }
@@ -1101,21 +1103,23 @@ static void on_reply(struct conn *c, struct pend p)
                 send_rcpt(c, i);
             break;
         case CMD_RCPT:
-            if (cls == 2) {
+            if (cls == 2 && !agent_verify(&d->m)) {
                 d->r[p.idx].state = R_ACCEPTED;
                 d->accepted_any = true;
             } else {
+                /* Verification: the RCPT reply is the answer. */
                 rcpt_outcome(c, p.idx, CMD_RCPT);
             }
-            if (!d->pipelined) {
-                if (next_rcpt(d, &i))
-                    send_rcpt(c, i);
-                else if (d->accepted_any)
-                    conn_send(c, "DATA", CMD_DATA, 0);
-                else {
+            if (!d->pipelined && next_rcpt(d, &i)) {
+                send_rcpt(c, i);
+            } else if (agent_verify(&d->m)
+                       || (!d->pipelined && !d->accepted_any)) {
+                if (c->npend == c->pend_head) {
                     tx_end(c);
                     return;
                 }
+            } else if (!d->pipelined) {
+                conn_send(c, "DATA", CMD_DATA, 0);
             }
             break;
         case CMD_DATA:

@@ -859,3 +859,26 @@ def test_bind_address_and_helo_name(inst):
         assert sink.commands[0] == "EHLO client.example.test"
     finally:
         sink.stop()
+
+
+def test_verify_stops_at_rcpt(inst):
+    """A verification request (IPC_DELIVER_F_VERIFY, sendmail -bv) asks the
+    server with MAIL and RCPT and sends no DATA."""
+    for ehlo in (("PIPELINING",), ()):
+        sink = Sink(ehlo=ehlo, rcpt={"b@example.test": "550 5.1.1 <b@example"
+                                                      ".test>: unknown"})
+        try:
+            if ehlo:
+                start_agents(inst)
+            qid, st = deliver(inst, "smtp", ["a@example.test",
+                                             "b@example.test"],
+                              nexthop=hop(sink), flags=1)
+            assert [(s["action"], s["status"]) for s in st] == [
+                ("deliverable", "2.1.5"), ("undeliverable", "5.1.1")], st
+            assert st[0]["reason"] == "250 2.1.5 Ok"
+            assert "DATA" not in sink.commands and not sink.messages
+            log_line(inst, qid, r"to=<a@example\.test>, " + RELAY + ", "
+                     + DELAYS + r", dsn=2\.1\.5, status=deliverable "
+                     r"\(250 2\.1\.5 Ok\)")
+        finally:
+            sink.stop()
