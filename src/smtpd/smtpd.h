@@ -83,6 +83,7 @@ struct smtpd {
     struct addr_match *limit_exempt; /* smtpd_client_event_limit_exceptions */
     long conn_count_limit, conn_rate_limit, msg_rate_limit, rcpt_rate_limit;
     struct smtpd_check *check;
+    struct smtpd_policy *policy; /* check_policy_service connections */
     struct cleanup_conf *cf;
     struct resolve *resolve; /* for permit_inet_interfaces */
     unsigned long sessions;  /* sessions started (for generation ids) */
