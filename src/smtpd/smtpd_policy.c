@@ -243,12 +243,12 @@ int smtpd_policy_reply_parse(const char *in, size_t len, size_t *used,
         size_t n;
 
         if (memchr(p, 0, nl ? (size_t) (nl - p) : len - off) != NULL) {
-            buf_set(why, "NUL byte in the server's reply");
+            buf_set(why, "NUL byte");
             return -1;
         }
         if (nl == NULL) {
             if (len - off > SMTPD_POLICY_LINE_MAX) {
-                buf_set(why, "reply line too long");
+                buf_set(why, "attribute line too long");
                 return -1;
             }
             return 0;
@@ -258,20 +258,20 @@ int smtpd_policy_reply_parse(const char *in, size_t len, size_t *used,
         if (n > 0 && p[n - 1] == '\r')
             n--;
         if (n > SMTPD_POLICY_LINE_MAX) {
-            buf_set(why, "reply line too long");
+            buf_set(why, "attribute line too long");
             return -1;
         }
         if (n == 0)
             break;
         if (++lines > SMTPD_POLICY_ATTRS_MAX) {
-            buf_set(why, "too many attributes in the server's reply");
+            buf_set(why, "too many attributes");
             return -1;
         }
         {
             const char *eq = memchr(p, '=', n);
 
             if (eq == NULL || eq == p) {
-                buf_set(why, "malformed attribute in the server's reply");
+                buf_set(why, "malformed attribute line");
                 return -1;
             }
             if ((size_t) (eq - p) == 6 && memcmp(p, "action", 6) == 0) {
@@ -282,7 +282,7 @@ int smtpd_policy_reply_parse(const char *in, size_t len, size_t *used,
         }
     }
     if (!have) {
-        buf_set(why, "no action attribute in the server's reply");
+        buf_set(why, "missing attribute action");
         return -1;
     }
     *used = off;
@@ -298,6 +298,7 @@ struct preq {
     void *arg;
     char *text;
     long tries;
+    bool resent; /* sent again after a reused connection closed */
     struct preq *next;
 };
 
@@ -382,16 +383,29 @@ static void kick(struct svc *v)
         loop_ev_arm(v->kick, 0);
 }
 
-/* fail - this attempt failed for WHY: log, retry or give up */
-static void fail(struct svc *v, const char *why)
-{
-    struct preq *r;
+/* Kinds of failure (fail()). */
+enum fail_kind {
+    F_IO,      /* an I/O error or time-out: retried */
+    F_CONNECT, /* a connect error: retried */
+    F_APP,     /* an answer without an action: not retried */
+};
 
-    msg_warn("problem talking to server %s: %s", v->label, why);
+/* fail - this attempt failed for WHY: log, retry or give up.  Postfix
+ * 3.7 logs "problem talking to server" after each failed attempt, but
+ * for a UNIX-domain service whose connect fails only after the last. */
+static void fail(struct svc *v, const char *why, enum fail_kind kind)
+{
+    struct preq *r = v->head;
+    bool last = r == NULL || kind == F_APP || r->fn == NULL
+                || r->tries + 1 >= v->conf.try_limit;
+
+    if (last || kind != F_CONNECT || !str_has_prefix(v->conf.endpoint, "unix:"))
+        msg_warn("problem talking to server %s: %s", v->label, why);
     conn_close(v);
-    if ((r = v->head) == NULL)
+    if (r == NULL)
         return;
-    if (++r->tries < v->conf.try_limit && r->fn != NULL) {
+    r->tries++;
+    if (!last) {
         v->st = S_RETRY;
         loop_ev_arm(v->timer, v->conf.retry_delay_ms);
         return;
@@ -401,17 +415,29 @@ static void fail(struct svc *v, const char *why)
     deliver(r, v->conf.default_action);
 }
 
-/* fail_errno - fail with strerror(ERR) */
+/* fail_errno - fail with strerror(ERR) (0: the end of the stream), or start again at once on a new
+ * connection when a reused one turns out to be closed (a server that
+ * dropped an idle connection), once per request and silently */
 static void fail_errno(struct svc *v, int err)
 {
-    fail(v, strerror(err));
+    if ((err == 0 || err == ECONNRESET || err == EPIPE) && v->nreq > 0
+        && v->head && !v->head->resent) {
+        v->head->resent = true;
+        conn_close(v);
+        kick(v);
+        return;
+    }
+    if (err == 0) /* the end of the stream before the answer */
+        fail(v, "Application error", F_APP);
+    else
+        fail(v, strerror(err), F_IO);
 }
 
 /* connect_failed - a connect error, logged as Postfix logs it */
 static void connect_failed(struct svc *v, int err)
 {
     msg_warn("connect to %s: %s", v->label, strerror(err));
-    fail_errno(v, err);
+    fail(v, strerror(err), F_CONNECT);
 }
 
 /* send_some - write what the socket takes */
@@ -470,14 +496,15 @@ static void on_read(int fd, int what, void *arg)
         return;
     }
     if (n <= 0) {
-        fail_errno(v, n < 0 ? errno : ECONNRESET);
+        fail_errno(v, n < 0 ? errno : 0);
         return;
     }
     buf_catn(&v->in, chunk, (size_t) n);
     rc = smtpd_policy_reply_parse(buf_str(&v->in), buf_len(&v->in), &used,
                                   &action, &why);
     if (rc < 0) {
-        fail(v, buf_str(&why));
+        msg_warn("%s in input from %s", buf_str(&why), v->label);
+        fail(v, "Application error", F_APP);
     } else if (rc > 0) {
         struct preq *r = pop(v);
 

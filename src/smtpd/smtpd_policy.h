@@ -31,7 +31,13 @@
  * 127.0.0.1:9998: Connection refused" for every failure), the connection
  * is closed, and the request is sent again on a new one after
  * retry_delay, at most try_limit attempts in all; after the last, the
- * answer is the service's default_action.
+ * answer is the service's default_action.  A reply that has no action
+ * (or does not parse) is logged ("warning: missing attribute action in
+ * input from 127.0.0.1:9998", "warning: problem talking to server
+ * 127.0.0.1:9998: Application error") and answered with the default
+ * action at once, as are a connection the server closes before its answer
+ * ("Application error"), except that a request on a reused connection
+ * that turns out closed is sent again on a new one first, silently.
  *
  * Callbacks run from the loop, never inside smtpd_policy_request.
  * smtpd_policy_cancel(p, id) makes sure a request's callback never runs
@@ -51,7 +57,7 @@
 #include "lib/loop.h"
 
 /* The longest reply line, and the most reply lines, that are accepted. */
-#define SMTPD_POLICY_LINE_MAX  4096
+#define SMTPD_POLICY_LINE_MAX  65536
 #define SMTPD_POLICY_ATTRS_MAX 100
 
 /* One service's settings. */
@@ -109,7 +115,7 @@ void smtpd_policy_encode(const struct smtpd_policy_attrs *a, struct buf *out);
  * ACTION and the bytes it took in *USED; -1 with WHY when it is
  * malformed (a line over SMTPD_POLICY_LINE_MAX, more than
  * SMTPD_POLICY_ATTRS_MAX lines, a line without "=", a NUL byte, no
- * action attribute).
+ * action attribute: "missing attribute action").
  */
 int smtpd_policy_reply_parse(const char *in, size_t len, size_t *used,
                              struct buf *action, struct buf *why);
