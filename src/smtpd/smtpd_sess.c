@@ -423,7 +423,10 @@ static void policy_attrs(struct smtpd_sess *s, const enum smtpd_stage *stages,
     st->server_address = saddr;
     st->server_port = sport;
     st->queue_id = buf_str(&s->queue_id);
-    if (buf_len(&s->instance) == 0) {
+    /* The message's instance, from its first recipient on (Postfix 3.7
+     * sends none at CONNECT, HELO, MAIL or ETRN). */
+    if (s->in_tx && last >= SMTPD_STAGE_RELAY && last != SMTPD_STAGE_ETRN
+        && buf_len(&s->instance) == 0) {
         struct timeval tv;
 
         gettimeofday(&tv, NULL);

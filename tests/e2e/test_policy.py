@@ -28,12 +28,14 @@ ACTIONS = {
     "prepend": "PREPEND X-Policy: checked",
     "ok": "OK",
     "bad": "BOGUS_ACTION xyz",
+    "joe": "DUNNO",
 }
 
 
 class PolicyServer:
     """A policy server on 127.0.0.1 that records every request; SLEEP
-    local parts get no answer, CLOSE ones a closed connection."""
+    local parts get no answer, CLOSE ones a closed connection, NOACTION
+    an answer without an action."""
 
     def __init__(self):
         self.requests = []
@@ -75,9 +77,14 @@ class PolicyServer:
                     return
                 if local == "close":
                     return
+                if local == "noaction":
+                    f.write(b"foo=bar\n\n")
+                    f.flush()
+                    continue
                 f.write(f"action={ACTIONS.get(local, 'DUNNO')}\n\n".encode())
                 f.flush()
         finally:
+            f.close()
             c.close()
 
     def close(self):
@@ -201,37 +208,136 @@ def test_actions_replies_log_and_request(inst, policy):
     assert policy.connections == 2
 
 
-def test_refused_and_timeout_give_the_default_action(inst, policy):
+def test_failing_servers_give_the_default_action(inst, policy):
+    """A refused connection (inet, and unix relative to the queue
+    directory), an answer without an action and a connection closed
+    before the answer: Postfix's warnings and the default action, the
+    service's own (default_action=...) or main.cf's."""
     dead = free_port()
     port, _ = start_smtpd(
         inst,
-        "smtpd_recipient_restrictions = "
-        f"check_policy_service inet:127.0.0.1:{dead}, "
+        "smtpd_restriction_classes = dead_policy, nosuch_policy\n"
+        f"dead_policy = check_policy_service inet:127.0.0.1:{dead}\n"
+        "nosuch_policy = check_policy_service { unix:private/nosuch, "
+        "default_action = { REJECT no policy } }\n"
+        "smtpd_recipient_restrictions = check_recipient_access inline:{ "
+        "{dead@virt.test=dead_policy}, {nosuch@virt.test=nosuch_policy} }, "
         f"check_policy_service {{ inet:127.0.0.1:{policy.port}, "
-        "timeout=1s, default_action=DUNNO }, permit_mynetworks, "
-        "reject_unauth_destination\n"
-        "smtpd_policy_service_retry_delay = 1s\n", boxes=BOXES)
+        "default_action=DUNNO }, permit_mynetworks, "
+        "reject_unauth_destination\n", boxes=BOXES + ("noaction", "close"))
     c = Client(port)
     c.first()
     c.send("EHLO client.example.test\r\n")
     c.reply()
     assert c.cmd("MAIL FROM:<s@example.org>") == "250 2.1.0 Ok"
     t0 = time.time()
-    assert c.cmd("RCPT TO:<dunno@virt.test>") == (
-        "451 4.3.5 <dunno@virt.test>: Recipient address rejected: Server "
+    assert c.cmd("RCPT TO:<dead@virt.test>") == (
+        "451 4.3.5 <dead@virt.test>: Recipient address rejected: Server "
         "configuration problem")
     assert time.time() - t0 >= 0.9  # the retry waited retry_delay
+    assert c.cmd("RCPT TO:<nosuch@virt.test>") == (
+        "554 5.7.1 <nosuch@virt.test>: Recipient address rejected: "
+        "no policy")
+    t0 = time.time()
+    assert c.cmd("RCPT TO:<noaction@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("RCPT TO:<close@virt.test>") == "250 2.1.5 Ok"
+    assert time.time() - t0 < 0.9  # not tried again
     c.close()
-    log = log_has(inst, r"reject: RCPT from.*Server configuration problem")
-    for w in (f"warning: connect to 127.0.0.1:{dead}: Connection refused",
-              f"warning: problem talking to server 127.0.0.1:{dead}: "
-              "Connection refused"):
-        assert log.count(w) == 2, (w, log)
+    log = log_has(inst, r"reject: RCPT from.*no policy")
+    for w, n in (
+            (f"warning: connect to 127.0.0.1:{dead}: Connection refused", 2),
+            (f"warning: problem talking to server 127.0.0.1:{dead}: "
+             "Connection refused", 2),
+            ("warning: connect to private/nosuch: No such file or "
+             "directory", 2),
+            ("warning: problem talking to server private/nosuch: No such "
+             "file or directory", 1),
+            ("warning: missing attribute action in input from "
+             f"127.0.0.1:{policy.port}", 1),
+            (f"warning: problem talking to server 127.0.0.1:{policy.port}: "
+             "Application error", 2)):
+        assert log.count(w) == n, (w, log)
     assert ("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 451 4.3.5 "
-            "<dunno@virt.test>: Recipient address rejected: Server "
+            "<dead@virt.test>: Recipient address rejected: Server "
             "configuration problem; from=<s@example.org> "
-            "to=<dunno@virt.test> proto=ESMTP helo=<client.example.test>"
+            "to=<dead@virt.test> proto=ESMTP helo=<client.example.test>"
             ) in log, log
+
+
+def test_every_stage_without_delay_reject(inst, policy):
+    """smtpd_delay_reject = no: the client, helo, sender and ETRN lists
+    ask at CONNECT, EHLO, MAIL and ETRN; BDAT asks at DATA and
+    END-OF-MESSAGE; attributes as Postfix 3.7 sends them there."""
+    pol = f"check_policy_service inet:127.0.0.1:{policy.port}"
+    port, base = start_smtpd(
+        inst,
+        "smtpd_delay_reject = no\n"
+        f"smtpd_client_restrictions = {pol}\n"
+        f"smtpd_helo_restrictions = {pol}\n"
+        f"smtpd_sender_restrictions = {pol}\n"
+        f"smtpd_etrn_restrictions = {pol}\n"
+        f"smtpd_recipient_restrictions = {pol}, permit_mynetworks, reject\n"
+        f"smtpd_data_restrictions = {pol}\n"
+        f"smtpd_end_of_data_restrictions = {pol}\n"
+        "fast_flush_domains = example.test\n", boxes=BOXES)
+    c = Client(port)
+    assert c.first() == "220 mx.example.test ESMTP ulak"
+    c.cmd("ETRN example.test")
+    c.send("EHLO c.example.test\r\n")
+    assert c.reply()[0] == "250-mx.example.test"
+    assert c.cmd("MAIL FROM:<s@example.org>") == "250 2.1.0 Ok"
+    assert c.cmd("RCPT TO:<joe@virt.test>") == "250 2.1.5 Ok"
+    assert c.cmd("RCPT TO:<ok@virt.test>") == "250 2.1.5 Ok"
+    body = "Subject: t\r\n\r\nhello\r\n"
+    c.send(f"BDAT {len(body)} LAST\r\n{body}")
+    r = c.first()
+    assert re.fullmatch(r"250 2\.0\.0 Ok: 21 bytes queued as [0-9A-F]+", r), r
+    qid = r.rsplit(" ", 1)[1]
+    c.cmd("QUIT")
+    c.close()
+    maildir_messages(inst, base / "joe" / "new")
+    got = [{k: d[k] for k in ("protocol_state", "protocol_name",
+                              "helo_name", "sender", "recipient",
+                              "recipient_count", "queue_id", "size",
+                              "etrn_domain")}
+           for d in map(dict, policy.requests)]
+    assert got == [
+        dict(protocol_state="CONNECT", protocol_name="SMTP", helo_name="",
+             sender="", recipient="", recipient_count="0", queue_id="",
+             size="0", etrn_domain=""),
+        dict(protocol_state="ETRN", protocol_name="SMTP", helo_name="",
+             sender="", recipient="", recipient_count="0", queue_id="",
+             size="0", etrn_domain="example.test"),
+        dict(protocol_state="EHLO", protocol_name="SMTP",
+             helo_name="c.example.test", sender="", recipient="",
+             recipient_count="0", queue_id="", size="0", etrn_domain=""),
+        dict(protocol_state="MAIL", protocol_name="ESMTP",
+             helo_name="c.example.test", sender="s@example.org",
+             recipient="", recipient_count="0", queue_id="", size="0",
+             etrn_domain=""),
+        dict(protocol_state="RCPT", protocol_name="ESMTP",
+             helo_name="c.example.test", sender="s@example.org",
+             recipient="joe@virt.test", recipient_count="0", queue_id="",
+             size="0", etrn_domain=""),
+        dict(protocol_state="RCPT", protocol_name="ESMTP",
+             helo_name="c.example.test", sender="s@example.org",
+             recipient="ok@virt.test", recipient_count="0", queue_id=qid,
+             size="0", etrn_domain=""),
+        dict(protocol_state="DATA", protocol_name="ESMTP",
+             helo_name="c.example.test", sender="s@example.org",
+             recipient="", recipient_count="2", queue_id=qid, size="0",
+             etrn_domain=""),
+        dict(protocol_state="END-OF-MESSAGE", protocol_name="ESMTP",
+             helo_name="c.example.test", sender="s@example.org",
+             recipient="", recipient_count="2", queue_id=qid, size="21",
+             etrn_domain="")], got
+    inst_ids = [dict(r)["instance"] for r in policy.requests]
+    assert inst_ids[:4] == ["", "", "", ""]
+    assert inst_ids[4] and set(inst_ids[4:]) == {inst_ids[4]}
+    log = inst.logtext()
+    # Each command counted once, though it ran again after the answer.
+    assert ("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=2 "
+            "bdat=1 etrn=1 quit=1 commands=7") in log, log
 
 
 def test_timeout_retries_then_default_action(inst, policy):
