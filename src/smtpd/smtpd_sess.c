@@ -2164,6 +2164,7 @@ static void on_connect(void *arg, int status, unsigned count, unsigned rate)
 static void on_policy(void *arg, const char *action)
 {
     struct smtpd_sess *s = arg;
+    long before = s->errors;
 
     s->policy_id = 0;
     s->waiting = false;
@@ -2191,6 +2192,12 @@ static void on_policy(void *arg, const char *action)
     }
     s->resuming = false;
     s->deadline = now_ms() + s->d->timeout_ms;
+    /* The error delay, as process() applies it after a command. */
+    if (!s->closing && !s->waiting && s->errors > before
+        && s->errors >= s->d->soft_limit && s->d->error_sleep_ms > 0) {
+        s->sleeping = true;
+        loop_ev_arm(s->sleep_ev, s->d->error_sleep_ms);
+    }
     process(s);
 }
 
