@@ -237,6 +237,11 @@ int smtpd_policy_reply_parse(const char *in, size_t len, size_t *used,
     bool have = false;
 
     buf_reset(action);
+    if (len > SMTPD_POLICY_REPLY_MAX
+        && memmem(in, SMTPD_POLICY_REPLY_MAX, "\n\n", 2) == NULL) {
+        buf_set(why, "reply too long");
+        return -1;
+    }
     for (;;) {
         const char *p = in + off;
         const char *nl = memchr(p, '\n', len - off);
@@ -742,11 +747,14 @@ struct smtpd_policy *smtpd_policy_open(struct loop *loop)
     return p;
 }
 
+static void bad_drop(struct smtpd_policy *p);
+
 /* smtpd_policy_close - free everything, no callback */
 void smtpd_policy_close(struct smtpd_policy *p)
 {
     if (p == NULL)
         return;
+    bad_drop(p);
     while (p->svcs) {
         struct svc *v = p->svcs;
         struct preq *r;
@@ -779,6 +787,22 @@ struct bad_req {
 };
 
 static struct bad_req *bad_reqs;
+
+/* bad_drop - forget P's requests for malformed services */
+static void bad_drop(struct smtpd_policy *p)
+{
+    for (struct bad_req **pp = &bad_reqs; *pp;) {
+        struct bad_req *b = *pp;
+
+        if (b->p != p) {
+            pp = &b->next;
+            continue;
+        }
+        *pp = b->next;
+        loop_ev_free(b->ev);
+        mem_free(b);
+    }
+}
 
 /* on_bad - answer a request for a malformed service */
 static void on_bad(int fd, int what, void *arg)

@@ -59,6 +59,7 @@
 /* The longest reply line, and the most reply lines, that are accepted. */
 #define SMTPD_POLICY_LINE_MAX  65536
 #define SMTPD_POLICY_ATTRS_MAX 100
+#define SMTPD_POLICY_REPLY_MAX (256 * 1024) /* all lines together */
 
 /* One service's settings. */
 struct smtpd_policy_conf {
@@ -114,6 +115,7 @@ void smtpd_policy_encode(const struct smtpd_policy_attrs *a, struct buf *out);
  * bytes): 0 when it is not complete yet; 1 when it is, with the action in
  * ACTION and the bytes it took in *USED; -1 with WHY when it is
  * malformed (a line over SMTPD_POLICY_LINE_MAX, more than
+ * SMTPD_POLICY_REPLY_MAX bytes in all, more than
  * SMTPD_POLICY_ATTRS_MAX lines, a line without "=", a NUL byte, no
  * action attribute: "missing attribute action").
  */

@@ -329,6 +329,13 @@ static void test_reply_parse(void **state)
     assert_int_equal(parse(buf_str(&big), buf_len(&big), &used, &action, &why),
                      -1);
     assert_string_equal(buf_str(&why), "too many attributes");
+    /* Too much in all. */
+    buf_reset(&big);
+    while (buf_len(&big) <= SMTPD_POLICY_REPLY_MAX)
+        buf_cat(&big, "a=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n");
+    assert_int_equal(parse(buf_str(&big), buf_len(&big), &used, &action, &why),
+                     -1);
+    assert_string_equal(buf_str(&why), "reply too long");
     buf_fini(&action);
     buf_fini(&why);
     buf_fini(&big);
@@ -428,6 +435,20 @@ static void test_client_reuse(void **state)
     assert_true(run(1, 5000));
     assert_string_equal(r1.action, "DUNNO conn=3 req=1");
     assert_int_equal(logged->argc, 0);
+    /* A service that does not parse: main.cf's default action, from the
+     * loop, with a warning. */
+    r2.calls = 0;
+    smtpd_policy_request(p, "{ inet:h:1, color=red }", "a=6\n\n", cb, &r2);
+    assert_int_equal(r2.calls, 0);
+    assert_true(run(1, 5000));
+    assert_string_equal(r2.action, "451 4.3.5 Server configuration problem");
+    assert_string_equal(logged->argv[0],
+                        "warning: check_policy_service: unknown policy "
+                        "service attribute in \"color=red\"");
+    /* ... and one cancelled never answers. */
+    smtpd_policy_cancel(p, smtpd_policy_request(p, "{ x }", "", cb, &r2));
+    assert_false(run(1, 200));
+    assert_int_equal(r2.calls, 1);
     smtpd_policy_close(p);
 }
 
