@@ -435,6 +435,25 @@ static void test_client_reuse(void **state)
     assert_true(run(1, 5000));
     assert_string_equal(r1.action, "DUNNO conn=3 req=1");
     assert_int_equal(logged->argc, 0);
+    /* max_idle: an idle connection is closed after it; max_ttl: one is
+     * not used after it (the next request gets a new one). */
+    smtpd_policy_request(p, spec(", max_idle=1s"), "a=7\n\n", cb, &r1);
+    assert_true(run(1, 5000));
+    assert_string_equal(r1.action, "DUNNO conn=4 req=1");
+    smtpd_policy_request(p, spec(", max_idle=1s"), "a=8\n\n", cb, &r1);
+    assert_true(run(1, 5000));
+    assert_string_equal(r1.action, "DUNNO conn=4 req=2");
+    assert_false(run(1, 1300));
+    smtpd_policy_request(p, spec(", max_idle=1s"), "a=9\n\n", cb, &r1);
+    assert_true(run(1, 5000));
+    assert_string_equal(r1.action, "DUNNO conn=5 req=1");
+    smtpd_policy_request(p, spec(", max_ttl=1s"), "a=10\n\n", cb, &r1);
+    assert_true(run(1, 5000));
+    assert_string_equal(r1.action, "DUNNO conn=6 req=1");
+    assert_false(run(1, 1100));
+    smtpd_policy_request(p, spec(", max_ttl=1s"), "a=11\n\n", cb, &r1);
+    assert_true(run(1, 5000));
+    assert_string_equal(r1.action, "DUNNO conn=7 req=1");
     /* A service that does not parse: main.cf's default action, from the
      * loop, with a warning. */
     r2.calls = 0;

@@ -163,6 +163,8 @@ struct smtpd_sess {
     struct span cur_line; /* the command being handled */
     bool resuming;
     struct buf instance; /* the policy "instance" of this message */
+    char saddr[INET6_ADDRSTRLEN], sport[8]; /* our end, for the policy */
+    bool have_saddr;
     struct timeval arrival;
     /* smtpd_per_request_deadline: when the request being read must be
      * complete (CLOCK_MONOTONIC milliseconds). */
@@ -395,7 +397,6 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
 static void policy_attrs(struct smtpd_sess *s, const enum smtpd_stage *stages,
                          size_t n, struct smtpd_state *st)
 {
-    static char saddr[INET6_ADDRSTRLEN], sport[8];
     static unsigned serial;
     enum smtpd_stage last = n ? stages[n - 1] : SMTPD_STAGE_CLIENT;
     struct sockaddr_storage ss;
@@ -406,22 +407,29 @@ static void policy_attrs(struct smtpd_sess *s, const enum smtpd_stage *stages,
                                                    : s->where;
     st->protocol_name = s->proto;
     st->client_port = buf_str(&s->port);
-    saddr[0] = sport[0] = 0;
-    if (getsockname(s->fd, (struct sockaddr *) &ss, &len) == 0) {
+    if (!s->have_saddr
+        && getsockname(s->fd, (struct sockaddr *) &ss, &len) == 0) {
         if (ss.ss_family == AF_INET) {
             const struct sockaddr_in *in = (const void *) &ss;
 
-            (void) inet_ntop(AF_INET, &in->sin_addr, saddr, sizeof(saddr));
-            str_fmt(sport, sizeof(sport), "%u", ntohs(in->sin_port));
+            (void) inet_ntop(AF_INET, &in->sin_addr, s->saddr,
+                             sizeof(s->saddr));
+            str_fmt(s->sport, sizeof(s->sport), "%u", ntohs(in->sin_port));
         } else if (ss.ss_family == AF_INET6) {
             const struct sockaddr_in6 *in6 = (const void *) &ss;
 
-            (void) inet_ntop(AF_INET6, &in6->sin6_addr, saddr, sizeof(saddr));
-            str_fmt(sport, sizeof(sport), "%u", ntohs(in6->sin6_port));
+            if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+                (void) inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], s->saddr,
+                                 sizeof(s->saddr));
+            else
+                (void) inet_ntop(AF_INET6, &in6->sin6_addr, s->saddr,
+                                 sizeof(s->saddr));
+            str_fmt(s->sport, sizeof(s->sport), "%u", ntohs(in6->sin6_port));
         }
     }
-    st->server_address = saddr;
-    st->server_port = sport;
+    s->have_saddr = true;
+    st->server_address = s->saddr;
+    st->server_port = s->sport;
     st->queue_id = buf_str(&s->queue_id);
     /* The message's instance, from its first recipient on (Postfix 3.7
      * sends none at CONNECT, HELO, MAIL or ETRN). */
