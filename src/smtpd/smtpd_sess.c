@@ -542,8 +542,10 @@ static void on_gate(void *arg, int status, unsigned count, unsigned rate)
         struct smtpd_cmd cmd;
         struct buf r = BUF_INIT;
 
-        /* The command again, its rate checked. */
+        /* The command again, its rate checked (cur_line: what a policy
+         * request made now runs again). */
         s->gate_passed = true;
+        s->cur_line = span_of(buf_str(&s->gate_line));
         if (smtpd_cmd_split(span_of(buf_str(&s->gate_line)), &s->d->cmd, &cmd,
                             &r)
             == 0) {
@@ -552,6 +554,7 @@ static void on_gate(void *arg, int status, unsigned count, unsigned rate)
             else
                 cmd_rcpt(s, &cmd, span_of(buf_str(&s->gate_line)));
         }
+        s->cur_line = span_make(NULL, 0);
         s->gate_passed = false;
         buf_fini(&r);
     }

@@ -475,3 +475,41 @@ def test_postgrey_greylists_then_passes(inst):
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(db, ignore_errors=True)
+
+
+def test_with_anvil_rate_limits(inst, policy):
+    """anvil's connection count and recipient rate, then the policy server:
+    the greeting waits for both (client restrictions at connect), a RCPT
+    for its rate and then for the policy answer; a limit still refuses."""
+    pol = f"check_policy_service inet:127.0.0.1:{policy.port}"
+    port, _ = start_smtpd(
+        inst,
+        "smtpd_delay_reject = no\n"
+        f"smtpd_client_restrictions = {pol}\n"
+        f"smtpd_recipient_restrictions = {pol}, permit_mynetworks, reject\n"
+        "smtpd_client_recipient_rate_limit = 3\n"
+        "smtpd_client_event_limit_exceptions =\n"
+        "smtpd_error_sleep_time = 0\n",
+        "anvil unix - - n - 1 anvil\n", boxes=BOXES)
+    c = Client(port)
+    assert c.first() == "220 mx.example.test ESMTP ulak"
+    c.send("EHLO c.example.test\r\nMAIL FROM:<s@example.org>\r\n")
+    c.reply()
+    assert c.first() == "250 2.1.0 Ok"
+    # Pipelined: each waits for anvil, then for the policy server.
+    c.send("RCPT TO:<joe@virt.test>\r\nRCPT TO:<reject@virt.test>\r\n"
+           "RCPT TO:<ok@virt.test>\r\nRCPT TO:<dunno@virt.test>\r\n")
+    assert [c.first() for _ in range(4)] == [
+        "250 2.1.5 Ok",
+        "554 5.7.1 <reject@virt.test>: Recipient address rejected: go away",
+        "250 2.1.5 Ok",
+        "450 4.7.1 Error: too many recipients from 127.0.0.1"]
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    c.close()
+    states = [(dict(r)["protocol_state"], dict(r)["recipient"])
+              for r in policy.requests]
+    assert states == [("CONNECT", ""), ("RCPT", "joe@virt.test"),
+                      ("RCPT", "reject@virt.test"), ("RCPT", "ok@virt.test")]
+    log = inst.wait_log(r"disconnect from")
+    assert ("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=2/4 "
+            "quit=1 commands=5/7") in log, log
