@@ -1379,12 +1379,16 @@ static struct argv *attr_words(struct smtpd_sess *s,
  * greeting */
 static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
 {
-    struct argv *w = attr_words(s, cmd, s->xclient_ok, "XCLIENT");
+    struct argv *w;
     struct buf v = BUF_INIT;
     bool bad = false;
     bool got_reverse = false;
+    int rc;
 
-    if (w == NULL)
+    /* Again after a policy answer: the new identity is in place. */
+    if (s->resuming)
+        goto start;
+    if ((w = attr_words(s, cmd, s->xclient_ok, "XCLIENT")) == NULL)
         return;
     /* A new session as far as HELO and the protocol go. */
     s->have_helo = false;
@@ -1475,9 +1479,10 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     s->xforward_ok =
         addr_match_find(s->d->xforward_ok, buf_str(&s->addr)) == LK_FOUND;
     s->where = "XCLIENT";
-    if (client_start(s) == 0)
+start:
+    if ((rc = client_start(s)) == 0)
         greet(s);
-    else
+    else if (rc != SESS_PENDING)
         s->stat_ok[ST_XCLIENT]--;
 }
 

@@ -513,3 +513,33 @@ def test_with_anvil_rate_limits(inst, policy):
     log = inst.wait_log(r"disconnect from")
     assert ("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=2/4 "
             "quit=1 commands=5/7") in log, log
+
+
+def test_xclient_asks_again_as_the_new_client(inst, policy):
+    """XCLIENT starts a new session for the restrictions: without
+    smtpd_delay_reject the client list asks the policy server about the
+    new identity before the new greeting."""
+    pol = f"check_policy_service inet:127.0.0.1:{policy.port}"
+    port, _ = start_smtpd(
+        inst,
+        "smtpd_delay_reject = no\n"
+        f"smtpd_client_restrictions = {pol}\n", boxes=BOXES)
+    c = Client(port)
+    c.first()
+    c.send("EHLO c.example.test\r\n")
+    c.reply()
+    assert c.cmd("XCLIENT ADDR=192.0.2.7 NAME=seven.example PORT=4711 "
+                 "HELO=x.example") == "220 mx.example.test ESMTP ulak"
+    assert c.cmd("QUIT") == "221 2.0.0 Bye"
+    c.close()
+    got = [{k: d[k] for k in ("protocol_state", "client_address",
+                              "client_name", "client_port", "helo_name")}
+           for d in map(dict, policy.requests)]
+    assert got[1:] == [dict(protocol_state="XCLIENT",
+                            client_address="192.0.2.7",
+                            client_name="seven.example", client_port="4711",
+                            helo_name="x.example")], got
+    assert got[0]["protocol_state"] == "CONNECT"
+    log = inst.wait_log(r"disconnect from")
+    assert "disconnect from seven.example[192.0.2.7] ehlo=1 xclient=1 " \
+        "quit=1 commands=3" in log, log
