@@ -7,9 +7,12 @@
 #include "lib/msg.h"
 #include "lib/str.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -596,6 +599,32 @@ static void on_kick(int fd, int what, void *arg)
         start_next(v);
 }
 
+/* hosts_addr - the first address of NAME in the host file; 0 or -1 */
+static int hosts_addr(const char *name, char *out, size_t size)
+{
+    FILE *fp = fopen("/etc/hosts", "re");
+    char line[4096];
+    int rc = -1;
+
+    if (fp == NULL)
+        return -1;
+    while (rc < 0 && fgets(line, sizeof(line), fp) != NULL) {
+        char *hash = strchr(line, '#');
+        struct argv *w;
+
+        if (hash)
+            *hash = 0;
+        w = argv_split(line, " \t\r\n");
+        for (size_t i = 1; rc < 0 && i < w->argc; i++)
+            if (strcasecmp(w->argv[i], name) == 0
+                && str_copy(out, size, w->argv[0]) == 0)
+                rc = 0;
+        argv_free(w);
+    }
+    (void) fclose(fp);
+    return rc;
+}
+
 /* open_socket - a non-blocking socket connecting to the endpoint; -1
  * with *ERR, or the descriptor with *ERR 0 (connected) or EINPROGRESS */
 static int open_socket(struct svc *v, int *err)
@@ -649,12 +678,15 @@ static int open_socket(struct svc *v, int *err)
             memmove(host, host + 1, strlen(host));
             host[strlen(host) - 1] = 0;
         }
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+        hints.ai_flags = AI_NUMERICHOST;
         gai = getaddrinfo(host, colon + 1, &hints, &res);
         if (gai != 0) {
-            /* A name (localhost): the host file, as smtpd's peer names. */
-            hints.ai_flags = 0;
-            gai = getaddrinfo(host, colon + 1, &hints, &res);
+            /* A name (localhost): the host file only, as smtpd's peer
+             * names; a name service query would block the loop. */
+            char addr[INET6_ADDRSTRLEN + 1];
+
+            if (hosts_addr(host, addr, sizeof(addr)) == 0)
+                gai = getaddrinfo(addr, colon + 1, &hints, &res);
         }
         mem_free(host);
         if (gai != 0 || res == NULL) {

@@ -11,7 +11,9 @@
  * evaluates as it evaluates check_*_access results.
  *
  * A service is named as in main.cf: "inet:host:port" (host a numeric
- * address, [ipv6], or a name in the host file), "unix:path" (relative to
+ * address, [ipv6], or a name in /etc/hosts: the name service is not
+ * asked, it would block the loop; port a number or a name in
+ * /etc/services), "unix:path" (relative to
  * $queue_directory unless absolute: unix:private/policy), or since
  * Postfix 3.0 "{ endpoint, name=value, ... }" with per-service settings
  * timeout, default_action, max_idle, max_ttl, request_limit, try_limit,

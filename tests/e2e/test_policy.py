@@ -268,8 +268,9 @@ def test_failing_servers_give_the_default_action(inst, policy):
 def test_every_stage_without_delay_reject(inst, policy):
     """smtpd_delay_reject = no: the client, helo, sender and ETRN lists
     ask at CONNECT, EHLO, MAIL and ETRN; BDAT asks at DATA and
-    END-OF-MESSAGE; attributes as Postfix 3.7 sends them there."""
-    pol = f"check_policy_service inet:127.0.0.1:{policy.port}"
+    END-OF-MESSAGE; attributes as Postfix 3.7 sends them there.  The
+    service is named by a host file name."""
+    pol = f"check_policy_service inet:localhost:{policy.port}"
     port, base = start_smtpd(
         inst,
         "smtpd_delay_reject = no\n"
