@@ -423,9 +423,10 @@ static void fail(struct svc *v, const char *why, enum fail_kind kind)
     deliver(r, v->conf.default_action);
 }
 
-/* fail_errno - fail with strerror(ERR) (0: the end of the stream), or start again at once on a new
- * connection when a reused one turns out to be closed (a server that
- * dropped an idle connection), once per request and silently */
+/* fail_errno - fail with strerror(ERR) (0: the end of the stream), or
+ * start again at once on a new connection when a reused one turns out to
+ * be closed (a server that dropped an idle connection), once per request
+ * and silently */
 static void fail_errno(struct svc *v, int err)
 {
     if ((err == 0 || err == ECONNRESET || err == EPIPE) && v->nreq > 0
