@@ -89,6 +89,10 @@ class PolicyServer:
 
     def close(self):
         self.stop = True
+        try:
+            self.s.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+        except OSError:
+            pass
         self.s.close()
 
 
