@@ -14,6 +14,7 @@
 #include "../lib/str.h"
 #include "../global/conf.h"
 #include "../global/resolve.h"
+#include "smtpd_policy.h"
 
 static struct smtpd smtpd;
 
@@ -184,6 +185,7 @@ static int post_jail(struct server *srv, struct buf *why)
     if (server_service(srv)[0])
         d->anvil = anvil_clnt_open(d->loop, server_service(srv));
     d->check = smtpd_check_open();
+    d->policy = smtpd_policy_open(d->loop);
     if ((d->cf = cleanup_conf_new(why)) == NULL)
         return -1;
     return 0;
@@ -223,6 +225,7 @@ static void smtpd_free(struct smtpd *d)
         anvil_clnt_close(d->anvil);
     if (d->check)
         smtpd_check_free(d->check);
+    smtpd_policy_close(d->policy);
     cleanup_conf_free(d->cf);
     memset(d, 0, sizeof(*d));
 }

@@ -8,8 +8,9 @@
  * The parts: smtpd.c (the daemon: configuration snapshot, accept),
  * smtpd_sess.c (one session: input, the command state machine, DATA and
  * BDAT, replies, timeouts, limits, the log lines), smtpd_peer.c (who the
- * client is), smtpd_cmd.c (the parsers) and smtpd_check.c (the
- * restrictions).  Messages go into the queue through cleanup.h.
+ * client is), smtpd_cmd.c (the parsers), smtpd_check.c (the
+ * restrictions) and smtpd_policy.c (the policy servers of
+ * check_policy_service).  Messages go into the queue through cleanup.h.
  *
  * Ownership: struct smtpd is the daemon's, for the life of the process;
  * each session owns its struct smtpd_sess and frees it at its end.
@@ -83,6 +84,7 @@ struct smtpd {
     struct addr_match *limit_exempt; /* smtpd_client_event_limit_exceptions */
     long conn_count_limit, conn_rate_limit, msg_rate_limit, rcpt_rate_limit;
     struct smtpd_check *check;
+    struct smtpd_policy *policy; /* check_policy_service connections */
     struct cleanup_conf *cf;
     struct resolve *resolve; /* for permit_inet_interfaces */
     unsigned long sessions;  /* sessions started (for generation ids) */

@@ -1,5 +1,6 @@
 /* smtpd_check - Postfix's SMTP access restrictions, as a state machine. */
 #include "smtpd/smtpd_check.h"
+#include "smtpd/smtpd_policy.h"
 
 #include "global/addr.h"
 #include "global/addr_match.h"
@@ -9,6 +10,7 @@
 #include "global/resolve.h"
 #include "lib/htable.h"
 #include "lib/mem.h"
+#include "lib/msg.h"
 #include "lib/str.h"
 
 #include <ctype.h>
@@ -70,8 +72,14 @@ enum outcome {
     O_PERMIT,
     O_REPLY,
     O_PUSHED,
-    O_ERROR
+    O_ERROR,
+    O_PENDING
 };
+
+/* run->policy_state */
+#define POLICY_NONE     0
+#define POLICY_WAITING  1
+#define POLICY_ANSWERED 2
 
 /* ---------------------------------------------------------------- */
 
@@ -255,6 +263,9 @@ void smtpd_check_run_init(struct smtpd_check_run *run)
     run->fx.bcc = argv_new();
     run->fx.prepend = argv_new();
     run->fx.warnings = argv_new();
+    buf_init(&run->policy_spec, 0);
+    buf_init(&run->policy_request, 0);
+    buf_init(&run->policy_action, 0);
 }
 
 /* frames_clear - drop every frame */
@@ -278,6 +289,9 @@ void smtpd_check_run_fini(struct smtpd_check_run *run)
     argv_free(run->fx.bcc);
     argv_free(run->fx.prepend);
     argv_free(run->fx.warnings);
+    buf_fini(&run->policy_spec);
+    buf_fini(&run->policy_request);
+    buf_fini(&run->policy_action);
 }
 
 /* push - evaluate LIST next, in STAGE's name; OWNED is freed with it */
@@ -317,6 +331,7 @@ void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
     run->warn_next = false;
     run->local_checked = false;
     run->sender_checked = false;
+    run->policy_state = POLICY_NONE;
     buf_reset(&run->reply);
     buf_reset(&run->dip);
     buf_reset(&run->dir);
@@ -896,6 +911,58 @@ static enum outcome relay_check(struct smtpd_check_run *run, bool *ok)
     return O_DUNNO;
 }
 
+/* policy_check - check_policy_service SPEC: the request, or (resumed)
+ * the server's action evaluated as an access(5) result */
+static enum outcome policy_check(struct smtpd_check_run *run,
+                                 struct smtpd_frame *f, enum subject subj,
+                                 const char *spec)
+{
+    const struct smtpd_state *st = run->st;
+    struct smtpd_policy_conf pc;
+    struct smtpd_policy_attrs a;
+    struct buf why = BUF_INIT;
+    bool counted = f->stage == SMTPD_STAGE_DATA || f->stage == SMTPD_STAGE_EOD;
+
+    if (run->policy_state == POLICY_ANSWERED) {
+        run->policy_state = POLICY_NONE;
+        return access_result(run, f->stage, subj, buf_str(&run->policy_action));
+    }
+    if (smtpd_policy_conf_parse(spec, &pc, &why) < 0) {
+        enum outcome o = config_error(run, buf_str(&why));
+
+        buf_fini(&why);
+        return o;
+    }
+    buf_fini(&why);
+    memset(&a, 0, sizeof(a));
+    a.protocol_state = st->protocol_state;
+    a.protocol_name = st->protocol_name;
+    a.client_address = st->client_addr;
+    a.client_name = st->client_name;
+    a.client_port = st->client_port;
+    a.reverse_client_name = st->reverse_name;
+    a.server_address = st->server_address;
+    a.server_port = st->server_port;
+    a.helo_name = st->helo;
+    a.sender = st->sender;
+    a.recipient = st->recipient;
+    a.recipient_count = counted ? st->rcpt_count : 0;
+    a.queue_id = st->queue_id;
+    a.instance = st->instance;
+    a.size = st->size;
+    a.etrn_domain = st->etrn_domain;
+    a.sasl_username = st->sasl_username;
+    a.policy_context = pc.policy_context;
+    buf_reset(&run->policy_request);
+    smtpd_policy_encode(&a, &run->policy_request);
+    smtpd_policy_conf_fini(&pc);
+    buf_set(&run->policy_spec, spec);
+    run->policy_state = POLICY_WAITING;
+    /* Back to the restriction: the answer is evaluated when it comes. */
+    f->at -= 2;
+    return O_PENDING;
+}
+
 /* one - evaluate restriction NAME (LIST[*AT], which may take arguments)
  * in STAGE */
 static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
@@ -1043,6 +1110,13 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
                    "need fully-qualified address");
         return O_REPLY;
     }
+    if (strcasecmp(name, "check_policy_service") == 0) {
+        if (f->at >= f->list->argc)
+            return config_error(run, "missing argument after "
+                                     "check_policy_service");
+        arg = f->list->argv[f->at++];
+        return policy_check(run, f, ssub, arg);
+    }
     {
         static const struct {
             const char *name;
@@ -1122,6 +1196,10 @@ static bool final_stage(const struct smtpd_check_run *run)
 /* smtpd_check_step - run until an answer */
 enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
 {
+    if (run->policy_state == POLICY_WAITING) {
+        run->status = SMTPD_CHECK_PENDING;
+        return run->status;
+    }
     if (run->st->discarded) {
         run->status = SMTPD_CHECK_ACCEPT;
         return run->status;
@@ -1211,6 +1289,26 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
                 return finish(run, SMTPD_CHECK_REPLY);
             case O_ERROR:
                 return finish(run, SMTPD_CHECK_REPLY);
+            case O_PENDING:
+                run->warn_next = warn;
+                run->status = SMTPD_CHECK_PENDING;
+                return run->status;
         }
     }
+}
+
+/* smtpd_check_policy_answer - the action for the pending request */
+void smtpd_check_policy_answer(struct smtpd_check_run *run, const char *action)
+{
+    if (run->policy_state != POLICY_WAITING)
+        msg_panic("smtpd_check_policy_answer: no request waits");
+    buf_set(&run->policy_action, action);
+    run->policy_state = POLICY_ANSWERED;
+}
+
+/* smtpd_check_resume - go on over ST */
+void smtpd_check_resume(struct smtpd_check_run *run,
+                        const struct smtpd_state *st)
+{
+    run->st = st;
 }

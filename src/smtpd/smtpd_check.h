@@ -41,9 +41,17 @@
  * INFO, WARN, a class name or a list of restrictions.  Any other
  * restriction name is a configuration error: 451 4.3.5 "Server
  * configuration error", as Postfix answers it (so are the restrictions
- * that need DNS or a policy service: reject_unknown_*, reject_rbl_client,
- * the rhsbl family, permit_mx_backup, check_policy_service, ...; they
- * come later).
+ * that need DNS: reject_unknown_*, reject_rbl_client, the rhsbl family,
+ * permit_mx_backup, ...; they come with the resolver).
+ *
+ * check_policy_service SERVICE (SMTPD_POLICY_README; SERVICE as
+ * smtpd_policy.h parses it): the run goes PENDING with the request; the
+ * caller sends it and gives back the action, which is evaluated as a
+ * check_*_access result with the subject of the list being evaluated
+ * ("554 5.7.1 <rcpt>: Recipient address rejected: text").  The request's
+ * recipient_count is the session's count at DATA and END-OF-MESSAGE and 0
+ * before, as Postfix 3.7 sends it.  A SERVICE that does not parse is a
+ * configuration error (451 4.3.5).
  *
  * Unlisted addresses (reject_unlisted_recipient, and implicitly after
  * the recipient restrictions accept when smtpd_reject_unlisted_recipient
@@ -62,9 +70,8 @@
  * failure.
  *
  * Suspension: smtpd_check_step evaluates until an answer or until a
- * check must wait (DNS, policy server: none of today's checks waits, so
- * today it always finishes); the run keeps its position in every nested
- * list so that evaluation can resume where it stopped.
+ * check must wait (check_policy_service); the run keeps its position in
+ * every nested list so that evaluation can resume where it stopped.
  *
  * Ownership: struct smtpd_check owns its configuration and tables; the
  * session state's strings are the caller's and must outlive a run;
@@ -124,6 +131,16 @@ struct smtpd_state {
      * every later check of the transaction accepts at once (the message
      * is dropped anyway). */
     bool discarded;
+    /* What else a check_policy_service request says (smtpd_policy.h);
+     * NULL: sent empty. */
+    const char *protocol_state; /* "RCPT", "END-OF-MESSAGE", ... */
+    const char *protocol_name;  /* "SMTP" or "ESMTP" */
+    const char *client_port;
+    const char *server_address;
+    const char *server_port;
+    const char *queue_id;
+    const char *instance; /* the same for every request of a message */
+    unsigned long long size;
 };
 
 struct smtpd_check;
@@ -140,7 +157,7 @@ bool smtpd_check_delay_reject(const struct smtpd_check *c);
 enum smtpd_check_status {
     SMTPD_CHECK_ACCEPT,  /* go on; REPLY empty */
     SMTPD_CHECK_REPLY,   /* answer REPLY (4XX or 5XX) and refuse */
-    SMTPD_CHECK_PENDING, /* waiting for an answer (not used yet) */
+    SMTPD_CHECK_PENDING, /* waiting for a policy server's answer */
 };
 
 /* Side effects that the restrictions ask for; the caller acts on them. */
@@ -180,6 +197,11 @@ struct smtpd_check_run {
     bool warn_next;
     bool local_checked;  /* the implicit recipient check ran */
     bool sender_checked; /* the implicit sender check ran */
+    /* check_policy_service: while the run is PENDING, the service
+     * (policy_spec, as written in the restriction) and the request to
+     * send it (policy_request, smtpd_policy_encode's text). */
+    int policy_state; /* 0 none, 1 waiting, 2 answered */
+    struct buf policy_spec, policy_request, policy_action;
 };
 
 void smtpd_check_run_init(struct smtpd_check_run *run);
@@ -193,8 +215,18 @@ void smtpd_check_run_fini(struct smtpd_check_run *run);
 void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
                        const struct smtpd_state *st,
                        const enum smtpd_stage *stages, size_t nstages);
-/* smtpd_check_step - evaluate until an answer or a wait; RUN->status. */
+/* smtpd_check_step - evaluate until an answer or a wait; RUN->status.
+ * PENDING: send RUN->policy_request to RUN->policy_spec, then give the
+ * answer with smtpd_check_policy_answer, smtpd_check_resume and step
+ * again (stepping before the answer stays PENDING). */
 enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run);
+/* smtpd_check_policy_answer - the policy server's ACTION (an access(5)
+ * result; the service's default action when it failed). */
+void smtpd_check_policy_answer(struct smtpd_check_run *run, const char *action);
+/* smtpd_check_resume - go on over ST, a state with the same content as
+ * the one the run started with (its strings may have moved). */
+void smtpd_check_resume(struct smtpd_check_run *run,
+                        const struct smtpd_state *st);
 
 /*
  * smtpd_check_rcpt_stages - the lists RCPT TO evaluates: with

@@ -415,6 +415,96 @@ static void test_unknown_helo(void **state)
     }
 }
 
+/* test_policy - check_policy_service: the run waits with the request,
+ * resumes with the answer, evaluated as an access(5) result with the
+ * list's subject; a malformed service is a configuration error */
+static void test_policy(void **state)
+{
+    struct smtpd_check *c;
+    struct smtpd_check_run run;
+    struct smtpd_state st;
+    enum smtpd_stage stages[SMTPD_STAGE_COUNT];
+    size_t n;
+    const char *req;
+
+    (void) state;
+    load_conf(NULL, "mynetworks = 127.0.0.0/8\nlocal_recipient_maps =\n"
+                    "smtpd_recipient_restrictions = warn_if_reject, "
+                    "check_policy_service inet:127.0.0.1:9998, "
+                    "check_policy_service { inet:127.0.0.1:9999, "
+                    "policy_context = ctx } , permit_mynetworks\n"
+                    "smtpd_data_restrictions = check_policy_service "
+                    "{ inet:127.0.0.1:1, timeout = soon }\n");
+    c = smtpd_check_open();
+    memset(&st, 0, sizeof(st));
+    st.client_addr = "127.0.0.1";
+    st.client_name = "localhost";
+    st.reverse_name = "localhost";
+    st.helo = "client.example";
+    st.sender = "s@example.org";
+    st.recipient = "u@mx.example.test";
+    st.rcpt_count = 2;
+    st.protocol_state = "RCPT";
+    st.protocol_name = "ESMTP";
+    st.instance = "1.2.3.0";
+    st.size = 100;
+    n = smtpd_check_rcpt_stages(c, stages);
+    smtpd_check_run_init(&run);
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    assert_string_equal(buf_str(&run.policy_spec), "inet:127.0.0.1:9998");
+    req = buf_str(&run.policy_request);
+    assert_non_null(strstr(req, "request=smtpd_access_policy\n"
+                                "protocol_state=RCPT\nprotocol_name=ESMTP\n"
+                                "client_address=127.0.0.1\n"));
+    assert_non_null(strstr(req, "\nrecipient=u@mx.example.test\n"
+                                "recipient_count=0\n"));
+    assert_non_null(strstr(req, "\ninstance=1.2.3.0\nsize=100\n"));
+    assert_true(str_has_suffix(req, "\npolicy_context=\n\n"));
+    /* Stepping before the answer stays pending. */
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    /* warn_if_reject applies to the policy result. */
+    smtpd_check_policy_answer(&run, "REJECT no thanks");
+    smtpd_check_resume(&run, &st);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    assert_string_equal(run.fx.warnings->argv[0],
+                        "reject_warning: 554 5.7.1 <u@mx.example.test>: "
+                        "Recipient address rejected: no thanks");
+    assert_string_equal(buf_str(&run.policy_spec),
+                        "{ inet:127.0.0.1:9999, policy_context = ctx }");
+    assert_true(str_has_suffix(buf_str(&run.policy_request),
+                               "\npolicy_context=ctx\n\n"));
+    smtpd_check_policy_answer(&run, "451 4.3.5 Server configuration problem");
+    smtpd_check_resume(&run, &st);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "451 4.3.5 <u@mx.example.test>: Recipient address "
+                        "rejected: Server configuration problem");
+    /* DUNNO and OK go on; a class or list result is evaluated in place. */
+    smtpd_check_start(&run, c, &st, stages, n);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    smtpd_check_policy_answer(&run, "DUNNO");
+    smtpd_check_resume(&run, &st);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+    smtpd_check_policy_answer(&run, "reject_unauth_destination, defer");
+    smtpd_check_resume(&run, &st);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "450 4.7.1 <u@mx.example.test>: Recipient address "
+                        "rejected: Access denied");
+    /* At DATA the request carries the recipient count; a service with a
+     * bad setting is a configuration error. */
+    stages[0] = SMTPD_STAGE_DATA;
+    st.recipient = NULL;
+    smtpd_check_start(&run, c, &st, stages, 1);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "451 4.3.5 Server configuration error");
+    assert_non_null(strstr(run.fx.warnings->argv[0], "bad time value"));
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+}
+
 /* setup - a private configuration directory, quiet logging */
 static int setup(void **state)
 {
@@ -443,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_effects),
         cmocka_unit_test(test_unknown_helo),
+        cmocka_unit_test(test_policy),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

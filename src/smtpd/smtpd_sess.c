@@ -32,10 +32,19 @@
 #include "../global/dsn.h"
 #include "../global/flush_clnt.h"
 #include "../global/resolve.h"
+#include "smtpd_policy.h"
 
 #define SESS_READ_CHUNK    16384
 #define SESS_DATA_LINE_MAX (256 * 1024)
 #define SESS_OUT_HIGH      (64 * 1024) /* stop reading above this */
+#define SESS_PENDING       (-2)        /* check(): waiting for a policy */
+
+/* What waits for a policy server's answer (smtpd_sess.policy_kind). */
+enum {
+    PW_LINE = 1,
+    PW_EOD,
+    PW_CONNECT
+};
 
 /* The command counters of the "disconnect from" line, in Postfix's
  * order. */
@@ -144,6 +153,18 @@ struct smtpd_sess {
     bool bdat_discard;             /* answer this chunk "Discarded N bytes" */
     unsigned long long bdat_count; /* this chunk's size */
     struct smtpd_check_run run;
+    /* A restriction run waits for a policy server (smtpd_policy.h):
+     * input stays buffered (waiting) until the answer; then what waited
+     * runs again (policy_kind: the command line policy_line, the end of
+     * the message, or the connection) and its check resumes. */
+    uint32_t policy_id;
+    int policy_kind;
+    struct buf policy_line;
+    struct span cur_line; /* the command being handled */
+    bool resuming;
+    struct buf instance; /* the policy "instance" of this message */
+    char saddr[INET6_ADDRSTRLEN], sport[8]; /* our end, for the policy */
+    bool have_saddr;
     struct timeval arrival;
     /* smtpd_per_request_deadline: when the request being read must be
      * complete (CLOCK_MONOTONIC milliseconds). */
@@ -151,6 +172,8 @@ struct smtpd_sess {
 };
 
 static void process(struct smtpd_sess *s);
+static void policy_wait(struct smtpd_sess *s);
+static void on_policy(void *arg, const char *action);
 static void sess_free(struct smtpd_sess *s);
 static int open_queue(struct smtpd_sess *s);
 static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
@@ -283,6 +306,7 @@ static void tx_reset(struct smtpd_sess *s)
     buf_reset(&s->sender_ext);
     buf_reset(&s->rcpt_ext);
     buf_reset(&s->queue_id);
+    buf_reset(&s->instance);
     argv_truncate(s->prepend, 0);
     argv_truncate(s->actions, 0);
     s->bdat_mode = false;
@@ -368,10 +392,73 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
             st->discarded = true;
 }
 
+/* policy_attrs - what a policy request says besides the restrictions'
+ * state: the stage's protocol state, the endpoints, the message */
+static void policy_attrs(struct smtpd_sess *s, const enum smtpd_stage *stages,
+                         size_t n, struct smtpd_state *st)
+{
+    static unsigned serial;
+    enum smtpd_stage last = n ? stages[n - 1] : SMTPD_STAGE_CLIENT;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    st->protocol_state = last == SMTPD_STAGE_DATA  ? "DATA"
+                         : last == SMTPD_STAGE_EOD ? "END-OF-MESSAGE"
+                                                   : s->where;
+    st->protocol_name = s->proto;
+    st->client_port = buf_str(&s->port);
+    if (!s->have_saddr
+        && getsockname(s->fd, (struct sockaddr *) &ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *in = (const void *) &ss;
+
+            (void) inet_ntop(AF_INET, &in->sin_addr, s->saddr,
+                             sizeof(s->saddr));
+            str_fmt(s->sport, sizeof(s->sport), "%u", ntohs(in->sin_port));
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const void *) &ss;
+
+            if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+                (void) inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], s->saddr,
+                                 sizeof(s->saddr));
+            else
+                (void) inet_ntop(AF_INET6, &in6->sin6_addr, s->saddr,
+                                 sizeof(s->saddr));
+            str_fmt(s->sport, sizeof(s->sport), "%u", ntohs(in6->sin6_port));
+        }
+    }
+    s->have_saddr = true;
+    st->server_address = s->saddr;
+    st->server_port = s->sport;
+    st->queue_id = buf_str(&s->queue_id);
+    /* The message's instance, from its first recipient on (Postfix 3.7
+     * sends none at CONNECT, HELO, MAIL or ETRN). */
+    if (s->in_tx && last >= SMTPD_STAGE_RELAY && last != SMTPD_STAGE_ETRN
+        && buf_len(&s->instance) == 0) {
+        struct timeval tv;
+
+        gettimeofday(&tv, NULL);
+        buf_setf(&s->instance, "%x.%lx.%lx.%x", (unsigned) getpid(),
+                 (unsigned long) tv.tv_sec, (unsigned long) tv.tv_usec,
+                 serial++);
+    }
+    st->instance = buf_str(&s->instance);
+    /* The SIZE= of MAIL; at the end of the message its size (DATA: less
+     * the final ".CRLF"). */
+    if (last == SMTPD_STAGE_EOD)
+        st->size = s->bdat_mode || s->data_bytes < 3 ? s->data_bytes
+                                                     : s->data_bytes - 3;
+    else
+        st->size = s->in_tx && s->mail.has_size ? s->mail.size : 0;
+}
+
 /*
  * check - run STAGES over the session; 0 when accepted (effects taken),
- * -1 with the reply queued and the reject logged.  SUBJECT names what
- * the effects are about ("<addr>: Recipient address").
+ * -1 with the reply queued and the reject logged, SESS_PENDING (the
+ * caller stops as after a reject, without its reply) when it waits for a
+ * policy server: the command runs again when the answer is in, and this
+ * check resumes.  SUBJECT names what the effects are about ("<addr>:
+ * Recipient address").
  */
 static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
                  const char *rcpt, const char *subject, bool keep_dip)
@@ -380,7 +467,12 @@ static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
     struct smtpd_check_run *run = &s->run;
 
     state_of(s, rcpt, &st);
-    smtpd_check_start(run, s->d->check, &st, stages, n);
+    policy_attrs(s, stages, n, &st);
+    if (s->resuming && run->status == SMTPD_CHECK_PENDING)
+        smtpd_check_resume(run, &st);
+    else
+        smtpd_check_start(run, s->d->check, &st, stages, n);
+    s->resuming = false;
     switch (smtpd_check_step(run)) {
         case SMTPD_CHECK_ACCEPT:
             effects(s, run, subject);
@@ -393,11 +485,28 @@ static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
             reply(s, buf_str(&run->reply));
             return -1;
         case SMTPD_CHECK_PENDING:
-            /* No restriction waits yet (DNS and policy services come with
-         * the resolver); smtpd_check never returns this today. */
-            msg_panic("smtpd: a restriction is waiting, which none can yet");
+            policy_wait(s);
+            return SESS_PENDING;
     }
     return -1;
+}
+
+/* policy_wait - send the pending run's request; the session waits */
+static void policy_wait(struct smtpd_sess *s)
+{
+    if (s->cur_line.p != NULL) {
+        s->policy_kind = PW_LINE;
+        buf_reset(&s->policy_line);
+        buf_catspan(&s->policy_line, s->cur_line);
+    } else if (strcmp(s->where, "END-OF-MESSAGE") == 0) {
+        s->policy_kind = PW_EOD;
+    } else {
+        s->policy_kind = PW_CONNECT;
+    }
+    s->waiting = true;
+    s->policy_id =
+        smtpd_policy_request(s->d->policy, buf_str(&s->run.policy_spec),
+                             buf_str(&s->run.policy_request), on_policy, s);
 }
 
 /*
@@ -433,8 +542,10 @@ static void on_gate(void *arg, int status, unsigned count, unsigned rate)
         struct smtpd_cmd cmd;
         struct buf r = BUF_INIT;
 
-        /* The command again, its rate checked. */
+        /* The command again, its rate checked (cur_line: what a policy
+         * request made now runs again). */
         s->gate_passed = true;
+        s->cur_line = span_of(buf_str(&s->gate_line));
         if (smtpd_cmd_split(span_of(buf_str(&s->gate_line)), &s->d->cmd, &cmd,
                             &r)
             == 0) {
@@ -443,6 +554,7 @@ static void on_gate(void *arg, int status, unsigned count, unsigned rate)
             else
                 cmd_rcpt(s, &cmd, span_of(buf_str(&s->gate_line)));
         }
+        s->cur_line = span_make(NULL, 0);
         s->gate_passed = false;
         buf_fini(&r);
     }
@@ -714,7 +826,8 @@ static void cmd_rcpt(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
         reply(s, buf_str(&rep));
         goto out;
     }
-    s->rcpt_tries++;
+    if (!s->resuming)
+        s->rcpt_tries++;
     path_text(cmd->args, 3, &s->rcpt_ext);
     if ((long) s->nrcpt >= s->d->rcpt_limit && s->d->rcpt_limit > 0) {
         reply(s, "452 4.5.3 Error: too many recipients");
@@ -907,10 +1020,15 @@ static void finish(struct smtpd_sess *s, bool bdat)
     struct cleanup *c;
 
     s->where = "END-OF-MESSAGE";
-    if (check(s, eod_stage, 1, NULL, "<END-OF-MESSAGE>: End-of-data", false)
-        < 0) {
-        tx_reset(s);
-        goto out;
+    switch (
+        check(s, eod_stage, 1, NULL, "<END-OF-MESSAGE>: End-of-data", false)) {
+        case 0:
+            break;
+        case SESS_PENDING:
+            goto out; /* finish runs again with the answer */
+        default:
+            tx_reset(s);
+            goto out;
     }
     if (buf_len(&s->dline)) {
         cleanup_line(s->c, buf_str(&s->dline), buf_len(&s->dline));
@@ -952,7 +1070,12 @@ static void cmd_bdat(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     s->bdat_count = count;
     s->bdat_discard = s->bdat_failed;
     if (!s->bdat_mode && !s->bdat_failed) {
-        if (data_checks(s) < 0) {
+        int rc = data_checks(s);
+
+        if (rc == SESS_PENDING) {
+            /* The command runs again when the policy server answered. */
+            s->mode = M_CMD;
+        } else if (rc < 0) {
             s->bdat_failed = true;
         } else {
             s->bdat_mode = true;
@@ -1093,10 +1216,20 @@ static void cmd_etrn(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     } else {
         struct smtpd_state st;
 
+        enum smtpd_check_status cs;
+
         state_of(s, NULL, &st);
+        policy_attrs(s, etrn_stage, 1, &st);
         st.etrn_domain = dom;
-        smtpd_check_start(&s->run, s->d->check, &st, etrn_stage, 1);
-        if (smtpd_check_step(&s->run) == SMTPD_CHECK_REPLY) {
+        if (s->resuming && s->run.status == SMTPD_CHECK_PENDING)
+            smtpd_check_resume(&s->run, &st);
+        else
+            smtpd_check_start(&s->run, s->d->check, &st, etrn_stage, 1);
+        s->resuming = false;
+        cs = smtpd_check_step(&s->run);
+        if (cs == SMTPD_CHECK_PENDING) {
+            policy_wait(s);
+        } else if (cs == SMTPD_CHECK_REPLY) {
             log_event(s, "reject", buf_str(&s->run.reply), false);
             reply(s, buf_str(&s->run.reply));
         } else if (flush_clnt_request(NULL, dom, &why) < 0) {
@@ -1192,11 +1325,10 @@ static int client_start(struct smtpd_sess *s)
     buf_reset(&s->dip);
     if (!smtpd_check_delay_reject(d->check)) {
         buf_setf(&t, "<%s>: Client host", buf_str(&s->namaddr));
-        if (check(s, client_stage, 1, NULL, buf_str(&t), true) < 0) {
+        rc = check(s, client_stage, 1, NULL, buf_str(&t), true);
+        if (rc == -1)
             buf_setf(&s->denied, "503 5.7.0 Error: access denied for %s",
                      buf_str(&s->namaddr));
-            rc = -1;
-        }
     }
     buf_fini(&t);
     return rc;
@@ -1247,12 +1379,16 @@ static struct argv *attr_words(struct smtpd_sess *s,
  * greeting */
 static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
 {
-    struct argv *w = attr_words(s, cmd, s->xclient_ok, "XCLIENT");
+    struct argv *w;
     struct buf v = BUF_INIT;
     bool bad = false;
     bool got_reverse = false;
+    int rc;
 
-    if (w == NULL)
+    /* Again after a policy answer: the new identity is in place. */
+    if (s->resuming)
+        goto start;
+    if ((w = attr_words(s, cmd, s->xclient_ok, "XCLIENT")) == NULL)
         return;
     /* A new session as far as HELO and the protocol go. */
     s->have_helo = false;
@@ -1343,9 +1479,10 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
     s->xforward_ok =
         addr_match_find(s->d->xforward_ok, buf_str(&s->addr)) == LK_FOUND;
     s->where = "XCLIENT";
-    if (client_start(s) == 0)
+start:
+    if ((rc = client_start(s)) == 0)
         greet(s);
-    else
+    else if (rc != SESS_PENDING)
         s->stat_ok[ST_XCLIENT]--;
 }
 
@@ -1519,7 +1656,10 @@ static void command(struct smtpd_sess *s, struct span line)
     st = stat_of(cmd.verb);
     s->where =
         cmd.verb == SMTPD_VERB_HELP ? "UNKNOWN" : smtpd_verb_name(cmd.verb);
-    s->stat_all[st]++;
+    /* A command that runs again after a policy answer counts once. */
+    if (!s->resuming)
+        s->stat_all[st]++;
+    s->cur_line = line;
     if (buf_len(&s->denied) && cmd.verb != SMTPD_VERB_QUIT) {
         reply(s, buf_str(&s->denied));
         goto out;
@@ -1528,7 +1668,7 @@ static void command(struct smtpd_sess *s, struct span line)
      * each counts as an error (the hard error limit ends it). */
     if ((cmd.verb == SMTPD_VERB_NOOP || cmd.verb == SMTPD_VERB_VRFY
          || cmd.verb == SMTPD_VERB_ETRN || cmd.verb == SMTPD_VERB_RSET)
-        && ++s->junk > s->d->junk_limit)
+        && !s->resuming && ++s->junk > s->d->junk_limit)
         s->errors++;
     if (cmd.verb != SMTPD_VERB_MAIL && cmd.verb != SMTPD_VERB_RCPT
         && cmd.verb != SMTPD_VERB_XCLIENT && cmd.verb != SMTPD_VERB_XFORWARD
@@ -1596,6 +1736,7 @@ static void command(struct smtpd_sess *s, struct span line)
             break;
     }
 out:
+    s->cur_line = span_make(NULL, 0);
     buf_fini(&r);
 }
 
@@ -1957,7 +2098,8 @@ static void sess_bufs(struct smtpd_sess *s, bool init)
         &s->fwd_name,  &s->fwd_addr,   &s->fwd_port,   &s->fwd_helo,
         &s->fwd_proto, &s->fwd_ident,  &s->fwd_source, &s->denied,
         &s->dip,       &s->sender_ext, &s->rcpt_ext,   &s->queue_id,
-        &s->dline,     &s->anvil_addr, &s->gate_line,
+        &s->dline,     &s->anvil_addr, &s->gate_line,  &s->policy_line,
+        &s->instance,
     };
 
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
@@ -1974,6 +2116,8 @@ static void sess_free(struct smtpd_sess *s)
     if (s->anvil_id)
         anvil_clnt_cancel(s->d->anvil, s->anvil_id);
     cleanup_finish_cancel(s->commit);
+    if (s->policy_id)
+        smtpd_policy_cancel(s->d->policy, s->policy_id);
     if (s->anvil_registered)
         (void) anvil_clnt_disconnect(s->d->anvil, buf_str(&s->anvil_addr), NULL,
                                      NULL);
@@ -2027,6 +2171,48 @@ static void on_connect(void *arg, int status, unsigned count, unsigned rate)
         buf_fini(&t);
     } else if (client_start(s) == 0) {
         greet(s);
+    }
+    process(s);
+}
+
+/* on_policy - the policy server's answer: what waited runs again and its
+ * check resumes with ACTION */
+static void on_policy(void *arg, const char *action)
+{
+    struct smtpd_sess *s = arg;
+    long before = s->errors;
+
+    s->policy_id = 0;
+    s->waiting = false;
+    smtpd_check_policy_answer(&s->run, action);
+    s->resuming = true;
+    switch (s->policy_kind) {
+        case PW_LINE: {
+            char *line = buf_steal(&s->policy_line);
+            bool passed = s->gate_passed;
+
+            buf_init(&s->policy_line, 0);
+            s->gate_passed = true; /* its rate was checked the first time */
+            command(s, span_of(line));
+            s->gate_passed = passed;
+            mem_free(line);
+            break;
+        }
+        case PW_EOD:
+            finish(s, s->bdat_mode);
+            break;
+        default:
+            if (client_start(s) == 0)
+                greet(s);
+            break;
+    }
+    s->resuming = false;
+    s->deadline = now_ms() + s->d->timeout_ms;
+    /* The error delay, as process() applies it after a command. */
+    if (!s->closing && !s->waiting && s->errors > before
+        && s->errors >= s->d->soft_limit && s->d->error_sleep_ms > 0) {
+        s->sleeping = true;
+        loop_ev_arm(s->sleep_ev, s->d->error_sleep_ms);
     }
     process(s);
 }
