@@ -1,6 +1,9 @@
 /* smtpd_check - Postfix's SMTP access restrictions, as a state machine. */
 #include "smtpd/smtpd_check.h"
 #include "smtpd/smtpd_policy.h"
+#include "smtpd/smtpd_rbl.h"
+
+#include "global/dns.h"
 
 #include "global/addr.h"
 #include "global/addr_match.h"
@@ -13,6 +16,7 @@
 #include "lib/msg.h"
 #include "lib/str.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +49,11 @@ struct smtpd_check {
     struct maps *valias;     /* virtual_alias_maps, NULL when empty */
     struct maps *vmbox;      /* virtual_mailbox_maps, NULL when empty */
     struct maps *relay_rcpt; /* relay_recipient_maps, NULL: no check */
+    struct maps *rbl_reply;  /* rbl_reply_maps, NULL when empty */
+    char *rbl_default;       /* default_rbl_reply (unexpanded) */
+    char *addr_tempfail;     /* unknown_address_tempfail_action */
+    char *helo_tempfail;     /* unknown_helo_hostname_tempfail_action */
+    long unknown_client, unknown_host, unknown_addr, rbl_code;
     struct maps_opts mopts;
     char *delim;
     bool delay_reject;
@@ -80,6 +89,19 @@ enum outcome {
 #define POLICY_NONE     0
 #define POLICY_WAITING  1
 #define POLICY_ANSWERED 2
+
+/* One DNS answer kept for a run: the records as text (A/AAAA: the
+ * address; MX: the exchange, "" for a null MX; PTR: the name; TXT: the
+ * text). */
+struct smtpd_dns_cached {
+    char *name;
+    int type;
+    enum dns_status status;
+    char *why;
+    struct argv *rr;
+};
+
+static const char *nz(const char *s);
 
 /* ---------------------------------------------------------------- */
 
@@ -166,6 +188,15 @@ struct smtpd_check *smtpd_check_open(void)
     c->valias = param_maps("virtual_alias_maps");
     c->vmbox = param_maps("virtual_mailbox_maps");
     c->relay_rcpt = param_maps("relay_recipient_maps");
+    c->rbl_reply = param_maps("rbl_reply_maps");
+    c->rbl_default = mem_strdup(nz(conf_raw("default_rbl_reply")));
+    c->addr_tempfail = mem_strdup(conf_str("unknown_address_tempfail_action"));
+    c->helo_tempfail =
+        mem_strdup(conf_str("unknown_helo_hostname_tempfail_action"));
+    c->unknown_client = conf_int("unknown_client_reject_code");
+    c->unknown_host = conf_int("unknown_hostname_reject_code");
+    c->unknown_addr = conf_int("unknown_address_reject_code");
+    c->rbl_code = conf_int("maps_rbl_reject_code");
     c->unlisted_rcpt = conf_bool("smtpd_reject_unlisted_recipient");
     c->unlisted_sender = conf_bool("smtpd_reject_unlisted_sender");
     c->unknown_alias = conf_int("unknown_virtual_alias_reject_code");
@@ -217,6 +248,10 @@ void smtpd_check_free(struct smtpd_check *c)
     maps_free(c->valias);
     maps_free(c->vmbox);
     maps_free(c->relay_rcpt);
+    maps_free(c->rbl_reply);
+    mem_free(c->rbl_default);
+    mem_free(c->addr_tempfail);
+    mem_free(c->helo_tempfail);
     mem_free(c->delim);
     mem_free(c);
 }
@@ -266,6 +301,20 @@ void smtpd_check_run_init(struct smtpd_check_run *run)
     buf_init(&run->policy_spec, 0);
     buf_init(&run->policy_request, 0);
     buf_init(&run->policy_action, 0);
+    buf_init(&run->dns_name, 0);
+}
+
+/* dns_clear - forget the run's DNS answers */
+static void dns_clear(struct smtpd_check_run *run)
+{
+    while (run->ndns > 0) {
+        struct smtpd_dns_cached *d = &run->dns[--run->ndns];
+
+        mem_free(d->name);
+        mem_free(d->why);
+        argv_free(d->rr);
+    }
+    run->dns_waiting = false;
 }
 
 /* frames_clear - drop every frame */
@@ -292,6 +341,9 @@ void smtpd_check_run_fini(struct smtpd_check_run *run)
     buf_fini(&run->policy_spec);
     buf_fini(&run->policy_request);
     buf_fini(&run->policy_action);
+    dns_clear(run);
+    mem_free(run->dns);
+    buf_fini(&run->dns_name);
 }
 
 /* push - evaluate LIST next, in STAGE's name; OWNED is freed with it */
@@ -332,6 +384,7 @@ void smtpd_check_start(struct smtpd_check_run *run, struct smtpd_check *c,
     run->local_checked = false;
     run->sender_checked = false;
     run->policy_state = POLICY_NONE;
+    dns_clear(run);
     buf_reset(&run->reply);
     buf_reset(&run->dip);
     buf_reset(&run->dir);
@@ -911,6 +964,444 @@ static enum outcome relay_check(struct smtpd_check_run *run, bool *ok)
     return O_DUNNO;
 }
 
+/* ---------------------------------------------------------------- */
+/* The DNS restrictions. */
+
+/* dns_get - the answer for NAME/TYPE: 0 with *OUT, or -1 after asking for
+ * it (the restriction returns O_PENDING and runs again with the answer) */
+static int dns_get(struct smtpd_check_run *run, const char *name, int type,
+                   const struct smtpd_dns_cached **out)
+{
+    size_t i;
+
+    for (i = 0; i < run->ndns; i++) {
+        if (run->dns[i].type == type
+            && strcasecmp(run->dns[i].name, name) == 0) {
+            *out = &run->dns[i];
+            return 0;
+        }
+    }
+    buf_set(&run->dns_name, name);
+    run->dns_type = type;
+    run->dns_waiting = true;
+    return -1;
+}
+
+/* smtpd_check_dns_answer - keep ANS for the pending lookup */
+void smtpd_check_dns_answer(struct smtpd_check_run *run,
+                            const struct dns_answer *ans)
+{
+    struct smtpd_dns_cached *d;
+    size_t i;
+
+    if (!run->dns_waiting)
+        msg_panic("smtpd_check_dns_answer: no lookup waits");
+    run->dns = mem_realloc(run->dns, (run->ndns + 1) * sizeof(*run->dns));
+    d = &run->dns[run->ndns++];
+    d->name = mem_strdup(buf_str(&run->dns_name));
+    d->type = run->dns_type;
+    d->status = ans->status;
+    d->why = mem_strdup(ans->why ? ans->why : "");
+    d->rr = argv_new();
+    for (i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
+        const struct dns_rr *rr = &ans->rr[i];
+        char host[INET6_ADDRSTRLEN];
+
+        if (rr->type != d->type)
+            continue;
+        switch (rr->type) {
+            case DNS_T_A:
+                if (inet_ntop(
+                        AF_INET,
+                        &((const struct sockaddr_in *) (const void *) &rr->addr)
+                             ->sin_addr,
+                        host, sizeof(host)))
+                    argv_add(d->rr, host);
+                break;
+            case DNS_T_AAAA:
+                if (inet_ntop(AF_INET6,
+                              &((const struct sockaddr_in6 *) (const void *) &rr
+                                    ->addr)
+                                   ->sin6_addr,
+                              host, sizeof(host)))
+                    argv_add(d->rr, host);
+                break;
+            case DNS_T_TXT:
+                argv_add(d->rr, nz(rr->text));
+                break;
+            default:
+                argv_add(d->rr, nz(rr->name));
+                break;
+        }
+    }
+    /* An OK answer without a usable record is no record. */
+    if (d->status == DNS_OK && d->rr->argc == 0)
+        d->status = DNS_NODATA;
+    run->dns_waiting = false;
+}
+
+/* temp_action - a reject-type restriction could not decide: ACTION
+ * (a *_tempfail_action value) with "450 DSN <subject>: TEXT" */
+static enum outcome temp_action(struct smtpd_check_run *run, const char *action,
+                                enum subject subj, const char *dsn,
+                                const char *text)
+{
+    bool permit = strcasecmp(action, "defer_if_permit") == 0;
+
+    if (strcasecmp(action, "defer") == 0 || strcasecmp(action, "reject") == 0) {
+        make_reply(run, 450, dsn, subj, text);
+        return O_REPLY;
+    }
+    if (!permit && strcasecmp(action, "defer_if_reject") != 0) {
+        struct buf w = BUF_INIT;
+        enum outcome o;
+
+        buf_setf(&w, "unknown tempfail action: \"%s\"", action);
+        o = config_error(run, buf_str(&w));
+        buf_fini(&w);
+        return o;
+    }
+    if (!(permit ? run->defer_if_permit : run->defer_if_reject)) {
+        make_reply(run, 450, dsn, subj, text);
+        buf_set(permit ? &run->dip : &run->dir, buf_str(&run->reply));
+        if (permit)
+            run->defer_if_permit = 1;
+        else
+            run->defer_if_reject = 1;
+        buf_reset(&run->reply);
+    }
+    return O_DUNNO;
+}
+
+/* trim_dot - NAME without one final dot, into OUT */
+static const char *trim_dot(const char *name, struct buf *out)
+{
+    size_t n = strlen(name);
+
+    buf_reset(out);
+    buf_catn(out, name, n > 0 && name[n - 1] == '.' ? n - 1 : n);
+    return buf_str(out);
+}
+
+/* unknown_client - reject_unknown_client_hostname and
+ * reject_unknown_reverse_client_hostname (REVERSE) */
+static enum outcome unknown_client(struct smtpd_check_run *run, bool reverse)
+{
+    const struct smtpd_state *st = run->st;
+    const char *name = reverse ? st->reverse_name : st->client_name;
+    int status = reverse ? st->reverse_name_status : st->client_name_status;
+    long code;
+
+    if (status == 0 && name != NULL && strcmp(name, "unknown") != 0)
+        return O_DUNNO;
+    code = status == 4 ? 450 : run->c->unknown_client;
+    buf_setf(&run->reply,
+             "%ld %c.7.%s Client host rejected: cannot find your %shostname, "
+             "[%s]",
+             code, (char) ('0' + code / 100), reverse ? "1" : "25",
+             reverse ? "reverse " : "", nz(st->client_addr));
+    return O_REPLY;
+}
+
+/* unknown_helo - reject_unknown_helo_hostname: the HELO name has no A,
+ * AAAA or MX record */
+static enum outcome unknown_helo(struct smtpd_check_run *run)
+{
+    static const int types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX};
+    const struct smtpd_state *st = run->st;
+    const struct smtpd_dns_cached *a;
+    struct buf name = BUF_INIT;
+    bool retry = false;
+    size_t i;
+
+    if (st->helo == NULL || st->helo[0] == '[')
+        return O_DUNNO;
+    trim_dot(st->helo, &name);
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (dns_get(run, buf_str(&name), types[i], &a) < 0) {
+            buf_fini(&name);
+            return O_PENDING;
+        }
+        if (a->status == DNS_OK) {
+            buf_fini(&name);
+            return O_DUNNO;
+        }
+        if (a->status == DNS_RETRY)
+            retry = true;
+        if (a->status == DNS_NOTFOUND || a->status == DNS_INVAL)
+            break; /* the name does not exist: no other type either */
+    }
+    buf_fini(&name);
+    if (retry)
+        return temp_action(run, run->c->helo_tempfail, SUBJ_HELO, "4.7.1",
+                           "Host not found");
+    make_reply(run, run->c->unknown_host, "5.7.1", SUBJ_HELO, "Host not found");
+    return O_REPLY;
+}
+
+/* unknown_domain - reject_unknown_sender_domain (SUBJ_SENDER) and
+ * reject_unknown_recipient_domain: the domain of ADDR has no MX, A or
+ * AAAA record, or a null MX */
+static enum outcome unknown_domain(struct smtpd_check_run *run,
+                                   enum subject subj, const char *addr)
+{
+    static const int types[] = {DNS_T_MX, DNS_T_A, DNS_T_AAAA};
+    bool sender = subj == SUBJ_SENDER;
+    const struct smtpd_dns_cached *a;
+    struct resolve_reply r;
+    enum lk_result lr;
+    struct buf dom = BUF_INIT;
+    const char *at;
+    bool retry = false;
+    size_t i;
+
+    if (addr == NULL || *addr == 0 || (at = strrchr(addr, '@')) == NULL
+        || at[1] == 0 || at[1] == '[')
+        return O_DUNNO;
+    /* Where Postfix is the final destination or a relay, no look-up. */
+    resolve_reply_init(&r);
+    lr = resolve_addr(run->c->resolve, span_of(addr), &r);
+    if (lr == LK_TEMPFAIL) {
+        enum outcome o = tempfail(run, subj, buf_str(&r.why));
+
+        resolve_reply_fini(&r);
+        return o;
+    }
+    if (r.rclass != RESOLVE_CLASS_DEFAULT) {
+        resolve_reply_fini(&r);
+        return O_DUNNO;
+    }
+    resolve_reply_fini(&r);
+    trim_dot(at + 1, &dom);
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (dns_get(run, buf_str(&dom), types[i], &a) < 0) {
+            buf_fini(&dom);
+            return O_PENDING;
+        }
+        if (a->status == DNS_OK) {
+            if (types[i] == DNS_T_MX && a->rr->argc == 1
+                && a->rr->argv[0][0] == 0) {
+                struct buf t = BUF_INIT;
+
+                buf_setf(&t, "Domain %s does not accept mail (nullMX)",
+                         buf_str(&dom));
+                make_reply(run, sender ? 550 : 556,
+                           sender ? "5.7.27" : "5.1.10", subj, buf_str(&t));
+                buf_fini(&t);
+                buf_fini(&dom);
+                return O_REPLY;
+            }
+            buf_fini(&dom);
+            return O_DUNNO;
+        }
+        if (a->status == DNS_RETRY)
+            retry = true;
+        if (a->status == DNS_NOTFOUND || a->status == DNS_INVAL)
+            break;
+    }
+    buf_fini(&dom);
+    if (retry)
+        return temp_action(run, run->c->addr_tempfail, subj,
+                           sender ? "4.1.8" : "4.1.2", "Domain not found");
+    make_reply(run, run->c->unknown_addr, sender ? "5.1.8" : "5.1.2", subj,
+               "Domain not found");
+    return O_REPLY;
+}
+
+/* The DNS lists. */
+enum rbl_kind {
+    RBL_CLIENT,    /* reject_rbl_client: the reversed address */
+    RHS_CLIENT,    /* reject_rhsbl_client: the client name */
+    RHS_REVERSE,   /* reject_rhsbl_reverse_client */
+    RHS_HELO,      /* reject_rhsbl_helo */
+    RHS_SENDER,    /* reject_rhsbl_sender: the sender's domain */
+    RHS_RECIPIENT, /* reject_rhsbl_recipient */
+    DNSWL_CLIENT,  /* permit_dnswl_client */
+    RHSWL_CLIENT,  /* permit_rhswl_client */
+};
+
+/* rbl_subject - what the list looks up for KIND ("" when nothing, as for
+ * an unknown client name), its reply class and the query prefix */
+static void rbl_subject(const struct smtpd_state *st, enum rbl_kind kind,
+                        const char **what, const char **cls, struct buf *prefix)
+{
+    const char *v = NULL, *at;
+
+    *cls = "Client host";
+    switch (kind) {
+        case RBL_CLIENT:
+        case DNSWL_CLIENT:
+            *what = nz(st->client_addr);
+            if (smtpd_rbl_reverse(*what, prefix, NULL) < 0)
+                buf_reset(prefix);
+            return;
+        case RHS_CLIENT:
+        case RHSWL_CLIENT:
+            v = st->client_name;
+            break;
+        case RHS_REVERSE:
+            *cls = "Unverified Client host";
+            v = st->reverse_name;
+            break;
+        case RHS_HELO:
+            *cls = "Helo command";
+            v = st->helo;
+            break;
+        case RHS_SENDER:
+            *cls = "Sender address";
+            v = st->sender;
+            break;
+        case RHS_RECIPIENT:
+            *cls = "Recipient address";
+            v = st->recipient;
+            break;
+    }
+    *what = nz(v);
+    if (v == NULL || *v == 0 || strcmp(v, "unknown") == 0)
+        return;
+    if (kind == RHS_SENDER || kind == RHS_RECIPIENT) {
+        if ((at = strrchr(v, '@')) == NULL)
+            return;
+        v = at + 1;
+    }
+    if (*v == 0 || *v == '[' || inet_addr(v) != INADDR_NONE
+        || strchr(v, ':') != NULL)
+        return;
+    trim_dot(v, prefix);
+}
+
+/* rbl_reply - the reply for a listing of WHAT in DOMAIN with REASON */
+static enum outcome rbl_reply(struct smtpd_check_run *run, const char *domain,
+                              const char *cls, const char *what,
+                              const char *reason)
+{
+    const struct smtpd_state *st = run->st;
+    struct smtpd_rbl_macros m;
+    struct buf tmpl = BUF_INIT, text = BUF_INIT, why = BUF_INIT;
+    struct buf client = BUF_INIT, code = BUF_INIT;
+    enum outcome o = O_REPLY;
+
+    if (run->c->rbl_reply != NULL) {
+        switch (maps_find(run->c->rbl_reply, domain, MAPS_FIND_ALL, &tmpl)) {
+            case LK_FOUND:
+                break;
+            case LK_NOTFOUND:
+                buf_set(&tmpl, run->c->rbl_default);
+                break;
+            case LK_TEMPFAIL:
+                o = tempfail(run, SUBJ_CLIENT, maps_why(run->c->rbl_reply));
+                goto out;
+        }
+    } else {
+        buf_set(&tmpl, run->c->rbl_default);
+    }
+    memset(&m, 0, sizeof(m));
+    buf_setf(&client, "%s[%s]", nz(st->client_name), nz(st->client_addr));
+    buf_setf(&code, "%ld", run->c->rbl_code);
+    m.client = buf_str(&client);
+    m.client_address = st->client_addr;
+    m.client_name = st->client_name;
+    m.reverse_client_name = st->reverse_name;
+    m.helo_name = st->helo;
+    m.sender = st->sender;
+    m.recipient = st->recipient;
+    m.rbl_class = cls;
+    m.rbl_code = buf_str(&code);
+    m.rbl_domain = domain;
+    m.rbl_reason = reason;
+    m.rbl_txt = reason;
+    m.rbl_what = what;
+    if (smtpd_rbl_expand(buf_str(&tmpl), &m, &text, &why) < 0
+        || (buf_reset(&run->reply),
+            smtpd_rbl_reply(buf_str(&text), &run->reply, &why) < 0)) {
+        struct buf w = BUF_INIT;
+
+        buf_setf(&w, "%s: %s", buf_str(&tmpl), buf_str(&why));
+        o = config_error(run, buf_str(&w));
+        buf_fini(&w);
+    }
+out:
+    buf_fini(&tmpl);
+    buf_fini(&text);
+    buf_fini(&why);
+    buf_fini(&client);
+    buf_fini(&code);
+    return o;
+}
+
+/* rbl_check - one DNS list SPEC ("domain" or "domain=filter") of KIND */
+static enum outcome rbl_check(struct smtpd_check_run *run, enum rbl_kind kind,
+                              const char *spec)
+{
+    const struct smtpd_state *st = run->st;
+    const struct smtpd_dns_cached *a, *t;
+    struct buf dom = BUF_INIT, prefix = BUF_INIT, q = BUF_INIT;
+    const char *filter, *what, *cls;
+    bool allow = kind == DNSWL_CLIENT || kind == RHSWL_CLIENT;
+    bool hit = false;
+    enum outcome o = O_DUNNO;
+    size_t i;
+
+    filter = smtpd_rbl_split(spec, &dom);
+    if (filter != NULL && !smtpd_rbl_filter_ok(filter)) {
+        buf_setf(&q, "invalid DNS list filter: \"%s\"", spec);
+        o = config_error(run, buf_str(&q));
+        goto out;
+    }
+    rbl_subject(st, kind, &what, &cls, &prefix);
+    if (buf_len(&prefix) == 0 || buf_len(&dom) == 0)
+        goto out;
+    buf_setf(&q, "%s.%s", buf_str(&prefix), buf_str(&dom));
+    if (dns_get(run, buf_str(&q), DNS_T_A, &a) < 0) {
+        o = O_PENDING;
+        goto out;
+    }
+    if (a->status == DNS_RETRY) {
+        struct buf w = BUF_INIT;
+
+        buf_setf(&w,
+                 "warning: %s: RBL lookup error: Host or domain name not "
+                 "found. Name service error for name=%s type=A: %s",
+                 buf_str(&q), buf_str(&q), a->why);
+        argv_add(run->fx.warnings, buf_str(&w));
+        buf_fini(&w);
+        if (allow && !run->defer_if_reject) {
+            buf_setf(&run->dir,
+                     "450 4.7.1 <%s>: Client host rejected: Service "
+                     "unavailable",
+                     kind == DNSWL_CLIENT ? nz(st->client_addr) : what);
+            run->defer_if_reject = 1;
+        }
+        goto out;
+    }
+    if (a->status != DNS_OK)
+        goto out;
+    for (i = 0; i < a->rr->argc && !hit; i++)
+        hit = smtpd_rbl_filter_match(filter, a->rr->argv[i]);
+    if (!hit)
+        goto out;
+    if (allow) {
+        bool ok = true;
+
+        /* Never an open relay because of an allowlist. */
+        if (st->recipient != NULL && (o = relay_check(run, &ok)) != O_DUNNO)
+            goto out;
+        o = ok ? O_PERMIT : O_DUNNO;
+        goto out;
+    }
+    if (dns_get(run, buf_str(&q), DNS_T_TXT, &t) < 0) {
+        o = O_PENDING;
+        goto out;
+    }
+    o = rbl_reply(run, buf_str(&dom), cls, what,
+                  t->status == DNS_OK ? t->rr->argv[0] : "");
+out:
+    buf_fini(&dom);
+    buf_fini(&prefix);
+    buf_fini(&q);
+    return o;
+}
+
 /* policy_check - check_policy_service SPEC: the request, or (resumed)
  * the server's action evaluated as an access(5) result */
 static enum outcome policy_check(struct smtpd_check_run *run,
@@ -1081,12 +1572,48 @@ static enum outcome one(struct smtpd_check_run *run, struct smtpd_frame *f)
     }
     if (strcasecmp(name, "reject_unknown_helo_hostname") == 0
         || strcasecmp(name, "reject_unknown_hostname") == 0) {
-        /* Postfix looks up no address literal (and no missing HELO):
-         * those pass without the DNS.  A name needs the resolver, which
-         * ulak does not have yet (issue 5). */
-        if (st->helo == NULL || st->helo[0] == '[')
-            return O_DUNNO;
-        return config_error(run, name);
+        return unknown_helo(run);
+    }
+    if (strcasecmp(name, "reject_unknown_client_hostname") == 0
+        || strcasecmp(name, "reject_unknown_client") == 0)
+        return unknown_client(run, false);
+    if (strcasecmp(name, "reject_unknown_reverse_client_hostname") == 0)
+        return unknown_client(run, true);
+    if (strcasecmp(name, "reject_unknown_sender_domain") == 0)
+        return unknown_domain(run, SUBJ_SENDER, st->sender);
+    if (strcasecmp(name, "reject_unknown_recipient_domain") == 0)
+        return unknown_domain(run, SUBJ_RCPT, st->recipient);
+    {
+        static const struct {
+            const char *name;
+            enum rbl_kind kind;
+        } lists[] = {
+            {"reject_rbl_client", RBL_CLIENT},
+            {"reject_rhsbl_client", RHS_CLIENT},
+            {"reject_rhsbl_reverse_client", RHS_REVERSE},
+            {"reject_rhsbl_helo", RHS_HELO},
+            {"reject_rhsbl_sender", RHS_SENDER},
+            {"reject_rhsbl_recipient", RHS_RECIPIENT},
+            {"permit_dnswl_client", DNSWL_CLIENT},
+            {"permit_rhswl_client", RHSWL_CLIENT},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            if (strcasecmp(name, lists[i].name) != 0)
+                continue;
+            if (f->at >= f->list->argc) {
+                struct buf w = BUF_INIT;
+
+                buf_setf(&w, "restriction %s requires domain name argument",
+                         name);
+                o = config_error(run, buf_str(&w));
+                buf_fini(&w);
+                return o;
+            }
+            arg = f->list->argv[f->at++];
+            return rbl_check(run, lists[i].kind, arg);
+        }
     }
     if (strcasecmp(name, "reject_non_fqdn_helo_hostname") == 0
         || strcasecmp(name, "reject_non_fqdn_hostname") == 0) {
@@ -1196,7 +1723,7 @@ static bool final_stage(const struct smtpd_check_run *run)
 /* smtpd_check_step - run until an answer */
 enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
 {
-    if (run->policy_state == POLICY_WAITING) {
+    if (run->policy_state == POLICY_WAITING || run->dns_waiting) {
         run->status = SMTPD_CHECK_PENDING;
         return run->status;
     }
@@ -1208,6 +1735,7 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
         struct smtpd_frame *f;
         enum outcome o;
         bool warn;
+        size_t at0;
 
         if (run->nframes == 0) {
             /* The current list passed (or has not started). */
@@ -1258,6 +1786,7 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
         }
         warn = run->warn_next;
         run->warn_next = false;
+        at0 = f->at;
         o = one(run, f);
         if (warn && o == O_REPLY) {
             struct buf w = BUF_INIT;
@@ -1290,6 +1819,8 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run)
             case O_ERROR:
                 return finish(run, SMTPD_CHECK_REPLY);
             case O_PENDING:
+                /* The restriction runs again when the answer is in. */
+                run->frames[run->nframes - 1].at = at0;
                 run->warn_next = warn;
                 run->status = SMTPD_CHECK_PENDING;
                 return run->status;

@@ -40,9 +40,8 @@
  * DEFER_IF_PERMIT, DUNNO, HOLD, DISCARD, FILTER, REDIRECT, BCC, PREPEND,
  * INFO, WARN, a class name or a list of restrictions.  Any other
  * restriction name is a configuration error: 451 4.3.5 "Server
- * configuration error", as Postfix answers it (so are the restrictions
- * that need DNS: reject_unknown_*, reject_rbl_client, the rhsbl family,
- * permit_mx_backup, ...; they come with the resolver).
+ * configuration error", as Postfix answers it (so are permit_mx_backup,
+ * check_*_mx_access and check_*_ns_access, not implemented yet).
  *
  * check_policy_service SERVICE (SMTPD_POLICY_README; SERVICE as
  * smtpd_policy.h parses it): the run goes PENDING with the request; the
@@ -100,9 +99,14 @@ struct smtpd_state {
     const char *client_name;  /* verified name, or "unknown" */
     const char *client_addr;  /* textual, IPv6 without brackets */
     const char *reverse_name; /* reverse client name, or "unknown" */
-    const char *helo;         /* HELO/EHLO argument */
-    const char *sender;       /* internal form, "" for <> */
-    const char *recipient;    /* internal form */
+    /* How the name lookups ended: 0 found (confirmed), 4 a temporary
+     * failure, 5 not found / not confirmed (also assumed for an
+     * "unknown" name with 0). */
+    int client_name_status;
+    int reverse_name_status;
+    const char *helo;      /* HELO/EHLO argument */
+    const char *sender;    /* internal form, "" for <> */
+    const char *recipient; /* internal form */
     const char *etrn_domain;
     const char *sasl_username; /* set once AUTH succeeded */
     /* A DEFER_IF_PERMIT from an earlier run (RUN->dip after HELO or MAIL
@@ -157,7 +161,7 @@ bool smtpd_check_delay_reject(const struct smtpd_check *c);
 enum smtpd_check_status {
     SMTPD_CHECK_ACCEPT,  /* go on; REPLY empty */
     SMTPD_CHECK_REPLY,   /* answer REPLY (4XX or 5XX) and refuse */
-    SMTPD_CHECK_PENDING, /* waiting for a policy server's answer */
+    SMTPD_CHECK_PENDING, /* waiting for a policy server or the DNS */
 };
 
 /* Side effects that the restrictions ask for; the caller acts on them. */
@@ -202,6 +206,14 @@ struct smtpd_check_run {
      * send it (policy_request, smtpd_policy_encode's text). */
     int policy_state; /* 0 none, 1 waiting, 2 answered */
     struct buf policy_spec, policy_request, policy_action;
+    /* A DNS restriction: while dns_waiting, look up dns_name/dns_type and
+     * give the answer to smtpd_check_dns_answer.  The answers so far
+     * (private) are kept until the next smtpd_check_start. */
+    bool dns_waiting;
+    struct buf dns_name;
+    int dns_type;
+    struct smtpd_dns_cached *dns;
+    size_t ndns;
 };
 
 void smtpd_check_run_init(struct smtpd_check_run *run);
@@ -223,6 +235,10 @@ enum smtpd_check_status smtpd_check_step(struct smtpd_check_run *run);
 /* smtpd_check_policy_answer - the policy server's ACTION (an access(5)
  * result; the service's default action when it failed). */
 void smtpd_check_policy_answer(struct smtpd_check_run *run, const char *action);
+/* smtpd_check_dns_answer - the answer to the pending lookup. */
+struct dns_answer;
+void smtpd_check_dns_answer(struct smtpd_check_run *run,
+                            const struct dns_answer *ans);
 /* smtpd_check_resume - go on over ST, a state with the same content as
  * the one the run started with (its strings may have moved). */
 void smtpd_check_resume(struct smtpd_check_run *run,
