@@ -13,6 +13,7 @@
 #include "../lib/msg.h"
 #include "../lib/str.h"
 #include "../global/conf.h"
+#include "../global/dns.h"
 #include "../global/resolve.h"
 #include "smtpd_policy.h"
 
@@ -186,6 +187,10 @@ static int post_jail(struct server *srv, struct buf *why)
         d->anvil = anvil_clnt_open(d->loop, server_service(srv));
     d->check = smtpd_check_open();
     d->policy = smtpd_policy_open(d->loop);
+    /* The resolver for client names and the DNS restrictions (after the
+     * privilege drop, on this loop). */
+    if ((d->dns = dns_new(d->loop, conf_str("ulak_dns_servers"), why)) == NULL)
+        return -1;
     if ((d->cf = cleanup_conf_new(why)) == NULL)
         return -1;
     return 0;
@@ -226,6 +231,8 @@ static void smtpd_free(struct smtpd *d)
     if (d->check)
         smtpd_check_free(d->check);
     smtpd_policy_close(d->policy);
+    if (d->dns)
+        dns_free(d->dns);
     cleanup_conf_free(d->cf);
     memset(d, 0, sizeof(*d));
 }

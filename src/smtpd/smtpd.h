@@ -85,6 +85,7 @@ struct smtpd {
     long conn_count_limit, conn_rate_limit, msg_rate_limit, rcpt_rate_limit;
     struct smtpd_check *check;
     struct smtpd_policy *policy; /* check_policy_service connections */
+    struct dns *dns;             /* client names and the DNS restrictions */
     struct cleanup_conf *cf;
     struct resolve *resolve; /* for permit_inet_interfaces */
     unsigned long sessions;  /* sessions started (for generation ids) */
@@ -99,12 +100,33 @@ int smtpd_main(int argc, char **argv);
 void smtpd_sess_start(struct smtpd *d, int fd, int wfd);
 
 /*
- * smtpd_peer_name - the client's host name as smtpd_peername_lookup
- * finds it: the name for ADDR in the system's host file (/etc/hosts),
- * forward-confirmed there (the name maps back to ADDR), else "unknown";
- * REVERSE gets the name before confirmation ("unknown" without one).
- * Name service (DNS) lookups come with the resolver (issue 5): they would
- * block the loop.
+ * smtpd_peer_name - the client's host name from the system's host file
+ * (/etc/hosts) alone: the first name of the first line for ADDR (which
+ * maps back to ADDR by the same line), else "unknown" in both NAME and
+ * REVERSE.
  */
 void smtpd_peer_name(const char *addr, struct buf *name, struct buf *reverse);
+
+/*
+ * smtpd_peer_lookup - the client's name as smtpd_peername_lookup finds it:
+ * the host file first, then the DNS (dns.h): the PTR name of ADDR, then its
+ * A (AAAA for an IPv6 client) records must contain ADDR.  NAME gets the
+ * confirmed name (lower case) or "unknown", REVERSE the PTR name or
+ * "unknown"; *NAME_STATUS and *REVERSE_STATUS 0 (found), 4 (a temporary
+ * failure) or 5 (not found or not confirmed).  A name that does not
+ * confirm is logged as Postfix 3.7 does ("warning: hostname N does not
+ * resolve to address A[: Name or service not known | : Temporary failure
+ * in name resolution]").
+ * Returns NULL when the answer is already in (the host file had it, or
+ * DNS is NULL); otherwise DONE(ARG) runs once from the loop when it is,
+ * unless smtpd_peer_cancel() comes first.  The bufs and ints are the
+ * caller's and must outlive the lookup.
+ */
+struct dns;
+struct smtpd_peer_lookup;
+struct smtpd_peer_lookup *
+smtpd_peer_lookup(struct dns *dns, const char *addr, struct buf *name,
+                  struct buf *reverse, int *name_status, int *reverse_status,
+                  void (*done)(void *), void *arg);
+void smtpd_peer_cancel(struct smtpd_peer_lookup *lk);
 #endif

@@ -31,13 +31,14 @@
 #include "../global/addr.h"
 #include "../global/dsn.h"
 #include "../global/flush_clnt.h"
+#include "../global/dns.h"
 #include "../global/resolve.h"
 #include "smtpd_policy.h"
 
 #define SESS_READ_CHUNK    16384
 #define SESS_DATA_LINE_MAX (256 * 1024)
 #define SESS_OUT_HIGH      (64 * 1024) /* stop reading above this */
-#define SESS_PENDING       (-2)        /* check(): waiting for a policy */
+#define SESS_PENDING       (-2) /* check(): waiting for a policy or DNS */
 
 /* What waits for a policy server's answer (smtpd_sess.policy_kind). */
 enum {
@@ -111,6 +112,10 @@ struct smtpd_sess {
     enum mode mode;
     /* The client. */
     struct buf addr, name, reverse, port, namaddr, rfc_addr;
+    /* The name lookups (smtpd_peer_lookup): 0 found, 4 temporary failure,
+     * 5 not found; the greeting waits for peer_lk. */
+    int name_status, reverse_status;
+    struct smtpd_peer_lookup *peer_lk;
     struct buf helo;
     bool have_helo;
     const char *proto; /* "SMTP" or "ESMTP" */
@@ -158,6 +163,7 @@ struct smtpd_sess {
      * runs again (policy_kind: the command line policy_line, the end of
      * the message, or the connection) and its check resumes. */
     uint32_t policy_id;
+    struct dns_query *dns_q; /* a restriction's DNS lookup */
     int policy_kind;
     struct buf policy_line;
     struct span cur_line; /* the command being handled */
@@ -174,6 +180,8 @@ struct smtpd_sess {
 static void process(struct smtpd_sess *s);
 static void policy_wait(struct smtpd_sess *s);
 static void on_policy(void *arg, const char *action);
+static void on_dns(void *arg, const struct dns_answer *ans);
+static void sess_wait(struct smtpd_sess *s);
 static void sess_free(struct smtpd_sess *s);
 static int open_queue(struct smtpd_sess *s);
 static void cmd_mail(struct smtpd_sess *s, const struct smtpd_cmd *cmd,
@@ -381,6 +389,14 @@ static void state_of(const struct smtpd_sess *s, const char *rcpt,
     st->client_name = buf_str(&s->name);
     st->client_addr = buf_str(&s->addr);
     st->reverse_name = buf_str(&s->reverse);
+    /* An "unknown" name (also one that XCLIENT set) is not found unless
+     * the lookup said it failed temporarily. */
+    st->client_name_status = strcmp(buf_str(&s->name), "unknown") != 0 ? 0
+                             : s->name_status ? s->name_status
+                                              : 5;
+    st->reverse_name_status = strcmp(buf_str(&s->reverse), "unknown") != 0 ? 0
+                              : s->reverse_status ? s->reverse_status
+                                                  : 5;
     st->helo = s->have_helo ? buf_str(&s->helo) : NULL;
     st->sender = s->in_tx ? buf_str(&s->mail.addr) : NULL;
     st->recipient = rcpt;
@@ -485,10 +501,31 @@ static int check(struct smtpd_sess *s, const enum smtpd_stage *stages, size_t n,
             reply(s, buf_str(&run->reply));
             return -1;
         case SMTPD_CHECK_PENDING:
-            policy_wait(s);
+            sess_wait(s);
             return SESS_PENDING;
     }
     return -1;
+}
+
+/* sess_wait - the pending run waits for the DNS or a policy server */
+static void sess_wait(struct smtpd_sess *s)
+{
+    if (!s->run.dns_waiting) {
+        policy_wait(s);
+        return;
+    }
+    if (s->cur_line.p != NULL) {
+        s->policy_kind = PW_LINE;
+        buf_reset(&s->policy_line);
+        buf_catspan(&s->policy_line, s->cur_line);
+    } else if (strcmp(s->where, "END-OF-MESSAGE") == 0) {
+        s->policy_kind = PW_EOD;
+    } else {
+        s->policy_kind = PW_CONNECT;
+    }
+    s->waiting = true;
+    s->dns_q = dns_lookup(s->d->dns, buf_str(&s->run.dns_name), s->run.dns_type,
+                          on_dns, s);
 }
 
 /* policy_wait - send the pending run's request; the session waits */
@@ -1228,7 +1265,7 @@ static void cmd_etrn(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
         s->resuming = false;
         cs = smtpd_check_step(&s->run);
         if (cs == SMTPD_CHECK_PENDING) {
-            policy_wait(s);
+            sess_wait(s);
         } else if (cs == SMTPD_CHECK_REPLY) {
             log_event(s, "reject", buf_str(&s->run.reply), false);
             reply(s, buf_str(&s->run.reply));
@@ -1413,6 +1450,7 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
                 buf_set(&s->name, "unknown");
             else
                 buf_set(&s->name, buf_str(&v));
+            s->name_status = span_caseeq(val, "[TEMPUNAVAIL]") ? 4 : 5;
             /* The reverse name too, unless REVERSE_NAME says otherwise
              * (Postfix's check_reverse_client_hostname_access sees NAME). */
             if (!got_reverse)
@@ -1424,6 +1462,7 @@ static void cmd_xclient(struct smtpd_sess *s, const struct smtpd_cmd *cmd)
                 buf_set(&s->reverse, "unknown");
             else
                 buf_set(&s->reverse, buf_str(&v));
+            s->reverse_status = span_caseeq(val, "[TEMPUNAVAIL]") ? 4 : 5;
         } else if (span_caseeq(name, "ADDR")) {
             const char *x = buf_str(&v);
             unsigned char tmp[16];
@@ -2118,6 +2157,10 @@ static void sess_free(struct smtpd_sess *s)
     cleanup_finish_cancel(s->commit);
     if (s->policy_id)
         smtpd_policy_cancel(s->d->policy, s->policy_id);
+    if (s->dns_q)
+        dns_cancel(s->dns_q);
+    if (s->peer_lk)
+        smtpd_peer_cancel(s->peer_lk);
     if (s->anvil_registered)
         (void) anvil_clnt_disconnect(s->d->anvil, buf_str(&s->anvil_addr), NULL,
                                      NULL);
@@ -2175,16 +2218,35 @@ static void on_connect(void *arg, int status, unsigned count, unsigned rate)
     process(s);
 }
 
+static void resume(struct smtpd_sess *s);
+
 /* on_policy - the policy server's answer: what waited runs again and its
  * check resumes with ACTION */
 static void on_policy(void *arg, const char *action)
 {
     struct smtpd_sess *s = arg;
-    long before = s->errors;
 
     s->policy_id = 0;
-    s->waiting = false;
     smtpd_check_policy_answer(&s->run, action);
+    resume(s);
+}
+
+/* on_dns - a restriction's DNS answer: what waited runs again */
+static void on_dns(void *arg, const struct dns_answer *ans)
+{
+    struct smtpd_sess *s = arg;
+
+    s->dns_q = NULL;
+    smtpd_check_dns_answer(&s->run, ans);
+    resume(s);
+}
+
+/* resume - what waited for an answer runs again and its check resumes */
+static void resume(struct smtpd_sess *s)
+{
+    long before = s->errors;
+
+    s->waiting = false;
     s->resuming = true;
     switch (s->policy_kind) {
         case PW_LINE: {
@@ -2258,6 +2320,9 @@ static void peer_of(struct smtpd_sess *s)
     }
 }
 
+static void on_peer(void *arg);
+static void sess_connected(struct smtpd_sess *s);
+
 /* smtpd_sess_start - a new session */
 void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
 {
@@ -2296,15 +2361,41 @@ void smtpd_sess_start(struct smtpd *d, int fd, int wfd)
         return;
     }
     if (buf_len(&s->name) == 0) {
-        if (d->peername_lookup)
-            smtpd_peer_name(buf_str(&s->addr), &s->name, &s->reverse);
-        else {
+        if (d->peername_lookup) {
+            /* The greeting waits for the name (the host file, then the
+             * DNS). */
+            s->peer_lk = smtpd_peer_lookup(d->dns, buf_str(&s->addr), &s->name,
+                                           &s->reverse, &s->name_status,
+                                           &s->reverse_status, on_peer, s);
+            if (s->peer_lk != NULL) {
+                s->waiting = true;
+                return;
+            }
+        } else {
             buf_set(&s->name, "unknown");
             buf_set(&s->reverse, "unknown");
         }
     } else {
         buf_set(&s->reverse, buf_str(&s->name));
     }
+    sess_connected(s);
+}
+
+/* on_peer - the client's name is known */
+static void on_peer(void *arg)
+{
+    struct smtpd_sess *s = arg;
+
+    s->peer_lk = NULL;
+    s->waiting = false;
+    sess_connected(s);
+}
+
+/* sess_connected - the client is known: log it, count it, greet it */
+static void sess_connected(struct smtpd_sess *s)
+{
+    struct smtpd *d = s->d;
+
     set_namaddr(s);
     msg_info("connect from %s", buf_str(&s->namaddr));
     s->xclient_ok =
