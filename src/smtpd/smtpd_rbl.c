@@ -196,7 +196,7 @@ static int expand(const char *t, size_t len, const struct smtpd_rbl_macros *m,
                 body = i;
             }
             for (j = i; j < len; j++) {
-                if (t[j] == '{' || t[j] == '(')
+                if (t[j] == (close == '}' ? '{' : '('))
                     nest++;
                 else if (t[j] == close && nest-- == 0)
                     break;
