@@ -15,6 +15,8 @@
 #include "smtpd/smtpd_check.h"
 
 #include "global/conf.h"
+#include "global/dns.h"
+#include "lib/argv.h"
 #include "lib/mem.h"
 #include "lib/msg.h"
 #include "lib/str.h"
@@ -364,6 +366,233 @@ static void test_effects(void **state)
     buf_fini(&why);
 }
 
+/* answer - give RUN's pending lookup STATUS with the records of TEXT
+ * (A: "1.2.3.4 ...", MX: exchanges, TXT: one text), NULL: none */
+static void answer(struct smtpd_check_run *run, enum dns_status status,
+                   const char *text)
+{
+    struct dns_rr rr[4];
+    struct dns_answer ans;
+    struct argv *w = argv_new();
+    size_t n = 0, i;
+
+    if (text != NULL && run->dns_type == DNS_T_TXT)
+        argv_add(w, text);
+    else if (text != NULL) {
+        argv_free(w);
+        w = argv_split(text, " ");
+    }
+    memset(rr, 0, sizeof(rr));
+    memset(&ans, 0, sizeof(ans));
+    for (i = 0; i < w->argc && n < 4; i++, n++) {
+        rr[n].type = run->dns_type;
+        if (run->dns_type == DNS_T_A) {
+            struct sockaddr_in *in = (struct sockaddr_in *) &rr[n].addr;
+
+            in->sin_family = AF_INET;
+            assert_int_equal(inet_pton(AF_INET, w->argv[i], &in->sin_addr), 1);
+        } else if (run->dns_type == DNS_T_TXT) {
+            rr[n].text = w->argv[i];
+        } else {
+            rr[n].name = strcmp(w->argv[i], ".") == 0 ? "" : w->argv[i];
+        }
+    }
+    ans.status = status;
+    ans.qname = buf_str(&run->dns_name);
+    ans.qtype = run->dns_type;
+    ans.rr = rr;
+    ans.nrr = n;
+    ans.why = status == DNS_RETRY ? "Host not found, try again" : "";
+    smtpd_check_dns_answer(run, &ans);
+    argv_free(w);
+}
+
+/* expect_lookup - RUN waits for NAME/TYPE */
+static void expect_lookup(struct smtpd_check_run *run, const char *name,
+                          int type)
+{
+    assert_int_equal(smtpd_check_step(run), SMTPD_CHECK_PENDING);
+    assert_true(run->dns_waiting);
+    assert_string_equal(buf_str(&run->dns_name), name);
+    assert_int_equal(run->dns_type, type);
+}
+
+/* test_dns_lists - reject_rbl_client with a filter, the TXT reason in
+ * default_rbl_reply, warn_if_reject, a SERVFAIL that does not refuse,
+ * reject_rhsbl_sender and the answers kept for the run */
+static void test_dns_lists(void **state)
+{
+    struct smtpd_check *c;
+    struct smtpd_check_run run;
+    struct smtpd_state st;
+    static const enum smtpd_stage rcpt[] = {SMTPD_STAGE_RECIPIENT};
+
+    (void) state;
+    load_conf(NULL, "smtpd_recipient_restrictions = "
+                    "reject_rbl_client sf.test, "
+                    "warn_if_reject reject_rbl_client zen.test, "
+                    "reject_rbl_client zen.test=127.0.0.[3;5..9], "
+                    "reject_rhsbl_sender dbl.test, "
+                    "reject_rbl_client zen.test, permit\n");
+    c = smtpd_check_open();
+    memset(&st, 0, sizeof(st));
+    st.client_addr = "127.0.0.2";
+    st.client_name = "good.test";
+    st.sender = "a@Spam.Test.";
+    st.recipient = "u@mx.example.test";
+    smtpd_check_run_init(&run);
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "2.0.0.127.sf.test", DNS_T_A);
+    answer(&run, DNS_RETRY, NULL);
+    expect_lookup(&run, "2.0.0.127.zen.test", DNS_T_A);
+    answer(&run, DNS_OK, "127.0.0.4 127.0.0.2");
+    expect_lookup(&run, "2.0.0.127.zen.test", DNS_T_TXT);
+    answer(&run, DNS_OK, "listed here");
+    /* warn_if_reject: a warning; the filter matches 127.0.0.[3;5..9]
+     * neither answer; then the sender's domain */
+    expect_lookup(&run, "Spam.Test.dbl.test", DNS_T_A);
+    answer(&run, DNS_NOTFOUND, NULL);
+    /* the last list again: the answers are kept */
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "554 5.7.1 Service unavailable; Client host "
+                        "[127.0.0.2] blocked using zen.test; listed here");
+    assert_int_equal(run.fx.warnings->argc, 2);
+    assert_string_equal(run.fx.warnings->argv[0],
+                        "warning: 2.0.0.127.sf.test: RBL lookup error: Host "
+                        "or domain name not found. Name service error for "
+                        "name=2.0.0.127.sf.test type=A: Host not found, try "
+                        "again");
+    assert_string_equal(run.fx.warnings->argv[1],
+                        "reject_warning: 554 5.7.1 Service unavailable; "
+                        "Client host [127.0.0.2] blocked using zen.test; "
+                        "listed here");
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+
+    /* a malformed filter is a configuration error */
+    load_conf(NULL, "smtpd_recipient_restrictions = "
+                    "reject_rbl_client zen.test=127.0.0\n");
+    c = smtpd_check_open();
+    smtpd_check_run_init(&run);
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "451 4.3.5 Server configuration error");
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+}
+
+/* test_unknown_domains - reject_unknown_sender_domain: MX, then A and
+ * AAAA; a null MX; a temporary failure as DEFER_IF_PERMIT; local domains
+ * are not looked up; reject_unknown_client_hostname by the name status */
+static void test_unknown_domains(void **state)
+{
+    struct smtpd_check *c;
+    struct smtpd_check_run run;
+    struct smtpd_state st;
+    static const enum smtpd_stage rcpt[] = {SMTPD_STAGE_RECIPIENT};
+
+    (void) state;
+    load_conf(NULL, "unknown_address_reject_code = 550\n"
+                    "local_recipient_maps =\n"
+                    "smtpd_recipient_restrictions = "
+                    "reject_unknown_sender_domain, "
+                    "reject_unknown_recipient_domain, permit\n");
+    c = smtpd_check_open();
+    memset(&st, 0, sizeof(st));
+    st.client_addr = "127.0.0.2";
+    st.client_name = "good.test";
+    st.recipient = "u@mx.example.test"; /* local: no lookup */
+    smtpd_check_run_init(&run);
+
+    st.sender = "a@aonly.test";
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "aonly.test", DNS_T_MX);
+    answer(&run, DNS_NODATA, NULL);
+    expect_lookup(&run, "aonly.test", DNS_T_A);
+    answer(&run, DNS_OK, "192.0.2.7");
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_ACCEPT);
+
+    st.sender = "a@noaddr.test";
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "noaddr.test", DNS_T_MX);
+    answer(&run, DNS_NODATA, NULL);
+    expect_lookup(&run, "noaddr.test", DNS_T_A);
+    answer(&run, DNS_NODATA, NULL);
+    expect_lookup(&run, "noaddr.test", DNS_T_AAAA);
+    answer(&run, DNS_NODATA, NULL);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "550 5.1.8 <a@noaddr.test>: Sender address "
+                        "rejected: Domain not found");
+
+    st.sender = "a@nullmx.test";
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "nullmx.test", DNS_T_MX);
+    answer(&run, DNS_OK, ".");
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "550 5.7.27 <a@nullmx.test>: Sender address "
+                        "rejected: Domain nullmx.test does not accept mail "
+                        "(nullMX)");
+
+    /* SERVFAIL: DEFER_IF_PERMIT, reported when the list permits */
+    st.sender = "a@sf.test";
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "sf.test", DNS_T_MX);
+    answer(&run, DNS_RETRY, NULL);
+    expect_lookup(&run, "sf.test", DNS_T_A);
+    answer(&run, DNS_NODATA, NULL);
+    expect_lookup(&run, "sf.test", DNS_T_AAAA);
+    answer(&run, DNS_RETRY, NULL);
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "450 4.1.8 <a@sf.test>: Sender address rejected: "
+                        "Domain not found");
+
+    /* a remote recipient domain with a null MX: 556 */
+    st.sender = "";
+    st.recipient = "u@nullmx.test";
+    smtpd_check_start(&run, c, &st, rcpt, 1);
+    expect_lookup(&run, "nullmx.test", DNS_T_MX);
+    answer(&run, DNS_OK, ".");
+    assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+    assert_string_equal(buf_str(&run.reply),
+                        "556 5.1.10 <u@nullmx.test>: Recipient address "
+                        "rejected: Domain nullmx.test does not accept mail "
+                        "(nullMX)");
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+
+    load_conf(NULL, "smtpd_client_restrictions = "
+                    "reject_unknown_reverse_client_hostname, "
+                    "reject_unknown_client_hostname\n");
+    c = smtpd_check_open();
+    smtpd_check_run_init(&run);
+    {
+        static const enum smtpd_stage client[] = {SMTPD_STAGE_CLIENT};
+
+        st.client_name = "unknown";
+        st.reverse_name = "ptr.test";
+        st.client_name_status = 4;
+        smtpd_check_start(&run, c, &st, client, 1);
+        assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+        assert_string_equal(buf_str(&run.reply),
+                            "450 4.7.25 Client host rejected: cannot find "
+                            "your hostname, [127.0.0.2]");
+        st.reverse_name = "unknown";
+        st.reverse_name_status = 5;
+        smtpd_check_start(&run, c, &st, client, 1);
+        assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
+        assert_string_equal(buf_str(&run.reply),
+                            "450 4.7.1 Client host rejected: cannot find "
+                            "your reverse hostname, [127.0.0.2]");
+    }
+    smtpd_check_run_fini(&run);
+    smtpd_check_free(c);
+}
+
 /* test_unknown_helo - reject_unknown_helo_hostname (and its old name)
  * passes an address literal without the DNS, as Postfix does (seed 002,
  * tests/data/smtpd/seed_relay_golden.txt); a name needs the resolver */
@@ -403,12 +632,18 @@ static void test_unknown_helo(void **state)
                             "554 5.7.1 <[192.0.2.1]>: Helo command "
                             "rejected: Access denied");
 
-        /* a name: the DNS is needed */
-        st.helo = "outside.example";
+        /* a name: the run waits for its A record; NXDOMAIN refuses */
+        st.helo = "outside.example.";
         smtpd_check_start(&run, c, &st, stages, n);
+        assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_PENDING);
+        assert_true(run.dns_waiting);
+        assert_string_equal(buf_str(&run.dns_name), "outside.example");
+        assert_int_equal(run.dns_type, DNS_T_A);
+        answer(&run, DNS_NOTFOUND, NULL);
         assert_int_equal(smtpd_check_step(&run), SMTPD_CHECK_REPLY);
         assert_string_equal(buf_str(&run.reply),
-                            "451 4.3.5 Server configuration error");
+                            "450 4.7.1 <outside.example.>: Helo command "
+                            "rejected: Host not found");
 
         smtpd_check_run_fini(&run);
         smtpd_check_free(c);
@@ -534,6 +769,8 @@ int main(void)
         cmocka_unit_test(test_effects),
         cmocka_unit_test(test_unknown_helo),
         cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_dns_lists),
+        cmocka_unit_test(test_unknown_domains),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
