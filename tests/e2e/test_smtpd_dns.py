@@ -58,6 +58,8 @@ CLASSES = {
     "rhswl": "permit_rhswl_client dwl.test, reject",
     "wlsf": "permit_dnswl_client sfbl.test, reject",
     "rblmap": "reject_rbl_client zen.test",
+    "rhswlsf": "permit_rhswl_client sfbl.test, reject",
+    "rhsrcpt": "reject_rhsbl_recipient dbl.test",
 }
 
 
@@ -76,6 +78,7 @@ def start(inst, dns, extra=""):
     for d in ("nxdom.test", "sfdom.test", "nullmx.test", "mx.test",
               "aonly.test"):
         lines.append(f"ur@{d} ur")
+    lines.append("rhsrcpt@spam.test rhsrcpt")
     rcpt.write_text("\n".join(lines) + "\n")
     rblmap = inst.root / "rblmap"
     rblmap.write_text("zen.test 521 $client_address is on $rbl_domain"
@@ -261,6 +264,9 @@ def test_rbl_rhsbl(inst, dns):
          "[good.test] blocked using dbl.test"),
         ("127.0.0.3", "spam.test", "a@mx.test", "rhsr@example.test",
          "250 2.1.5 Ok"),
+        ("127.0.0.2", "good.test", "a@mx.test", "rhsrcpt@spam.test",
+         "554 5.7.1 Service unavailable; Recipient address "
+         "[rhsrcpt@spam.test] blocked using dbl.test; bad domain"),
     ]
     for src, helo, sender, rcpt, want in cases:
         got = session(port, src, helo, sender, rcpt)
@@ -299,6 +305,9 @@ def test_dnswl_rhswl(inst, dns):
          "Access denied"),
         ("127.0.0.2", "wlsf@mx.example.test",
          "450 4.7.1 <127.0.0.2>: Client host rejected: Service "
+         "unavailable"),
+        ("127.0.0.2", "rhswlsf@mx.example.test",
+         "450 4.7.1 <good.test>: Client host rejected: Service "
          "unavailable"),
     ]
     for src, rcpt, want in cases:
