@@ -14,7 +14,7 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libunbound-dev
 libdb5.3-dev liblmdb-dev libcdb-dev libpcre2-dev"
 TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist clang clang-format swaks
-postfix postfix-pcre postfix-lmdb postfix-cdb pflogsumm unbound postgrey"
+postfix postfix-pcre postfix-lmdb postfix-cdb pflogsumm unbound postgrey python3-aiosmtpd"
 
 missing() {
     for p in $BUILD_PKGS $TEST_PKGS; do
