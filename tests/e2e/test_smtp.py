@@ -192,7 +192,7 @@ def check_bounce(env, rcpt, status, notification, diagnostic,
                            "message could not\nbe delivered to one or more "
                            "recipients. It's attached below.\n"), body
     para = body.split("                   The mail system\n\n", 1)[1]
-    para = para.split("\n\n", 1)[0]
+    para = para.split("\n\n", 1)[0].rstrip("\n")
     assert unfold(para) == unfold(f"<{rcpt}>: {notification}"), para
     for ln in para.split("\n"):
         assert len(ln) <= 78, para
