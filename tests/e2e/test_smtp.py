@@ -5,10 +5,13 @@ to a real Postfix, with the next hops found through the tests' own DNS
 server (dnsserver.DnsServer, $ulak_dns_servers).
 
 Every expected log line, status and bounce text is what Postfix 3.7
-(Debian's 3.7.11) logged and sent for the same case: a postfix-ref
-instance with these zones (its resolver pointed at the same kind of DNS
-server), these transport_maps and these sinks; the recorded lines are
-quoted next to each test.
+(Debian's 3.7.11) logged and sent for the same case, recorded with the
+same zones served by unbound (Postfix's resolver pointed at it through a
+/etc/resolv.conf bind-mounted in a private mount namespace, unshare -m),
+the same transport_maps and the same sinks; the recorded lines are quoted
+next to each test, and tests/data/smtp_client/postfix-3.7.log holds
+that log and the bounces.  Where ulak's texts carry other names or
+addresses (its myhostname, the test's addresses), only those differ.
 
 The peers of one test listen on loopback addresses of their own
 (smtpsink.addrs: 127.x.y.2, .3, ... and one port P free on all of them);
