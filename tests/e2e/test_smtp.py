@@ -33,7 +33,7 @@ from agentfix import DELAYS, inst  # noqa: F401
 from postfixpeer import PostfixPeer
 from smtpsink import AioSink, Sink, Silent, addrs
 from test_mailpath import MASTER, maildir_messages, postqueue, \
-    virtual_setup
+    virtual_setup, wait_folder
 from test_master import AS_ROOT, free_port
 from test_pickup import sendmail
 
@@ -175,16 +175,6 @@ def sent(host, addr, port, queue_id, dsn="2.0.0", code="250 2.0.0"):
     return (rf"relay={re.escape(host)}\[{re.escape(addr)}\]:{port}, "
             rf"{DELAYS}, dsn={re.escape(dsn)}, status=sent "
             rf"\({re.escape(code)} Ok: queued as {queue_id}\)")
-
-
-def wait_deferred(env, qid, timeout=10):
-    """QID's queue file is in deferred/"""
-    end = time.time() + timeout
-    while time.time() < end:
-        if list((env.inst.queue / "deferred").rglob(qid)):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{qid} not in deferred/:\n{env.inst.logtext()}")
 
 
 def unfold(text):
@@ -344,7 +334,7 @@ def test_only_mx_refuses_or_greets_4xx_deferred(env):
              rf"dsn=4\.3\.2, status=deferred \(host mx\.greet\.test"
              rf"\[{re.escape(h[1])}\] refused to talk to me: "
              rf"{re.escape(greet)}\)")
-    wait_deferred(env, qid)
+    wait_folder(env.inst, "deferred", qid)
     # the server is back: "ulak flush" (Postfix's "postfix flush") sends
     # the deferred mail at once, without waiting for its back-off
     mx = env.sink(0, name="mx.dead.test")
@@ -524,7 +514,7 @@ def test_remote_4xx_deferred_then_delivered_on_flush(env):
         rf"dsn=4\.2\.1, status=deferred \(host mx1\.example\.test"
         rf"\[{re.escape(h[0])}\] said: {re.escape(reply)} \(in reply to "
         r"RCPT TO command\)\)")
-    wait_deferred(env, qid)
+    wait_folder(env.inst, "deferred", qid)
     assert mx.messages == []
     mx.rcpt = {}
     f = postqueue(env.inst, "-f")
