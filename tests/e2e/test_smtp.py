@@ -562,6 +562,43 @@ def test_5xx_for_one_recipient_bounced_others_delivered(env):
     assert inner["Return-Path"] == f"<{SENDER}>"
 
 
+
+def test_dsn_notify_decides_the_bounce(env):
+    """A 550 for mail that came in over SMTP: with NOTIFY=FAILURE the
+    sender gets the bounce, with NOTIFY=NEVER none.  Postfix 3.7 logged
+    'status=bounced (host mx.rcpt.test[127.61.5.11] said: 550 5.1.1 ...)'
+    for both and 'sender non-delivery notification' for the first only."""
+    h, p = env.hosts, env.port
+    reply = ("550 5.1.1 <bad@example.test>: Recipient address rejected: "
+             "User unknown")
+    env.sink(0, name="mx1.example.test", rcpt={"bad@example.test": reply})
+    sport = free_port()
+    env.start(zone("example.test", [(10, "mx1.example.test", h[0])]),
+              transport={"example.test": f"smtp:example.test:{p}"},
+              smtpd_port=sport)
+    smtp_submit(sport, ["bad@example.test"], b"Subject: never\r\n\r\nn\r\n",
+                (), ["NOTIFY=NEVER"])
+    smtp_submit(sport, ["bad@example.test"], b"Subject: failure\r\n\r\nf\r\n",
+                (), ["NOTIFY=FAILURE"])
+    bounced = (rf"relay=mx1\.example\.test\[{re.escape(h[0])}\]:{p}, "
+               rf"{DELAYS}, dsn=5\.1\.1, status=bounced \(host "
+               rf"mx1\.example\.test\[{re.escape(h[0])}\] said: "
+               rf"{re.escape(reply)} \(in reply to RCPT TO command\)\)")
+    log = env.inst.wait_log(rf"({ID}): to=<bad@example\.test>, {bounced}\n",
+                            count=2, timeout=SINK_TIMEOUT)
+    msg = check_bounce(
+        env, "bad@example.test", "5.1.1",
+        f"host mx1.example.test[{h[0]}] said: {reply} (in reply to RCPT TO "
+        "command)", f"smtp; {reply}", remote_mta="dns; mx1.example.test")
+    assert msg.get_payload()[2].get_payload()[0]["Subject"] == "failure"
+    time.sleep(1)   # a second bounce would have come by now
+    assert len(env.bounces.messages) == 1, env.inst.logtext()
+    qids = re.findall(rf"({ID}): to=<bad@example\.test>, {bounced}\n", log)
+    notes = re.findall(rf"({ID}): sender non-delivery notification: {ID}\n",
+                       env.inst.logtext())
+    assert len(qids) == 2 and notes == [qids[1]], (qids, notes)
+
+
 # --- real peers -----------------------------------------------------------
 
 def smtp_submit(port, rcpts, data, mail_options=(), rcpt_options=()):
