@@ -40,6 +40,7 @@
 
 #include "../lib/argv.h"
 #include "../lib/buf.h"
+#include "dsn.h"
 #include "queue_dir.h"
 
 /* The largest data of one record; longer content lines are split. */
@@ -76,8 +77,27 @@
 #define QUEUE_NOTIFY_FAILURE 4
 #define QUEUE_NOTIFY_DELAY   8
 #define QUEUE_NOTIFY_ALL     15
-#define QUEUE_RET_FULL       1
-#define QUEUE_RET_HDRS       2
+
+/* queue_notify_from_dsn / queue_notify_to_dsn - DSN_NOTIFY_* bits (dsn.h,
+ * what parsers and the agents use) to the queue file's Postfix-numbered
+ * QUEUE_NOTIFY_* bits and back. */
+static inline int queue_notify_from_dsn(int n)
+{
+    return (n & DSN_NOTIFY_NEVER ? QUEUE_NOTIFY_NEVER : 0)
+           | (n & DSN_NOTIFY_SUCCESS ? QUEUE_NOTIFY_SUCCESS : 0)
+           | (n & DSN_NOTIFY_FAILURE ? QUEUE_NOTIFY_FAILURE : 0)
+           | (n & DSN_NOTIFY_DELAY ? QUEUE_NOTIFY_DELAY : 0);
+}
+
+static inline int queue_notify_to_dsn(int n)
+{
+    return (n & QUEUE_NOTIFY_NEVER ? DSN_NOTIFY_NEVER : 0)
+           | (n & QUEUE_NOTIFY_SUCCESS ? DSN_NOTIFY_SUCCESS : 0)
+           | (n & QUEUE_NOTIFY_FAILURE ? DSN_NOTIFY_FAILURE : 0)
+           | (n & QUEUE_NOTIFY_DELAY ? DSN_NOTIFY_DELAY : 0);
+}
+#define QUEUE_RET_FULL 1
+#define QUEUE_RET_HDRS 2
 
 /* Fixed widths of the records updated in place. */
 #define QUEUE_SIZE_FIELDS 5

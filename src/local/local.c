@@ -644,13 +644,14 @@ static void forward_all(struct lrcpt *r)
      * recipients. */
     for (size_t i = 0; i < r->fwd->argc; i++) {
         if (r->owner_reset)
-            cleanup_rcpt(c, r->fwd->argv[i], NULL, (int) r->rcpt->notify);
+            cleanup_rcpt(c, r->fwd->argv[i], NULL,
+                         queue_notify_from_dsn((int) r->rcpt->notify));
         else
             cleanup_rcpt_orig(
                 c, r->fwd->argv[i],
                 r->rcpt->orig_rcpt ? r->rcpt->orig_rcpt : r->rcpt->address,
                 r->rcpt->orcpt && *r->rcpt->orcpt ? r->rcpt->orcpt : NULL,
-                (int) r->rcpt->notify);
+                queue_notify_from_dsn((int) r->rcpt->notify));
     }
     if (forward_copy(r, c, &why) < 0) {
         cleanup_abort(c);

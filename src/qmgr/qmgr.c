@@ -910,15 +910,6 @@ static int agent_connect(const char *transport, struct buf *why)
     return fd;
 }
 
-/* notify_bits - queue file NOTIFY bits as DSN_NOTIFY_* */
-static int notify_bits(int n)
-{
-    return (n & QUEUE_NOTIFY_NEVER ? DSN_NOTIFY_NEVER : 0)
-           | (n & QUEUE_NOTIFY_SUCCESS ? DSN_NOTIFY_SUCCESS : 0)
-           | (n & QUEUE_NOTIFY_FAILURE ? DSN_NOTIFY_FAILURE : 0)
-           | (n & QUEUE_NOTIFY_DELAY ? DSN_NOTIFY_DELAY : 0);
-}
-
 /* deliv_start - start JOB */
 static void deliv_start(struct qmgr_job *job)
 {
@@ -943,7 +934,7 @@ static void deliv_start(struct qmgr_job *job)
 
         rr[k].address = m->r[job->rcpts[k]].address;
         rr[k].orig_rcpt = qr->orig ? qr->orig : qr->address;
-        rr[k].notify = notify_bits(qr->notify);
+        rr[k].notify = queue_notify_to_dsn(qr->notify);
         rr[k].orcpt = qr->orcpt;
         rr[k].offset = qr->offset;
     }

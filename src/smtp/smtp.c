@@ -1897,14 +1897,18 @@ static void deliv_prepare(struct deliv *d)
     enc = queue_env_attr(&d->m.env, "encoding");
     if (enc && strcmp(enc, "8bit") == 0)
         d->mail.eightbit = true;
+    /* One pass over the content: SIZE= counts what goes on the wire,
+     * each line end as CR LF, as Postfix 3.7 announces it (the queue
+     * file's size counts one byte a line end); 8-bit data as above. */
     queue_content_init(&qc, span_make(buf_str(&d->m.data), buf_len(&d->m.data)),
                        &d->m.env);
-    while (!enc && !d->mail.eightbit && queue_content_piece(&qc, &piece, &more))
-        for (size_t i = 0; i < piece.len; i++)
-            if ((unsigned char) piece.p[i] & 0x80) {
+    while (queue_content_piece(&qc, &piece, &more)) {
+        if (!more)
+            d->mail.size++;
+        for (size_t i = 0; !enc && !d->mail.eightbit && i < piece.len; i++)
+            if ((unsigned char) piece.p[i] & 0x80)
                 d->mail.eightbit = true;
-                break;
-            }
+    }
     for (const unsigned char *p = (const unsigned char *) d->m.req.sender; *p;
          p++)
         if (*p & 0x80)

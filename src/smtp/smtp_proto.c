@@ -220,12 +220,13 @@ void smtp_mail_cmd(const struct smtp_mail_in *in, const struct smtp_ext *ext,
     if (ext->flags & SMTP_EXT_DSN) {
         const char *ret = dsn_ret_name((enum dsn_ret) in->ret);
 
-        if (ret)
-            buf_catf(out, " RET=%s", ret);
+        /* Postfix 3.7's order (recorded): ENVID, then RET */
         if (in->envid && *in->envid) {
             buf_cat(out, " ENVID=");
             dsn_xtext_encode(in->envid, out);
         }
+        if (ret)
+            buf_catf(out, " RET=%s", ret);
     }
 }
 
@@ -240,10 +241,7 @@ void smtp_rcpt_cmd(const char *addr, int notify, const char *orcpt,
     buf_fini(&ext_addr);
     if (!(ext->flags & SMTP_EXT_DSN))
         return;
-    if (notify) {
-        buf_cat(out, " NOTIFY=");
-        dsn_notify_format(notify, out);
-    }
+    /* Postfix 3.7's order (recorded): ORCPT, then NOTIFY */
     if (orcpt && *orcpt) {
         const char *semi = strchr(orcpt, ';');
 
@@ -253,6 +251,10 @@ void smtp_rcpt_cmd(const char *addr, int notify, const char *orcpt,
             buf_catc(out, ';');
             dsn_xtext_encode(semi + 1, out);
         }
+    }
+    if (notify) {
+        buf_cat(out, " NOTIFY=");
+        dsn_notify_format(notify, out);
     }
 }
 

@@ -180,7 +180,7 @@ static void test_mail_rcpt(void **state)
     smtp_mail_cmd(&in, &all, &out);
     assert_string_equal(buf_str(&out),
                         "MAIL FROM:<\"a b\"@example.test> SIZE=1234 "
-                        "BODY=8BITMIME RET=HDRS ENVID=id+2B1+3Dx");
+                        "BODY=8BITMIME ENVID=id+2B1+3Dx RET=HDRS");
     in.sender = "";
     in.eightbit = false;
     in.smtputf8 = true;
@@ -190,9 +190,9 @@ static void test_mail_rcpt(void **state)
     assert_string_equal(buf_str(&out), "MAIL FROM:<> SIZE=1234 SMTPUTF8");
     smtp_rcpt_cmd("u@example.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE,
                   "rfc822;o+x@example.test", &all, &out);
-    assert_string_equal(buf_str(&out),
-                        "RCPT TO:<u@example.test> NOTIFY=SUCCESS,FAILURE "
-                        "ORCPT=rfc822;o+2Bx@example.test");
+    assert_string_equal(buf_str(&out), "RCPT TO:<u@example.test> "
+                                       "ORCPT=rfc822;o+2Bx@example.test "
+                                       "NOTIFY=SUCCESS,FAILURE");
     smtp_rcpt_cmd("u@example.test", DSN_NOTIFY_NEVER, "bad", &all, &out);
     assert_string_equal(buf_str(&out), "RCPT TO:<u@example.test> NOTIFY=NEVER");
     smtp_rcpt_cmd("u@example.test", DSN_NOTIFY_NEVER, "rfc822;x", &none, &out);

@@ -28,6 +28,7 @@
 #include "../lib/mem.h"
 #include "../lib/msg.h"
 #include "../lib/str.h"
+#include "../global/queue_file.h"
 #include "../global/addr.h"
 #include "../global/dsn.h"
 #include "../global/flush_clnt.h"
@@ -923,7 +924,7 @@ static void data_begin(struct smtpd_sess *s)
     }
     for (size_t i = 0; i < s->nrcpt; i++)
         cleanup_rcpt(s->c, s->rcpts[i].addr, s->rcpts[i].orcpt,
-                     s->rcpts[i].notify);
+                     queue_notify_from_dsn(s->rcpts[i].notify));
     for (size_t i = 0; i < s->prepend->argc; i++)
         cleanup_line(s->c, s->prepend->argv[i], strlen(s->prepend->argv[i]));
     if (s->mail.smtputf8)

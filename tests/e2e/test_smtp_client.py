@@ -204,8 +204,10 @@ def test_delivered_with_dot_stuffing_and_8bitmime(inst):
                         r"\(250 2\.0\.0 Ok: queued as SINK1\)")
         assert line
         mail, rcpts, data = sink.messages[0]
+        # SIZE= is the size on the wire, each line end CR LF (Postfix)
         assert mail == ("MAIL FROM:<alice@example.test> SIZE=%d "
-                        "BODY=8BITMIME" % (len(content)))
+                        "BODY=8BITMIME" % (len(content)
+                                           + content.count(b"\n")))
         assert rcpts == ["RCPT TO:<bob@example.test> "
                          "ORCPT=rfc822;bob@example.test"]
         assert data == ("Subject: t\r\n\r\n..leading dot\r\nsmile \u263a"
@@ -475,13 +477,14 @@ def test_dsn_parameters_passed_on(inst):
                     "offset": info["rcpt_offsets"][1]}])
         assert [s["action"] for s in st] == ["delivered", "delivered"], st
         mail, rcpts, _ = sink.messages[0]
+        # Postfix 3.7's order: ENVID before RET, ORCPT before NOTIFY
         assert re.fullmatch(r"MAIL FROM:<alice@example\.test> SIZE=\d+ "
-                            r"RET=HDRS ENVID=id\+2B1", mail), mail
+                            r"ENVID=id\+2B1 RET=HDRS", mail), mail
         assert rcpts == [
-            "RCPT TO:<a@example.test> NOTIFY=SUCCESS,FAILURE "
-            "ORCPT=rfc822;orig+2Bx@example.test",
-            "RCPT TO:<b@example.test> NOTIFY=NEVER "
-            "ORCPT=rfc822;b@example.test"], rcpts
+            "RCPT TO:<a@example.test> ORCPT=rfc822;orig+2Bx@example.test "
+            "NOTIFY=SUCCESS,FAILURE",
+            "RCPT TO:<b@example.test> ORCPT=rfc822;b@example.test "
+            "NOTIFY=NEVER"], rcpts
     finally:
         sink.stop()
 
