@@ -59,8 +59,10 @@ Against any running server:
     python3 tests/e2e/smtpd_replay.py HOST PORT CONFIG
 """
 import collections
+import os
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -336,6 +338,24 @@ def _wait_port(port, timeout=20):
     return False
 
 
+def _ref(*args, timeout=120):
+    """postfix-ref ARGS in a process group of its own; a hang (Postfix's
+    own tools block for good when a killed earlier run left a postlogd
+    that no longer reads its socket) is an error, not a stuck test"""
+    p = subprocess.Popen([POSTFIX_REF, *map(str, args)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise RuntimeError(f"postfix-ref {' '.join(map(str, args))}: no "
+                           f"answer in {timeout} s (stale Postfix processes "
+                           "of an earlier, killed run?)")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
 def verify_postfix_config(config, port, root="/tmp/smtpd-replay"):
     """start a postfix-ref instance for CONFIG on PORT (its folder
     ROOT/CONFIG), replay CONFIG's sessions, stop it; the mismatches"""
@@ -343,15 +363,14 @@ def verify_postfix_config(config, port, root="/tmp/smtpd-replay"):
     root.mkdir(parents=True, exist_ok=True)
     d, cf = root / config, root / f"{config}.cf"
     cf.write_text(main_cf(config))
-    subprocess.run([POSTFIX_REF, "stop", str(d)], capture_output=True)
-    r = subprocess.run([POSTFIX_REF, "start", str(d), str(port), str(cf)],
-                       capture_output=True, text=True)
+    _ref("stop", d)
+    r = _ref("start", d, port, cf)
     try:
         if r.returncode != 0 or not _wait_port(port):
             raise RuntimeError(f"postfix-ref {config}: {r.stdout}{r.stderr}")
         return replay("127.0.0.1", port, config)
     finally:
-        subprocess.run([POSTFIX_REF, "stop", str(d)], capture_output=True)
+        _ref("stop", d)
 
 
 def verify_postfix(first_port=24860, root="/tmp/smtpd-replay"):
