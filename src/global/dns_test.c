@@ -14,6 +14,7 @@
 #include "lib/argv.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "global/dns_test_server.h"
 
 /* test_parse_a_aaaa - addresses need exactly 4 or 16 bytes */
 static void test_parse_a_aaaa(void **state)
@@ -172,99 +173,35 @@ static void test_servers(void **state)
     buf_fini(&why);
 }
 
-/* The server: python3 tests/e2e/dnsserver.py, stopped by closing its input. */
-static pid_t server_pid = -1;
-static int server_in = -1;
-static char servers[64];
-static char workdir[] = "/tmp/dns_test.XXXXXX";
+/* The tests' DNS server (dns_test_server.h). */
+static struct dns_test_server srv;
+static const char *const zone[] = {
+    "--servfail",
+    "broken.test",
+    "example.test. 300 IN MX 20 "
+    "mx2.example.test.",
+    "example.test. 300 IN MX 10 mx1.example.test.",
+    "mx1.example.test. IN A 127.0.0.2",
+    "mx1.example.test. IN A 127.0.0.3",
+    "mx2.example.test. IN AAAA ::1",
+    "null.test. IN MX 0 .",
+    "2.0.0.127.in-addr.arpa. IN PTR mx1.example.test.",
+    "txt.test. IN TXT \"v=spf1 -all\"",
+    NULL};
 
-/* server_start - start the fixture server: 1, 0 when this host has no
- * unbound or no source tree, -1 when it fails to start */
-static int server_start(void)
-{
-    int in[2], out[2];
-    char line[64];
-    ssize_t n;
-    size_t len = 0;
-
-    if (access("tests/e2e/dnsserver.py", R_OK) != 0
-        || access("/usr/sbin/unbound", X_OK) != 0)
-        return 0;
-    if (mkdtemp(workdir) == NULL || pipe(in) < 0 || pipe(out) < 0)
-        return -1;
-    if ((server_pid = fork()) == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execl("/usr/bin/python3", "python3", "tests/e2e/dnsserver.py", workdir,
-              "--servfail", "broken.test",
-              "example.test. 300 IN MX 20 "
-              "mx2.example.test.",
-              "example.test. 300 IN MX 10 mx1.example.test.",
-              "mx1.example.test. IN A 127.0.0.2",
-              "mx1.example.test. IN A 127.0.0.3",
-              "mx2.example.test. IN AAAA ::1", "null.test. IN MX 0 .",
-              "2.0.0.127.in-addr.arpa. IN PTR mx1.example.test.",
-              "txt.test. IN TXT \"v=spf1 -all\"", (char *) NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    server_in = in[1];
-    while (len < sizeof(line) - 1
-           && (n = read(out[0], line + len, sizeof(line) - 1 - len)) > 0) {
-        len += (size_t) n;
-        if (memchr(line, '\n', len))
-            break;
-    }
-    close(out[0]);
-    line[len] = 0;
-    if (len == 0 || line[len - 1] != '\n')
-        return -1;
-    line[len - 1] = 0;
-    return str_copy(servers, sizeof(servers), line) == 0 ? 1 : -1;
-}
-
-/* server_setup - the group's server */
+/* server_setup - start it for the group */
 static int server_setup(void **state)
 {
     (void) state;
-    signal(SIGPIPE, SIG_IGN);
-    switch (server_start()) {
-        case 1:
-            return 0;
-        case 0:
-            servers[0] = 0; /* the server tests skip */
-            return 0;
-        default:
-            servers[0] = 0;
-            print_error("dns_test: the DNS server did not start\n");
-            return -1;
-    }
+    return dns_test_server_setup(&srv, "dns_test", zone);
 }
 
-/* server_teardown - stop the server, remove its directory */
+/* server_teardown - stop it */
 static int server_teardown(void **state)
 {
-    char cmd[128];
-
     (void) state;
-    if (server_in >= 0)
-        close(server_in);
-    if (server_pid > 0)
-        waitpid(server_pid, NULL, 0);
-    if (str_fmt(cmd, sizeof(cmd), "rm -rf %s", workdir) == 0
-        && strncmp(workdir, "/tmp/dns_test.", 14) == 0)
-        assert_int_equal(system(cmd), 0);
-    return 0;
+    return dns_test_server_stop(&srv);
 }
-
-#define SKIP_WITHOUT_SERVER() \
-    do {                      \
-        if (servers[0] == 0)  \
-            skip();           \
-    } while (0)
 
 /* One collected answer. */
 struct got {
@@ -374,8 +311,8 @@ static void test_lookups(void **state)
     int left = (int) NELEM(cases);
 
     (void) state;
-    SKIP_WITHOUT_SERVER();
-    d = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    d = dns_new(loop, srv.servers, &why);
     assert_non_null(d);
     for (size_t i = 0; i < NELEM(cases); i++) {
         got[i] = (struct got){.rr = argv_new(), .loop = loop, .left = &left};
@@ -428,8 +365,8 @@ static void test_cancel(void **state)
     struct dns_query *qa, *qc;
 
     (void) state;
-    SKIP_WITHOUT_SERVER();
-    d = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    d = dns_new(loop, srv.servers, &why);
     assert_non_null(d);
     qa = dns_lookup(d, "example.test", DNS_T_MX, collect, &a);
     b.loop = loop;
@@ -489,8 +426,8 @@ static void test_free_in_callback(void **state)
     struct freer f = {.loop = loop};
 
     (void) state;
-    SKIP_WITHOUT_SERVER();
-    f.d = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    f.d = dns_new(loop, srv.servers, &why);
     assert_non_null(f.d);
     dns_lookup(f.d, "a..b", DNS_T_A, free_in_callback, &f);
     dns_lookup(f.d, "b..c", DNS_T_A, free_in_callback, &f);

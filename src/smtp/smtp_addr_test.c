@@ -14,6 +14,7 @@
 
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "global/dns_test_server.h"
 
 /* addr_text - "host[addr]:port" of A */
 static void addr_text(const struct smtp_addr *a, struct buf *out)
@@ -107,101 +108,45 @@ static void test_parse(void **state)
     buf_fini(&why);
 }
 
-static pid_t server_pid = -1;
-static int server_in = -1;
-static char servers[64];
-static char workdir[] = "/tmp/smtp_addr_test.XXXXXX";
+/* The tests' DNS server (dns_test_server.h). */
+static struct dns_test_server srv;
+static const char *const zone[] = {"--servfail",
+                                   "broken.test",
+                                   "example.test. IN MX 20 mx2.example.test.",
+                                   "example.test. IN MX 10 mx1a.example.test.",
+                                   "example.test. IN MX 10 mx1b.example.test.",
+                                   "example.test. IN MX 30 gone.example.test.",
+                                   "mx1a.example.test. IN A 127.0.0.11",
+                                   "mx1a.example.test. IN A 127.0.0.12",
+                                   "mx1b.example.test. IN A 127.0.0.13",
+                                   "mx2.example.test. IN A 127.0.0.20",
+                                   "mx2.example.test. IN AAAA ::1",
+                                   "null.test. IN MX 0 .",
+                                   "implicit.test. IN A 127.0.0.30",
+                                   "badmx.test. IN MX 10 x.broken.test.",
+                                   "nomx.test. IN MX 10 nowhere.test.",
+                                   "selfmx.test. IN MX 10 self.test.",
+                                   "selfmx.test. IN MX 20 mx2.example.test.",
+                                   "selfmx2.test. IN MX 10 mx1b.example.test.",
+                                   "selfmx2.test. IN MX 20 self.test.",
+                                   "self.test. IN A 127.0.0.99",
+                                   "noaddr.test. IN MX 10 mx1.noaddr.test.",
+                                   "mx1.noaddr.test. IN TXT \"x\"",
+                                   "txtonly.test. IN TXT \"y\"",
+                                   NULL};
 
-/* server_start - the fixture server: 1, 0 without unbound, -1 failed */
-static int server_start(void)
-{
-    int in[2], out[2];
-    char line[64];
-    ssize_t n;
-    size_t len = 0;
-
-    if (access("tests/e2e/dnsserver.py", R_OK) != 0
-        || access("/usr/sbin/unbound", X_OK) != 0)
-        return 0;
-    if (mkdtemp(workdir) == NULL || pipe(in) < 0 || pipe(out) < 0)
-        return -1;
-    if ((server_pid = fork()) == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execl("/usr/bin/python3", "python3", "tests/e2e/dnsserver.py", workdir,
-              "--servfail", "broken.test",
-              "example.test. IN MX 20 mx2.example.test.",
-              "example.test. IN MX 10 mx1a.example.test.",
-              "example.test. IN MX 10 mx1b.example.test.",
-              "example.test. IN MX 30 gone.example.test.",
-              "mx1a.example.test. IN A 127.0.0.11",
-              "mx1a.example.test. IN A 127.0.0.12",
-              "mx1b.example.test. IN A 127.0.0.13",
-              "mx2.example.test. IN A 127.0.0.20",
-              "mx2.example.test. IN AAAA ::1", "null.test. IN MX 0 .",
-              "implicit.test. IN A 127.0.0.30",
-              "badmx.test. IN MX 10 x.broken.test.",
-              "nomx.test. IN MX 10 nowhere.test.",
-              "selfmx.test. IN MX 10 self.test.",
-              "selfmx.test. IN MX 20 mx2.example.test.",
-              "selfmx2.test. IN MX 10 mx1b.example.test.",
-              "selfmx2.test. IN MX 20 self.test.", "self.test. IN A 127.0.0.99",
-              "noaddr.test. IN MX 10 mx1.noaddr.test.",
-              "mx1.noaddr.test. IN TXT \"x\"", "txtonly.test. IN TXT \"y\"",
-              (char *) NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    server_in = in[1];
-    while (len < sizeof(line) - 1
-           && (n = read(out[0], line + len, sizeof(line) - 1 - len)) > 0) {
-        len += (size_t) n;
-        if (memchr(line, '\n', len))
-            break;
-    }
-    close(out[0]);
-    line[len] = 0;
-    if (len == 0 || line[len - 1] != '\n')
-        return -1;
-    line[len - 1] = 0;
-    return str_copy(servers, sizeof(servers), line) == 0 ? 1 : -1;
-}
-
-/* setup - start the server */
+/* setup - start it for the group */
 static int setup(void **state)
 {
     (void) state;
-    signal(SIGPIPE, SIG_IGN);
-    switch (server_start()) {
-        case 1:
-            return 0;
-        case 0:
-            servers[0] = 0;
-            return 0;
-        default:
-            servers[0] = 0;
-            print_error("smtp_addr_test: the DNS server did not start\n");
-            return -1;
-    }
+    return dns_test_server_setup(&srv, "smtp_addr_test", zone);
 }
 
 /* teardown - stop it */
 static int teardown(void **state)
 {
-    char cmd[128];
-
     (void) state;
-    if (server_in >= 0)
-        close(server_in);
-    if (server_pid > 0)
-        waitpid(server_pid, NULL, 0);
-    if (str_fmt(cmd, sizeof(cmd), "rm -rf %s", workdir) == 0
-        && strncmp(workdir, "/tmp/smtp_addr_test.", 20) == 0)
-        assert_int_equal(system(cmd), 0);
-    return 0;
+    return dns_test_server_stop(&srv);
 }
 
 struct got {
@@ -316,9 +261,8 @@ static void test_dns_selection(void **state)
     struct dns *dns;
 
     (void) state;
-    if (servers[0] == 0)
-        skip();
-    dns = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    dns = dns_new(loop, srv.servers, &why);
     assert_non_null(dns);
     buf_init(&g.text, 0);
     for (size_t i = 0; i < NELEM(cases); i++) {
@@ -394,9 +338,8 @@ static void test_random_equal(void **state)
     int a_first = 0, b_first = 0;
 
     (void) state;
-    if (servers[0] == 0)
-        skip();
-    dns = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    dns = dns_new(loop, srv.servers, &why);
     assert_non_null(dns);
     buf_init(&g.text, 0);
     conf.randomize = true;
@@ -430,9 +373,8 @@ static void test_loop_check(void **state)
     struct dns *dns;
 
     (void) state;
-    if (servers[0] == 0)
-        skip();
-    dns = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    dns = dns_new(loop, srv.servers, &why);
     assert_non_null(dns);
     buf_init(&g.text, 0);
     sin->sin_family = AF_INET;
@@ -511,9 +453,8 @@ static void test_cancel(void **state)
     struct dns *dns;
 
     (void) state;
-    if (servers[0] == 0)
-        skip();
-    dns = dns_new(loop, servers, &why);
+    DNS_TEST_SKIP(&srv);
+    dns = dns_new(loop, srv.servers, &why);
     assert_non_null(dns);
     buf_init(&g.text, 0);
     smtp_addr_cancel(
